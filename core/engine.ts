@@ -1,0 +1,498 @@
+/**
+ * The engine: one packet source's dissector chain, rule registry, clock and verdicts. One frame
+ * is fully handled (every event, every rule) before the next; views are reused frame to frame.
+ */
+import type { Logger } from 'pino';
+import { Packet } from './packet.ts';
+import { Stats } from './stats.ts';
+import { PacketClock } from './clock.ts';
+import { defaultConfig, validateConfig, type Config } from './config.ts';
+import { ruleInvalid, ruleLoadError, PalisadeError } from './errors.ts';
+import {
+  allEvents,
+  engineEvents,
+  icmpEvents,
+  ipv4Events,
+  ipv6Events,
+  isEventDescriptor,
+  packetEvents,
+  tcpEvents,
+  udpEvents,
+  type AnyEvent,
+  type Layer,
+} from './events.ts';
+import { callerLocation, flowState, type RuleContext, type RuleSet } from './rules.ts';
+import { AlertWriter, type AlertHandle, type AlertInput, type AlertRecord } from './alert.ts';
+import { alertLogger, openDestination, ruleLogger, type Destination, type LogTarget } from './log.ts';
+import { LinkLayer, dissectLink } from '../dissectors/link.ts';
+import { Ipv4Packet, dissectIpv4 } from '../dissectors/ipv4.ts';
+import { Ipv6Packet, dissectIpv6 } from '../dissectors/ipv6.ts';
+import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
+import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
+import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
+import { FragmentReassembler } from '../dissectors/fragments.ts';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
+
+export type Verdict = 'accept' | 'drop' | 'pending';
+
+/** Where settled frames go: the output capture in replay, NFQUEUE verdicts inline. */
+export interface EngineOutput {
+  /** A frame that passes. `bytes` is valid only during the call. */
+  forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number): void;
+  /** A frame that is dropped. */
+  drop?(id: number): void;
+}
+
+export interface EngineOptions {
+  rules: RuleSet | readonly RuleSet[];
+  /** A full or partial configuration; validated. */
+  config?: unknown;
+  output?: EngineOutput;
+  /** Alert JSON lines: stdout by default. */
+  alerts?: LogTarget;
+  /** Rule file logs: stderr by default. */
+  log?: LogTarget;
+  /** Called with each alert record as it is written. */
+  onAlert?: (record: AlertRecord) => void;
+  /** Run every rule and alert, forward every frame (monitor only). */
+  passThrough?: boolean;
+}
+
+interface Listener {
+  readonly name: string;
+  readonly fn: (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown;
+}
+
+interface HeldFrame {
+  readonly id: number;
+  readonly bytes: Buffer;
+  readonly secs: number;
+  readonly nsecs: number;
+  readonly linkType: number;
+}
+
+const ACCEPT = 0;
+const DROP = 1;
+const PENDING = 2;
+const verdictNames: readonly Verdict[] = ['accept', 'drop', 'pending'];
+
+/** Transport packets sampled by checksumValidation 'auto' before deciding (Suricata's figure). */
+const AUTO_CHECKSUM_SAMPLE = 1000;
+
+export class Engine {
+  readonly config: Config;
+  readonly stats = new Stats();
+  readonly clock = new PacketClock();
+
+  readonly #lists: Listener[][];
+  readonly #output: EngineOutput | undefined;
+  readonly #passThrough: boolean;
+  readonly #alerts: AlertWriter;
+  readonly #log: Logger;
+  readonly #dests: Destination[] = [];
+  readonly #onAlert: ((record: AlertRecord) => void) | undefined;
+
+  // Views, reused frame to frame.
+  readonly #pkt = new Packet();
+  readonly #link = new LinkLayer();
+  readonly #ipv4 = new Ipv4Packet();
+  readonly #ipv6 = new Ipv6Packet();
+  readonly #tcp = new TcpPacket();
+  readonly #udp = new UdpPacket();
+  readonly #icmp = new IcmpPacket();
+  readonly #fragments: FragmentReassembler<HeldFrame>;
+
+  // Dissectors run only when a rule needs them.
+  #needIp = false;
+  #needTcp = false;
+  #needUdp = false;
+  #needIcmp = false;
+
+  #checksums: boolean;
+  #checksumSampling: boolean;
+  #sampled = 0;
+  #sampledBad = 0;
+
+  #frames = 0;
+  #rule = '';
+  #started = false;
+  #closed = false;
+
+  constructor(options: EngineOptions) {
+    this.config = options.config === undefined ? defaultConfig() : validateConfig(options.config);
+    this.#output = options.output;
+    this.#passThrough = options.passThrough ?? false;
+    this.#onAlert = options.onAlert;
+    this.#lists = allEvents().map(() => []);
+    this.#fragments = new FragmentReassembler<HeldFrame>(this.config.fragments, this.stats);
+    this.#checksums = this.config.checksumValidation !== 'never';
+    this.#checksumSampling = this.config.checksumValidation === 'auto';
+
+    const alertDest = openDestination(options.alerts ?? 'stdout');
+    const logDest = openDestination(options.log ?? 'stderr');
+    this.#dests.push(alertDest, logDest);
+    this.#alerts = new AlertWriter(alertLogger(alertDest, this.clock), (record) => {
+      this.stats.alerts++;
+      this.#onAlert?.(record);
+    });
+    this.#log = ruleLogger(logDest, this.clock, this.config.logLevel);
+
+    const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
+    for (const set of sets) this.#install(set);
+    this.#enableDissectors();
+  }
+
+  // ---- rule registration -------------------------------------------------------------------
+
+  #install(set: RuleSet): void {
+    const ctx = this.#context(set);
+    try {
+      set.setup(ctx);
+    } catch (err) {
+      if (err instanceof PalisadeError) throw err;
+      throw ruleLoadError(set.source, `its defineRules() setup threw: ${(err as Error).message}`, err);
+    }
+  }
+
+  #context(set: RuleSet): RuleContext {
+    const log = this.#log.child({ rules: set.source });
+    const check = (where: string, kind: string, spec: unknown): { on: AnyEvent; name: string } => {
+      if (typeof spec !== 'object' || spec === null) throw ruleInvalid(where, `${kind}() needs an object`);
+      const s = spec as { on?: unknown; name?: unknown };
+      const name = typeof s.name === 'string' && s.name !== '' ? s.name : where;
+      if (!isEventDescriptor(s.on)) {
+        throw ruleInvalid(
+          where,
+          `${kind} '${name}': 'on' is ${s.on === undefined ? 'missing' : 'not a palisade event'}; use an event such as tcp.events.receivePacket`,
+        );
+      }
+      return { on: s.on, name };
+    };
+    const isFn = (f: unknown): f is (...args: unknown[]) => unknown => typeof f === 'function';
+
+    return {
+      rule: (spec) => {
+        const where = callerLocation().text;
+        const { on, name } = check(where, 'rule', spec);
+        if (!isFn(spec.eval)) throw ruleInvalid(where, `rule '${name}' has no eval function; add eval: (...) => { … }`);
+        this.#lists[on.id]?.push({ name, fn: spec.eval });
+      },
+      ruleGroup: (spec) => {
+        const where = callerLocation().text;
+        const { on, name } = check(where, 'ruleGroup', spec);
+        for (const key of ['init', 'continue', 'final'] as const) {
+          if (spec[key] !== undefined && !isFn(spec[key])) throw ruleInvalid(where, `ruleGroup '${name}': ${key} must be a function`);
+        }
+        const rules: Listener[] = [];
+        this.#lists[on.id]?.push({ name, fn: this.#groupRunner(name, spec, rules) });
+        return {
+          name,
+          rule: (r) => {
+            const at = callerLocation().text;
+            if (typeof r !== 'object' || !isFn(r.eval)) {
+              throw ruleInvalid(at, `rule in group '${name}' has no eval function; add eval: (...) => { … }`);
+            }
+            rules.push({ name: typeof r.name === 'string' && r.name !== '' ? r.name : at, fn: r.eval });
+          },
+        };
+      },
+      alert: (input: AlertInput): AlertHandle =>
+        this.#alerts.raise(this.#rule, this.#inPacket ? this.#pkt.id : undefined, input),
+      log,
+      flowState,
+    };
+  }
+
+  get #inPacket(): boolean {
+    return this.#frames > 0 && !this.#closed;
+  }
+
+  /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */
+  #groupRunner(
+    name: string,
+    spec: { init?: unknown; continue?: unknown; final?: unknown },
+    rules: Listener[],
+  ): Listener['fn'] {
+    const init = spec.init as Listener['fn'] | undefined;
+    const cont = (spec.continue as ((ret: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown) | undefined) ??
+      ((ret: unknown) => !ret);
+    const final = spec.final as Listener['fn'] | undefined;
+    const pkt = this.#pkt;
+    return (a, b, c, d) => {
+      if (init) {
+        this.#rule = name;
+        init(a, b, c, d);
+        if (pkt.dropped) return;
+      }
+      for (const r of rules) {
+        this.#rule = r.name;
+        let ret: unknown;
+        try {
+          ret = r.fn(a, b, c, d);
+        } catch (err) {
+          this.#ruleError(r.name, err);
+        }
+        if (pkt.dropped) return;
+        this.#rule = name;
+        if (!cont(ret, a, b, c, d)) return;
+      }
+      if (final) {
+        this.#rule = name;
+        final(a, b, c, d);
+      }
+    };
+  }
+
+  #enableDissectors(): void {
+    const used = (layer: Layer): boolean => allEvents().some((ev) => ev.layer === layer && (this.#lists[ev.id]?.length ?? 0) > 0);
+    this.#needTcp = used('tcp');
+    this.#needUdp = used('udp');
+    this.#needIcmp = used('icmp');
+    this.#needIp = this.#needTcp || this.#needUdp || this.#needIcmp || used('ipv4') || used('ipv6');
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------
+
+  #emit(ev: AnyEvent, a?: unknown): void {
+    const list = this.#lists[ev.id];
+    if (list === undefined || list.length === 0) return;
+    const pkt = this.#pkt;
+    for (const l of list) {
+      this.#rule = l.name;
+      try {
+        l.fn(a);
+      } catch (err) {
+        this.#ruleError(l.name, err);
+      }
+      // Haka: once the packet is dropped, later listeners do not see it.
+      if (pkt.dropped) break;
+    }
+    this.#rule = '';
+  }
+
+  /** Read through a call: TypeScript cannot see that a listener may have dropped the packet. */
+  #dropped(): boolean {
+    return this.#pkt.dropped;
+  }
+
+  #has(ev: AnyEvent): boolean {
+    return (this.#lists[ev.id]?.length ?? 0) > 0;
+  }
+
+  #ruleError(name: string, err: unknown): void {
+    this.stats.ruleErrors++;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#log.error({ rule: name, err, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
+    this.#alerts.raise(name, this.#inPacket ? this.#pkt.id : undefined, { description: `rule error: ${message}` }, { error: message });
+    if (this.config.ruleErrorPolicy === 'drop' && this.#inPacket) this.#pkt.drop();
+  }
+
+  // ---- the packet path ---------------------------------------------------------------------
+
+  /** Fires `engine.events.started` (also done by the first push). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#emit(engineEvents.started);
+  }
+
+  /**
+   * Handles one frame: every event and rule, then its verdict. `pending` means the frame is held
+   * (an IP fragment waiting for the rest); its verdict reaches `output` later.
+   */
+  push(bytes: Buffer, timestamp: { readonly secs: number; readonly nsecs: number }, linkType: number): Verdict {
+    if (!this.#started) this.start();
+    const id = ++this.#frames;
+    this.stats.packets++;
+    this.stats.bytes += bytes.length;
+    this.clock.advance(timestamp.secs, timestamp.nsecs);
+    if (this.#fragments.pending > 0) this.#fragments.expire(this.clock.now, this.#dropHeld);
+    const pkt = this.#pkt;
+    pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id);
+    const v = this.#frame();
+    if (v === ACCEPT) this.#forwardCurrent();
+    else if (v === DROP) this.#dropCurrent();
+    return verdictNames[v] as Verdict;
+  }
+
+  #frame(): number {
+    const pkt = this.#pkt;
+    this.#emit(packetEvents.receivePacket, pkt);
+    if (pkt.dropped) return DROP;
+    if (!this.#needIp) return ACCEPT;
+
+    const link = this.#link;
+    if (!dissectLink(pkt.linkType, pkt.bytes, link, this.stats)) return this.#malformed();
+    if (link.etherType === ETHERTYPE_IPV4) {
+      const ip = this.#ipv4;
+      if (!dissectIpv4(ip, pkt, pkt.bytes, link.offset, this.stats)) return this.#malformed();
+      if (this.#checksums && !this.#checksumOk(ip.verifyChecksum(), 'ipv4-bad-checksum', false)) return DROP;
+      if (ip.isFragment) return this.#fragment(ip);
+      return this.#ip(ip, ipv4Events.receivePacket, ipv4Events.sendPacket);
+    }
+    if (link.etherType === ETHERTYPE_IPV6) {
+      const ip = this.#ipv6;
+      if (!dissectIpv6(ip, pkt, pkt.bytes, link.offset, this.stats)) return this.#malformed();
+      if (ip.isFragment) return this.#fragment(ip);
+      return this.#ip(ip, ipv6Events.receivePacket, ipv6Events.sendPacket);
+    }
+    // ARP, STP, LLDP…: not ours to judge.
+    this.stats.nonIp++;
+    return ACCEPT;
+  }
+
+  #malformed(): number {
+    return this.config.malformedPolicy === 'drop' ? DROP : ACCEPT;
+  }
+
+  /** IP receive, transport, then send events from the inside out. */
+  #ip(ip: Ipv4Packet | Ipv6Packet, receive: AnyEvent, send: AnyEvent): number {
+    this.#emit(receive, ip);
+    if (this.#dropped()) return DROP;
+    const proto = ip.proto;
+    if (proto === IPPROTO_TCP && this.#needTcp) {
+      const tcp = this.#tcp;
+      if (!dissectTcp(tcp, ip, this.stats)) return this.#malformed();
+      if (this.#checksums && !this.#checksumOk(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
+      this.#emit(tcpEvents.receivePacket, tcp);
+      if (this.#dropped()) return DROP;
+      this.#emit(tcpEvents.sendPacket, tcp);
+    } else if (proto === IPPROTO_UDP && this.#needUdp) {
+      const udp = this.#udp;
+      if (!dissectUdp(udp, ip, this.stats)) return this.#malformed();
+      if (this.#checksums && !this.#checksumOk(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
+      this.#emit(udpEvents.receivePacket, udp);
+      if (this.#dropped()) return DROP;
+      this.#emit(udpEvents.sendPacket, udp);
+    } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
+      const icmp = this.#icmp;
+      if (!dissectIcmp(icmp, ip, this.stats)) return this.#malformed();
+      if (this.#checksums && !this.#checksumOk(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return DROP;
+      this.#emit(icmpEvents.receivePacket, icmp);
+      if (this.#dropped()) return DROP;
+      this.#emit(icmpEvents.sendPacket, icmp);
+    }
+    if (this.#dropped()) return DROP;
+    this.#emit(send, ip);
+    return this.#dropped() ? DROP : ACCEPT;
+  }
+
+  /**
+   * Counts a bad checksum and applies the policy. In `auto` mode the first transport packets
+   * decide: a capture taken where the NIC computes checksums has most outgoing ones wrong.
+   */
+  #checksumOk(ok: boolean, anomaly: 'ipv4-bad-checksum' | 'tcp-bad-checksum' | 'udp-bad-checksum' | 'icmp-bad-checksum', transport: boolean): boolean {
+    if (transport && this.#checksumSampling) {
+      this.#sampled++;
+      if (!ok) this.#sampledBad++;
+      if (this.#sampled === AUTO_CHECKSUM_SAMPLE) {
+        this.#checksumSampling = false;
+        if (this.#sampledBad * 10 > this.#sampled) {
+          this.#checksums = false;
+          this.#log.warn(
+            { sampled: this.#sampled, bad: this.#sampledBad },
+            'checksum validation turned off: more than 10% of checksums are wrong (checksum offload?); set checksumValidation to "always" to keep it',
+          );
+        }
+      }
+    }
+    if (ok) return true;
+    this.stats.anomaly(anomaly);
+    return this.config.badChecksumPolicy === 'accept';
+  }
+
+  /** Holds a fragment; when its datagram completes, runs it and settles every fragment. */
+  #fragment(ip: Ipv4Packet | Ipv6Packet): number {
+    const pkt = this.#pkt;
+    const ts = pkt.timestamp;
+    const frame: HeldFrame = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType };
+    const r = this.#fragments.add(ip, frame, this.clock.now);
+    if (r.status === 'pending') return PENDING;
+    const earlier = r.frames.filter((f) => f.id !== frame.id);
+    if (r.status === 'drop') {
+      this.#dropHeld(earlier);
+      return DROP;
+    }
+    let v: number;
+    if (ip.version === 4) {
+      const view = this.#ipv4;
+      v = dissectIpv4(view, pkt, r.datagram, 0, this.stats)
+        ? this.#ip(view, ipv4Events.receivePacket, ipv4Events.sendPacket)
+        : this.#malformed();
+    } else {
+      const view = this.#ipv6;
+      v = dissectIpv6(view, pkt, r.datagram, 0, this.stats)
+        ? this.#ip(view, ipv6Events.receivePacket, ipv6Events.sendPacket)
+        : this.#malformed();
+    }
+    // The datagram's verdict applies to every fragment; the output keeps the original frames.
+    if (v === DROP) {
+      this.#dropHeld(earlier);
+      return DROP;
+    }
+    for (const f of earlier) {
+      pkt.reset(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+      this.#forwardCurrent();
+    }
+    pkt.reset(frame.bytes, frame.secs, frame.nsecs, frame.linkType, frame.id);
+    return ACCEPT;
+  }
+
+  readonly #dropHeld = (frames: readonly HeldFrame[]): void => {
+    for (const f of frames) {
+      this.stats.dropped++;
+      if (this.#passThrough) this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+      else this.#output?.drop?.(f.id);
+    }
+  };
+
+  /** `packet.sendPacket`, then the frame goes out (or is dropped there). */
+  #forwardCurrent(): void {
+    const pkt = this.#pkt;
+    if (this.#has(packetEvents.sendPacket)) {
+      this.#emit(packetEvents.sendPacket, pkt);
+      if (pkt.dropped) {
+        this.#dropCurrent();
+        return;
+      }
+    }
+    this.stats.accepted++;
+    const ts = pkt.timestamp;
+    this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id);
+  }
+
+  #dropCurrent(): void {
+    const pkt = this.#pkt;
+    this.stats.dropped++;
+    if (this.#passThrough) {
+      const ts = pkt.timestamp;
+      this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id);
+    } else {
+      this.#output?.drop?.(pkt.id);
+    }
+  }
+
+  /** End of input: fragments that never completed are dropped. */
+  flush(): void {
+    this.#fragments.flush(this.#dropHeld);
+  }
+
+  /** Flushes, fires `engine.events.exiting`, and flushes alerts and logs. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.#pkt.dropped = false;
+    this.#emit(engineEvents.exiting);
+    for (const d of this.#dests) d.flush();
+  }
+}
+
+function isRuleSetList(rules: RuleSet | readonly RuleSet[]): rules is readonly RuleSet[] {
+  return Array.isArray(rules);
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}

@@ -1,0 +1,101 @@
+/**
+ * Every user-facing error, declared once with a stable code. A message carries the offending
+ * values and says what to do. Malformed packets are not errors: they are counted anomalies.
+ */
+
+export type ErrorCode =
+  | 'PAL_ERR_USAGE'
+  | 'PAL_ERR_FILE_NOT_FOUND'
+  | 'PAL_ERR_CONFIG'
+  | 'PAL_ERR_RULE_LOAD'
+  | 'PAL_ERR_RULE_INVALID'
+  | 'PAL_ERR_TYPECHECK'
+  | 'PAL_ERR_CAPTURE_FORMAT'
+  | 'PAL_ERR_LINKTYPE_UNSUPPORTED'
+  | 'PAL_ERR_PCAP_TRUNCATED'
+  | 'PAL_ERR_PCAP_CORRUPT'
+  | 'PAL_ERR_OUTPUT';
+
+/** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
+const exitCodes: Record<ErrorCode, number> = {
+  PAL_ERR_USAGE: 2,
+  PAL_ERR_FILE_NOT_FOUND: 2,
+  PAL_ERR_CONFIG: 2,
+  PAL_ERR_RULE_LOAD: 1,
+  PAL_ERR_RULE_INVALID: 1,
+  PAL_ERR_TYPECHECK: 1,
+  PAL_ERR_CAPTURE_FORMAT: 1,
+  PAL_ERR_LINKTYPE_UNSUPPORTED: 1,
+  PAL_ERR_PCAP_TRUNCATED: 1,
+  PAL_ERR_PCAP_CORRUPT: 1,
+  PAL_ERR_OUTPUT: 1,
+};
+
+export class PalisadeError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PalisadeError';
+    this.code = code;
+    this.exitCode = exitCodes[code];
+  }
+
+  /** One line for a terminal: `CODE: message`. */
+  override toString(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+export const usageError = (message: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_USAGE', `${message} (see --help)`);
+
+export const fileNotFound = (what: string, path: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_FILE_NOT_FOUND', `${what} '${path}' does not exist or cannot be read`);
+
+export const configError = (file: string, key: string, problem: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_CONFIG', `${file}: key '${key}' ${problem}`);
+
+export const ruleLoadError = (file: string, detail: string, cause?: unknown): PalisadeError =>
+  new PalisadeError('PAL_ERR_RULE_LOAD', `${file}: ${detail}`, { cause });
+
+export const ruleInvalid = (where: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: ${detail}`);
+
+export const typecheckError = (file: string, count: number): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_TYPECHECK',
+    `${file}: ${count} type error${count === 1 ? '' : 's'}; fix them, or pass --no-typecheck to run anyway`,
+  );
+
+export const captureFormatError = (file: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_CAPTURE_FORMAT', `${file}: ${detail}`);
+
+export const linkTypeUnsupported = (file: string, linkType: number, where: string): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_LINKTYPE_UNSUPPORTED',
+    `${file}: link type ${linkType} (${where}) is not supported; palisade reads Ethernet (1), raw IP (101, 228, 229), Linux SLL (113), SLL2 (276) and BSD loopback (0, 108)`,
+  );
+
+/** A record that the file promises but does not hold in full. */
+export const captureTruncated = (
+  file: string,
+  record: number,
+  offset: number,
+  needed: number,
+  left: number,
+): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_PCAP_TRUNCATED',
+    `${file}: record ${record} at byte ${offset} is cut short (needs ${needed} bytes, ${left} left); the ${record - 1} packets before it were processed`,
+  );
+
+export const captureCorrupt = (file: string, record: number, offset: number, detail: string): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_PCAP_CORRUPT',
+    `${file}: record ${record} at byte ${offset} is corrupt (${detail}); the ${record - 1} packets before it were processed`,
+  );
+
+export const outputError = (file: string, detail: string, cause?: unknown): PalisadeError =>
+  new PalisadeError('PAL_ERR_OUTPUT', `${file}: ${detail}`, { cause });

@@ -1,0 +1,90 @@
+/**
+ * Typed event descriptors. A descriptor carries its listeners' argument tuple as a phantom type,
+ * so `rule({ on, eval })` infers `eval`'s parameters from `on` alone, and a numeric id the
+ * engine uses to index its listener lists (no string lookups on the packet path).
+ */
+import type { Packet } from './packet.ts';
+import type { Ipv4Packet } from '../dissectors/ipv4.ts';
+import type { Ipv6Packet } from '../dissectors/ipv6.ts';
+import type { TcpPacket } from '../dissectors/tcp.ts';
+import type { UdpPacket } from '../dissectors/udp.ts';
+import type { IcmpPacket } from '../dissectors/icmp.ts';
+
+/** Which dissector must run for an event to fire; the engine enables dissectors by use. */
+export type Layer = 'engine' | 'packet' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp';
+
+export interface EventDescriptor<A extends readonly unknown[] = readonly unknown[]> {
+  /** Dotted public name, e.g. `tcp.receivePacket`. */
+  readonly name: string;
+  /** @internal index into the engine's listener table. */
+  readonly id: number;
+  /** @internal the dissector that raises it. */
+  readonly layer: Layer;
+  /** Phantom: the listener's arguments. Never set at run time. */
+  readonly __args?: A;
+}
+
+/** The argument tuple of an event's listeners. */
+export type ArgsOf<E> = E extends EventDescriptor<infer A> ? A : never;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEvent = EventDescriptor<any>;
+
+const registry: AnyEvent[] = [];
+
+/** @internal */
+export function defineEvent<A extends readonly unknown[]>(layer: Layer, name: string): EventDescriptor<A> {
+  const ev: EventDescriptor<A> = Object.freeze({ name, id: registry.length, layer });
+  registry.push(ev);
+  return ev;
+}
+
+/** @internal every descriptor, by id. */
+export function allEvents(): readonly AnyEvent[] {
+  return registry;
+}
+
+/** @internal */
+export function isEventDescriptor(value: unknown): value is AnyEvent {
+  return typeof value === 'object' && value !== null && registry[(value as AnyEvent).id] === value;
+}
+
+export const engineEvents = {
+  /** Once, before the first packet. */
+  started: defineEvent<[]>('engine', 'engine.started'),
+  /** Once, after the last packet (end of capture, or shutdown): e.g. to print statistics. */
+  exiting: defineEvent<[]>('engine', 'engine.exiting'),
+};
+
+export const packetEvents = {
+  /** Every frame from the source, before any dissection. */
+  receivePacket: defineEvent<[pkt: Packet]>('packet', 'packet.receivePacket'),
+  /** Every frame just before it is forwarded; a rule may still drop it. */
+  sendPacket: defineEvent<[pkt: Packet]>('packet', 'packet.sendPacket'),
+};
+
+export const ipv4Events = {
+  /** Every IPv4 datagram (once per reassembled datagram when fragmented). */
+  receivePacket: defineEvent<[pkt: Ipv4Packet]>('ipv4', 'ipv4.receivePacket'),
+  sendPacket: defineEvent<[pkt: Ipv4Packet]>('ipv4', 'ipv4.sendPacket'),
+};
+
+export const ipv6Events = {
+  receivePacket: defineEvent<[pkt: Ipv6Packet]>('ipv6', 'ipv6.receivePacket'),
+  sendPacket: defineEvent<[pkt: Ipv6Packet]>('ipv6', 'ipv6.sendPacket'),
+};
+
+export const tcpEvents = {
+  receivePacket: defineEvent<[pkt: TcpPacket]>('tcp', 'tcp.receivePacket'),
+  sendPacket: defineEvent<[pkt: TcpPacket]>('tcp', 'tcp.sendPacket'),
+};
+
+export const udpEvents = {
+  receivePacket: defineEvent<[pkt: UdpPacket]>('udp', 'udp.receivePacket'),
+  sendPacket: defineEvent<[pkt: UdpPacket]>('udp', 'udp.sendPacket'),
+};
+
+export const icmpEvents = {
+  receivePacket: defineEvent<[pkt: IcmpPacket]>('icmp', 'icmp.receivePacket'),
+  sendPacket: defineEvent<[pkt: IcmpPacket]>('icmp', 'icmp.sendPacket'),
+};

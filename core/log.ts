@@ -1,0 +1,71 @@
+/**
+ * pino loggers for alerts and rule logs: JSON lines stamped with the engine clock (packet time
+ * in replay, so output is deterministic), human-friendly only when writing to a terminal.
+ */
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { outputError } from './errors.ts';
+
+export type LogTarget = 'stdout' | 'stderr' | { file: string } | DestinationStream;
+
+export interface Destination {
+  stream: DestinationStream;
+  flush(): void;
+}
+
+/** A destination for alerts or logs: a file, stdout (pretty at a terminal), or a caller's stream. */
+export function openDestination(target: LogTarget): Destination {
+  if (target === 'stdout' || target === 'stderr') {
+    const fd = target === 'stdout' ? 1 : 2;
+    const tty = (target === 'stdout' ? process.stdout : process.stderr).isTTY;
+    if (tty) return { stream: pretty({ destination: fd, sync: true, colorize: true }), flush: () => undefined };
+    const d = pino.destination({ dest: fd, sync: true });
+    return { stream: d, flush: () => undefined };
+  }
+  if ('file' in target) {
+    // Opened here, synchronously, so that flushSync() works from the first line on.
+    let fd: number;
+    try {
+      mkdirSync(dirname(target.file), { recursive: true });
+      // O_APPEND: sonic-boom's async writes and a final flushSync() then cannot overwrite each other.
+      writeFileSync(target.file, '');
+      fd = openSync(target.file, 'a');
+    } catch (err) {
+      throw outputError(target.file, `cannot be written: ${(err as Error).message}`, err);
+    }
+    const d = pino.destination({ dest: fd, sync: false, minLength: 4096 });
+    return {
+      stream: d,
+      flush: () => {
+        d.flushSync();
+      },
+    };
+  }
+  return { stream: target, flush: () => undefined };
+}
+
+function isoTime(clock: Clock): string {
+  const ms = clock.now * 1000;
+  return `"time":"${new Date(Number.isFinite(ms) && ms >= 0 ? ms : 0).toISOString()}"`;
+}
+
+export function alertLogger(dest: Destination, clock: Clock): Logger {
+  return pino(
+    {
+      base: null,
+      // pino appends this right after '{' here: the level formatter below leaves nothing before it.
+      timestamp: () => isoTime(clock),
+      // An alert line is the alert itself: no pino level field.
+      formatters: { level: () => ({}) },
+    },
+    dest.stream,
+  );
+}
+
+export function ruleLogger(dest: Destination, clock: Clock, level: Config['logLevel']): Logger {
+  return pino({ base: null, level, timestamp: () => `,${isoTime(clock)}`, formatters: { level: (label) => ({ level: label }) } }, dest.stream);
+}

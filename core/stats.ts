@@ -1,0 +1,37 @@
+import type { PacketAnomaly } from './anomalies.ts';
+
+/** Counters for one engine. Plain fields: the packet path increments them in place. */
+export class Stats {
+  packets = 0;
+  bytes = 0;
+  accepted = 0;
+  dropped = 0;
+  /** Frames that are not IP (ARP, STP, LLDP…): passed untouched. */
+  nonIp = 0;
+  alerts = 0;
+  ruleErrors = 0;
+  injected = 0;
+  anomalyTotal = 0;
+  readonly anomalies = new Map<PacketAnomaly | (string & {}), number>();
+
+  anomaly(kind: PacketAnomaly | (string & {})): void {
+    this.anomalyTotal++;
+    this.anomalies.set(kind, (this.anomalies.get(kind) ?? 0) + 1);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      accepted: this.accepted,
+      dropped: this.dropped,
+      nonIp: this.nonIp,
+      alerts: this.alerts,
+      ruleErrors: this.ruleErrors,
+      injected: this.injected,
+      anomalies: this.anomalyTotal,
+      anomalyKinds: Object.fromEntries(this.anomalies),
+      memory: { rss: process.memoryUsage.rss() },
+    };
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The Internet checksum (RFC 1071): the 16-bit one's-complement of the one's-complement sum.
+ *
+ * Sums are kept unfolded in a JS number (exact up to 2^53, far beyond 65535 bytes of words) and
+ * folded once at the end. Since 2^16 ≡ 1 (mod 0xffff), folding is a remainder by 0xffff, where a
+ * non-zero multiple of 0xffff folds to 0xffff ("negative zero"), as end-around carries do.
+ */
+
+import { u16, u32 } from './bytes.ts';
+
+/**
+ * Adds the 16-bit big-endian words of `bytes[start, end)` to `sum` and returns the unfolded
+ * total. An odd last byte is padded with a zero byte (RFC 1071 §4.1). `start` must be at an even
+ * distance from the start of the checksummed data, as each header and payload is.
+ */
+export function onesSum(bytes: Uint8Array, start: number, end: number, sum = 0): number {
+  let i = start;
+  // Four words per turn: summing high and low bytes apart keeps each add a small integer.
+  const end8 = end - 8;
+  for (; i <= end8; i += 8) {
+    sum +=
+      (((bytes[i] as number) + (bytes[i + 2] as number) + (bytes[i + 4] as number) + (bytes[i + 6] as number)) << 8) +
+      (bytes[i + 1] as number) +
+      (bytes[i + 3] as number) +
+      (bytes[i + 5] as number) +
+      (bytes[i + 7] as number);
+  }
+  for (; i + 1 < end; i += 2) sum += u16(bytes, i);
+  if (i < end) sum += (bytes[i] as number) << 8;
+  return sum;
+}
+
+/** Folds an unfolded sum to 16 bits with end-around carry. 0 only when the sum is 0. */
+export function foldSum(sum: number): number {
+  if (sum === 0) return 0;
+  const r = sum % 0xffff;
+  return r === 0 ? 0xffff : r;
+}
+
+/** The value to store in a checksum field, given the unfolded sum over the data with that field zeroed. */
+export function checksumOf(sum: number): number {
+  return ~foldSum(sum) & 0xffff;
+}
+
+/** A checksum over data that includes its checksum field verifies when the sum folds to 0xffff. */
+export function sumVerifies(sum: number): boolean {
+  return foldSum(sum) === 0xffff;
+}
+
+/** The Internet checksum of `bytes[start, end)` (checksum field zeroed by the caller). */
+export function internetChecksum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
+  return checksumOf(onesSum(bytes, start, end, initial));
+}
+
+/**
+ * Unfolded sum of the IPv4 pseudo header (RFC 9293 §3.1, RFC 768): source and destination of
+ * the IPv4 header at `ipOff`, zero, protocol, upper-layer length.
+ */
+export function ipv4PseudoSum(bytes: Uint8Array, ipOff: number, proto: number, length: number): number {
+  // 32-bit words fold the same as their two halves (2^16 ≡ 1 mod 0xffff).
+  return u32(bytes, ipOff + 12) + u32(bytes, ipOff + 16) + proto + length;
+}
+
+/**
+ * Unfolded sum of the IPv6 pseudo header (RFC 8200 §8.1): source at `srcOff`, destination at
+ * `dstOff` (the final destination when a routing header is present), 32-bit upper-layer length,
+ * next header.
+ */
+export function ipv6PseudoSum(bytes: Uint8Array, srcOff: number, dstOff: number, proto: number, length: number): number {
+  return (
+    u32(bytes, srcOff) +
+    u32(bytes, srcOff + 4) +
+    u32(bytes, srcOff + 8) +
+    u32(bytes, srcOff + 12) +
+    u32(bytes, dstOff) +
+    u32(bytes, dstOff + 4) +
+    u32(bytes, dstOff + 8) +
+    u32(bytes, dstOff + 12) +
+    length +
+    proto
+  );
+}
+
+/** Computes and stores the header checksum of the IPv4 header at `off` (for datagrams palisade builds). */
+export function writeIpv4HeaderChecksum(bytes: Uint8Array, off: number): void {
+  const hdrLen = ((bytes[off] as number) & 0x0f) * 4;
+  bytes[off + 10] = 0;
+  bytes[off + 11] = 0;
+  const sum = internetChecksum(bytes, off, off + hdrLen);
+  bytes[off + 10] = sum >> 8;
+  bytes[off + 11] = sum & 0xff;
+}

@@ -1,0 +1,91 @@
+/** ICMP (RFC 792) and ICMPv6 (RFC 4443) in one view: type, code, checksum, then the body. */
+
+import { Packet, type Timestamp } from '../core/packet.ts';
+import type { Stats } from '../core/stats.ts';
+import { u16 } from './bytes.ts';
+import { onesSum, sumVerifies } from './checksum.ts';
+import { IPPROTO_ICMPV6 } from './ip-protocols.ts';
+import { Ipv4Packet } from './ipv4.ts';
+import type { Ipv6Packet } from './ipv6.ts';
+
+export const ICMP_HEADER_LENGTH = 4;
+
+const EMPTY = Buffer.alloc(0);
+
+export class IcmpPacket {
+  /** @internal The buffer holding the message (its IP packet's). */
+  bytes: Buffer = EMPTY;
+  /** @internal Where the ICMP header starts in `bytes`. */
+  off = 0;
+  /** @internal Where the message ends (its IP packet's end). */
+  end = 0;
+  /** @internal The frame the message came in. */
+  packet: Packet = new Packet();
+  /** The IP packet carrying this message. */
+  ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
+
+  #payload: Buffer | undefined = undefined;
+
+  /** @internal Re-points the view; dissectIcmp validates first. */
+  reset(ip: Ipv4Packet | Ipv6Packet, off: number): void {
+    this.ip = ip;
+    this.packet = ip.packet;
+    this.bytes = ip.bytes;
+    this.off = off;
+    this.end = ip.end;
+    this.#payload = undefined;
+  }
+
+  /** 4 for ICMP, 6 for ICMPv6: the IP version carrying it. */
+  get version(): 4 | 6 {
+    return this.ip.version;
+  }
+  get type(): number {
+    return this.bytes[this.off] as number;
+  }
+  get code(): number {
+    return this.bytes[this.off + 1] as number;
+  }
+  get checksum(): number {
+    return u16(this.bytes, this.off + 2);
+  }
+  /** Everything after type, code and checksum (for echo: identifier, sequence number, data). */
+  get payload(): Buffer {
+    return (this.#payload ??= this.bytes.subarray(this.off + ICMP_HEADER_LENGTH, this.end));
+  }
+  get timestamp(): Timestamp {
+    return this.packet.timestamp;
+  }
+  /**
+   * The checksum is right: over the message for ICMP, with the IPv6 pseudo header for ICMPv6
+   * (RFC 4443 §2.3). False when the capture cut the message.
+   */
+  verifyChecksum(): boolean {
+    if (this.ip.truncated) return false;
+    const initial = this.ip.version === 6 ? this.ip.pseudoHeaderSum(IPPROTO_ICMPV6, this.end - this.off) : 0;
+    return sumVerifies(onesSum(this.bytes, this.off, this.end, initial));
+  }
+  /** Drops the frame that carried this message. */
+  drop(): void {
+    this.packet.drop();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { version: this.version, type: this.type, code: this.code, checksum: this.checksum };
+  }
+}
+
+/**
+ * Re-points `view` at the ICMP or ICMPv6 message that is the payload of `ip` (protocol 1 over
+ * IPv4, 58 over IPv6) and returns true, or counts 'icmp-truncated' (fewer than 4 bytes) and
+ * returns false.
+ */
+export function dissectIcmp(view: IcmpPacket, ip: Ipv4Packet | Ipv6Packet, stats: Stats): boolean {
+  const off = ip.payloadOffset;
+  if (ip.end - off < ICMP_HEADER_LENGTH) {
+    stats.anomaly('icmp-truncated');
+    return false;
+  }
+  view.reset(ip, off);
+  return true;
+}

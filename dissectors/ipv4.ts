@@ -1,0 +1,243 @@
+/**
+ * IPv4 (RFC 791). A view over one datagram's header in the frame's bytes: the engine keeps one
+ * Ipv4Packet and re-points it at every datagram with dissectIpv4; fields are read on access and
+ * the few derived values (address strings, options, payload) are computed once per datagram.
+ * Fragment reassembly lives in fragments.ts.
+ */
+
+import { Packet, type Timestamp } from '../core/packet.ts';
+import type { Stats } from '../core/stats.ts';
+import { u16, u32 } from './bytes.ts';
+import { ipv4PseudoSum, onesSum, sumVerifies } from './checksum.ts';
+
+export const IPV4_MIN_HEADER_LENGTH = 20;
+
+const EMPTY = Buffer.alloc(0);
+
+/** One IPv4 option (RFC 791 §3.1). EOL and NOP have length 1 and empty data. */
+export interface Ipv4Option {
+  type: number;
+  /** Bytes the option takes, type and length bytes included. */
+  length: number;
+  /** The option's value, after its type and length bytes. */
+  data: Buffer;
+}
+
+/** The three flag bits of the current datagram, read from its header on access. */
+export class Ipv4Flags {
+  readonly #ip: Ipv4Packet;
+  constructor(ip: Ipv4Packet) {
+    this.#ip = ip;
+  }
+  /** The reserved bit (RFC 3514's "evil bit"). */
+  get rb(): boolean {
+    return ((this.#ip.bytes[this.#ip.off + 6] as number) & 0x80) !== 0;
+  }
+  /** Don't fragment. */
+  get df(): boolean {
+    return ((this.#ip.bytes[this.#ip.off + 6] as number) & 0x40) !== 0;
+  }
+  /** More fragments. */
+  get mf(): boolean {
+    return ((this.#ip.bytes[this.#ip.off + 6] as number) & 0x20) !== 0;
+  }
+  toJSON(): { rb: boolean; df: boolean; mf: boolean } {
+    return { rb: this.rb, df: this.df, mf: this.mf };
+  }
+}
+
+export class Ipv4Packet {
+  readonly version = 4 as const;
+
+  /** @internal The buffer holding the datagram (the frame's bytes, or a reassembled datagram). */
+  bytes: Buffer = EMPTY;
+  /** @internal Where the IPv4 header starts in `bytes`. */
+  off = 0;
+  /** @internal Where the datagram ends: off + total length, or bytes.length when the capture cut it. */
+  end = 0;
+  /** @internal The datagram was cut by the capture's snaplen (end < off + len). */
+  truncated = false;
+  /** @internal The frame this datagram came in (for a reassembled one, its last fragment's frame). */
+  packet: Packet = new Packet();
+
+  #hdrLen = IPV4_MIN_HEADER_LENGTH;
+  readonly #flags = new Ipv4Flags(this);
+  #src: string | undefined = undefined;
+  #dst: string | undefined = undefined;
+  #options: Ipv4Option[] | undefined = undefined;
+  #payload: Buffer | undefined = undefined;
+
+  /** @internal Re-points the view; dissectIpv4 validates first. */
+  reset(packet: Packet, bytes: Buffer, off: number, end: number, hdrLen: number, truncated: boolean): void {
+    this.packet = packet;
+    this.bytes = bytes;
+    this.off = off;
+    this.end = end;
+    this.#hdrLen = hdrLen;
+    this.truncated = truncated;
+    this.#src = undefined;
+    this.#dst = undefined;
+    this.#options = undefined;
+    this.#payload = undefined;
+  }
+
+  /** Header length in bytes (IHL × 4). */
+  get hdrLen(): number {
+    return this.#hdrLen;
+  }
+  get tos(): number {
+    return this.bytes[this.off + 1] as number;
+  }
+  /** Total length from the header (header and data), even when the capture cut the datagram. */
+  get len(): number {
+    return u16(this.bytes, this.off + 2);
+  }
+  get id(): number {
+    return u16(this.bytes, this.off + 4);
+  }
+  get flags(): Ipv4Flags {
+    return this.#flags;
+  }
+  /** Fragment offset in bytes (the header field × 8). */
+  get fragOffset(): number {
+    return (u16(this.bytes, this.off + 6) & 0x1fff) * 8;
+  }
+  get ttl(): number {
+    return this.bytes[this.off + 8] as number;
+  }
+  get proto(): number {
+    return this.bytes[this.off + 9] as number;
+  }
+  get checksum(): number {
+    return u16(this.bytes, this.off + 10);
+  }
+  /** The header checksum is right (RFC 791; the checksum covers the header only). */
+  verifyChecksum(): boolean {
+    return sumVerifies(onesSum(this.bytes, this.off, this.off + this.#hdrLen));
+  }
+  /** Source address as dotted text, computed on first access. */
+  get src(): string {
+    return (this.#src ??= dotted(this.bytes, this.off + 12));
+  }
+  get dst(): string {
+    return (this.#dst ??= dotted(this.bytes, this.off + 16));
+  }
+  /** Source address as an unsigned 32-bit integer, for comparisons without strings. */
+  get srcInt(): number {
+    return u32(this.bytes, this.off + 12);
+  }
+  get dstInt(): number {
+    return u32(this.bytes, this.off + 16);
+  }
+  /** Options, parsed on first access; parsing stops at EOL or at an option that does not fit. */
+  get options(): Ipv4Option[] {
+    return (this.#options ??= parseOptions(this.bytes, this.off + IPV4_MIN_HEADER_LENGTH, this.off + this.#hdrLen));
+  }
+  /** Where the data after the header starts in the datagram's buffer. */
+  get payloadOffset(): number {
+    return this.off + this.#hdrLen;
+  }
+  /** The data after the header (a view, not a copy), up to the total length. */
+  get payload(): Buffer {
+    return (this.#payload ??= this.bytes.subarray(this.off + this.#hdrLen, this.end));
+  }
+  /** More fragments follow, or this is not the first: the datagram is a fragment. */
+  get isFragment(): boolean {
+    return (u16(this.bytes, this.off + 6) & 0x3fff) !== 0;
+  }
+  get timestamp(): Timestamp {
+    return this.packet.timestamp;
+  }
+  /** Drops the frame that carried this datagram (for a reassembled datagram: all its fragments). */
+  drop(): void {
+    this.packet.drop();
+  }
+
+  /** @internal Unfolded sum of the pseudo header for an upper-layer checksum. */
+  pseudoHeaderSum(proto: number, length: number): number {
+    return ipv4PseudoSum(this.bytes, this.off, proto, length);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      version: 4,
+      hdrLen: this.hdrLen,
+      tos: this.tos,
+      len: this.len,
+      id: this.id,
+      flags: this.#flags.toJSON(),
+      fragOffset: this.fragOffset,
+      ttl: this.ttl,
+      proto: this.proto,
+      checksum: this.checksum,
+      src: this.src,
+      dst: this.dst,
+    };
+  }
+}
+
+/**
+ * Re-points `view` at the IPv4 datagram starting at `bytes[off]` of `packet` and returns true, or
+ * counts an anomaly and returns false: 'ipv4-truncated' (shorter than its header),
+ * 'ipv4-invalid-header' (version, IHL or total length impossible). Bytes past the total length
+ * (Ethernet padding) are ignored; a total length past the captured bytes is accepted with
+ * 'snaplen-truncated'. The checksum is not checked here: that is a policy.
+ */
+export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off: number, stats: Stats): boolean {
+  const available = bytes.length - off;
+  if (available < IPV4_MIN_HEADER_LENGTH) {
+    stats.anomaly('ipv4-truncated');
+    return false;
+  }
+  const b0 = bytes[off] as number;
+  const hdrLen = (b0 & 0x0f) * 4;
+  if (b0 >> 4 !== 4 || hdrLen < IPV4_MIN_HEADER_LENGTH) {
+    stats.anomaly('ipv4-invalid-header');
+    return false;
+  }
+  if (hdrLen > available) {
+    stats.anomaly('ipv4-truncated');
+    return false;
+  }
+  const len = u16(bytes, off + 2);
+  if (len < hdrLen) {
+    stats.anomaly('ipv4-invalid-header');
+    return false;
+  }
+  let end = off + len;
+  let truncated = false;
+  if (len > available) {
+    stats.anomaly('snaplen-truncated');
+    end = bytes.length;
+    truncated = true;
+  }
+  view.reset(packet, bytes, off, end, hdrLen, truncated);
+  return true;
+}
+
+function dotted(b: Buffer, i: number): string {
+  return `${b[i] as number}.${b[i + 1] as number}.${b[i + 2] as number}.${b[i + 3] as number}`;
+}
+
+function parseOptions(b: Buffer, start: number, end: number): Ipv4Option[] {
+  const options: Ipv4Option[] = [];
+  let i = start;
+  while (i < end) {
+    const type = b[i] as number;
+    if (type === 0) {
+      options.push({ type, length: 1, data: EMPTY });
+      break; // End of Option List
+    }
+    if (type === 1) {
+      options.push({ type, length: 1, data: EMPTY });
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) break;
+    const length = b[i + 1] as number;
+    if (length < 2 || i + length > end) break; // junk: keep what parsed so far
+    options.push({ type, length, data: b.subarray(i + 2, i + length) });
+    i += length;
+  }
+  return options;
+}

@@ -1,0 +1,243 @@
+/**
+ * TCP segments (RFC 9293 §3.1). A view over the segment in its IP packet's buffer: the engine
+ * keeps one TcpPacket and re-points it with dissectTcp. Options are parsed only when read.
+ */
+
+import { Packet, type Timestamp } from '../core/packet.ts';
+import type { Stats } from '../core/stats.ts';
+import { u16, u32, u8 } from './bytes.ts';
+import { onesSum, sumVerifies } from './checksum.ts';
+import { IPPROTO_TCP } from './ip-protocols.ts';
+import { Ipv4Packet } from './ipv4.ts';
+import type { Ipv6Packet } from './ipv6.ts';
+import { TcpFlags } from './tcp-flags.ts';
+
+export const TCP_MIN_HEADER_LENGTH = 20;
+
+export const TCPOPT_EOL = 0;
+export const TCPOPT_NOP = 1;
+export const TCPOPT_MSS = 2;
+export const TCPOPT_WINDOW_SCALE = 3;
+export const TCPOPT_SACK_PERMITTED = 4;
+export const TCPOPT_SACK = 5;
+export const TCPOPT_TIMESTAMPS = 8;
+
+const EMPTY = Buffer.alloc(0);
+
+/** One TCP option. EOL and NOP have length 1 and empty data. */
+export interface TcpOption {
+  kind: number;
+  /** Bytes the option takes, kind and length bytes included. */
+  length: number;
+  /** The option's value, after its kind and length bytes (a view, not a copy). */
+  data: Buffer;
+}
+
+export interface TcpTimestamps {
+  /** TSval. */
+  value: number;
+  /** TSecr. */
+  echo: number;
+}
+
+export class TcpPacket {
+  /** @internal The buffer holding the segment (its IP packet's). */
+  bytes: Buffer = EMPTY;
+  /** @internal Where the TCP header starts in `bytes`. */
+  off = 0;
+  /** @internal Where the segment ends (its IP packet's end). */
+  end = 0;
+  /** @internal The frame the segment came in. */
+  packet: Packet = new Packet();
+  /** The IP packet carrying this segment. */
+  ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
+  /** The control bits; one instance, re-pointed with the view. */
+  readonly flags = new TcpFlags();
+
+  #hdrLen = TCP_MIN_HEADER_LENGTH;
+  #options: TcpOption[] | undefined = undefined;
+  #payload: Buffer | undefined = undefined;
+  /** undefined: not looked for yet; null: none. */
+  #timestamps: TcpTimestamps | null | undefined = undefined;
+
+  /** @internal Re-points the view; dissectTcp validates first. */
+  reset(ip: Ipv4Packet | Ipv6Packet, off: number, hdrLen: number): void {
+    this.ip = ip;
+    this.packet = ip.packet;
+    this.bytes = ip.bytes;
+    this.off = off;
+    this.end = ip.end;
+    this.#hdrLen = hdrLen;
+    this.flags.bits = this.bytes[off + 13] as number;
+    this.#options = undefined;
+    this.#payload = undefined;
+    this.#timestamps = undefined;
+  }
+
+  get srcport(): number {
+    return u16(this.bytes, this.off);
+  }
+  get dstport(): number {
+    return u16(this.bytes, this.off + 2);
+  }
+  /** Sequence number, unsigned 32-bit. */
+  get seq(): number {
+    return u32(this.bytes, this.off + 4);
+  }
+  /** Acknowledgment number, unsigned 32-bit (meaningful when flags.ack is set). */
+  get ack(): number {
+    return u32(this.bytes, this.off + 8);
+  }
+  /** Header length in bytes (data offset × 4). */
+  get hdrLen(): number {
+    return this.#hdrLen;
+  }
+  /** The 4 reserved bits between the data offset and the flags (RFC 9293). */
+  get res(): number {
+    return (this.bytes[this.off + 12] as number) & 0x0f;
+  }
+  /** The raw flags byte (CWR ECE URG ACK PSH RST SYN FIN, high bit first). */
+  get flagsByte(): number {
+    return this.flags.bits;
+  }
+  get window(): number {
+    return u16(this.bytes, this.off + 14);
+  }
+  get checksum(): number {
+    return u16(this.bytes, this.off + 16);
+  }
+  get urgentPointer(): number {
+    return u16(this.bytes, this.off + 18);
+  }
+  /** Options, parsed on first access; parsing stops at EOL or at an option whose length is wrong. */
+  get options(): TcpOption[] {
+    if (this.#options === undefined) {
+      const list: TcpOption[] = [];
+      const b = this.bytes;
+      const end = this.off + this.#hdrLen;
+      for (let i = this.off + TCP_MIN_HEADER_LENGTH; i < end; ) {
+        const kind = b[i] as number;
+        if (kind === TCPOPT_EOL || kind === TCPOPT_NOP) {
+          list.push({ kind, length: 1, data: EMPTY });
+          if (kind === TCPOPT_EOL) break;
+          i++;
+          continue;
+        }
+        const length = i + 1 < end ? (b[i + 1] as number) : 0;
+        if (length < 2 || i + length > end) break;
+        list.push({ kind, length, data: b.subarray(i + 2, i + length) });
+        i += length;
+      }
+      this.#options = list;
+    }
+    return this.#options;
+  }
+  /** Maximum segment size option (SYN segments), if present. */
+  get mss(): number | undefined {
+    const at = this.#findOption(TCPOPT_MSS, 4);
+    return at < 0 ? undefined : u16(this.bytes, at + 2);
+  }
+  /** Window scale shift count (RFC 7323), if present. */
+  get windowScale(): number | undefined {
+    const at = this.#findOption(TCPOPT_WINDOW_SCALE, 3);
+    return at < 0 ? undefined : u8(this.bytes, at + 2);
+  }
+  get sackPermitted(): boolean {
+    return this.#findOption(TCPOPT_SACK_PERMITTED, 2) >= 0;
+  }
+  /** Timestamps option (RFC 7323), if present. */
+  get timestamps(): TcpTimestamps | undefined {
+    if (this.#timestamps === undefined) {
+      const at = this.#findOption(TCPOPT_TIMESTAMPS, 10);
+      this.#timestamps = at < 0 ? null : { value: u32(this.bytes, at + 2), echo: u32(this.bytes, at + 6) };
+    }
+    return this.#timestamps ?? undefined;
+  }
+  /** Where the data starts in `ip.bytes`. */
+  get payloadOffset(): number {
+    return this.off + this.#hdrLen;
+  }
+  /** Bytes of data in the segment (as captured). */
+  get payloadLength(): number {
+    return this.end - this.off - this.#hdrLen;
+  }
+  /** The segment's data (a view, not a copy). */
+  get payload(): Buffer {
+    return (this.#payload ??= this.bytes.subarray(this.off + this.#hdrLen, this.end));
+  }
+  get timestamp(): Timestamp {
+    return this.packet.timestamp;
+  }
+  /** The checksum over the pseudo header and segment is right; false when the capture cut the segment. */
+  verifyChecksum(): boolean {
+    if (this.ip.truncated) return false;
+    const length = this.end - this.off;
+    return sumVerifies(onesSum(this.bytes, this.off, this.end, this.ip.pseudoHeaderSum(IPPROTO_TCP, length)));
+  }
+  /** Drops the frame that carried this segment. */
+  drop(): void {
+    this.packet.drop();
+  }
+
+  /** Offset of the first option of `kind` with exactly `length` bytes, or -1; allocates nothing. */
+  #findOption(kind: number, length: number): number {
+    const b = this.bytes;
+    const end = this.off + this.#hdrLen;
+    for (let i = this.off + TCP_MIN_HEADER_LENGTH; i < end; ) {
+      const k = b[i] as number;
+      if (k === TCPOPT_EOL) return -1;
+      if (k === TCPOPT_NOP) {
+        i++;
+        continue;
+      }
+      if (i + 1 >= end) return -1;
+      const len = b[i + 1] as number;
+      if (len < 2 || i + len > end) return -1;
+      if (k === kind) return len === length ? i : -1;
+      i += len;
+    }
+    return -1;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      srcport: this.srcport,
+      dstport: this.dstport,
+      seq: this.seq,
+      ack: this.ack,
+      hdrLen: this.hdrLen,
+      res: this.res,
+      flags: this.flags.toJSON(),
+      window: this.window,
+      checksum: this.checksum,
+      urgentPointer: this.urgentPointer,
+      payloadLength: this.payloadLength,
+    };
+  }
+}
+
+/**
+ * Re-points `view` at the TCP segment that is the payload of `ip` and returns true, or counts
+ * an anomaly and returns false: 'tcp-truncated' (fewer than 20 bytes, or a header the capture
+ * cut), 'tcp-invalid-header' (data offset below 5 or past the segment).
+ */
+export function dissectTcp(view: TcpPacket, ip: Ipv4Packet | Ipv6Packet, stats: Stats): boolean {
+  const bytes = ip.bytes;
+  const off = ip.payloadOffset;
+  const available = ip.end - off;
+  if (available < TCP_MIN_HEADER_LENGTH) {
+    stats.anomaly('tcp-truncated');
+    return false;
+  }
+  const hdrLen = ((bytes[off + 12] as number) >> 4) * 4;
+  if (hdrLen < TCP_MIN_HEADER_LENGTH) {
+    stats.anomaly('tcp-invalid-header');
+    return false;
+  }
+  if (hdrLen > available) {
+    stats.anomaly(ip.truncated ? 'tcp-truncated' : 'tcp-invalid-header');
+    return false;
+  }
+  view.reset(ip, off, hdrLen);
+  return true;
+}

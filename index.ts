@@ -1,0 +1,33 @@
+/**
+ * palisade's public API: what a rule file imports. Event descriptors are grouped by dissector,
+ * as in Haka (`ipv4.events.receivePacket`).
+ */
+import { engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEvents, udpEvents } from './core/events.ts';
+import { ipv4Addr, ipv4Network, ipv6Addr, ipv6Network } from './core/addresses.ts';
+
+export { defineRules, flowState } from './core/rules.ts';
+export type { RuleContext, RuleSet, RuleSpec, RuleGroup, RuleGroupSpec, GroupRuleSpec } from './core/rules.ts';
+export type { EventDescriptor, ArgsOf, AnyEvent } from './core/events.ts';
+export type { AlertInput, AlertHandle, AlertRecord, AlertLevel, AlertAddress, AlertFlow } from './core/alert.ts';
+export { createEngine, Engine } from './core/engine.ts';
+export type { EngineOptions, EngineOutput, Verdict } from './core/engine.ts';
+export type { Config } from './core/config.ts';
+export { PalisadeError } from './core/errors.ts';
+export type { ErrorCode } from './core/errors.ts';
+export type { Packet, Timestamp } from './core/packet.ts';
+export type { Ipv4Packet } from './dissectors/ipv4.ts';
+export type { Ipv6Packet } from './dissectors/ipv6.ts';
+export type { TcpPacket } from './dissectors/tcp.ts';
+export type { UdpPacket } from './dissectors/udp.ts';
+export type { IcmpPacket } from './dissectors/icmp.ts';
+export type { Ipv4Addr, Ipv4Network, Ipv6Addr, Ipv6Network } from './core/addresses.ts';
+
+/** Global engine events. */
+export const engine = { events: engineEvents } as const;
+/** The raw frame, before any dissection. */
+export const packet = { events: packetEvents } as const;
+export const ipv4 = { events: ipv4Events, addr: ipv4Addr, network: ipv4Network } as const;
+export const ipv6 = { events: ipv6Events, addr: ipv6Addr, network: ipv6Network } as const;
+export const tcp = { events: tcpEvents } as const;
+export const udp = { events: udpEvents } as const;
+export const icmp = { events: icmpEvents } as const;

@@ -1,0 +1,162 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { palisade, root } from './run-cli.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'palisade-cli-'));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const sample = ['samples/firewall/rules.ts', 'samples/firewall/capture.pcap'];
+
+describe('palisade replay', () => {
+  it('replays the firewall sample: alerts on stdout as JSON lines, a summary on stderr', () => {
+    const r = palisade(['replay', ...sample]);
+    expect(r.stderr).toMatch(/packets +43 .*10 accepted ?, ?|packets +43/);
+    expect(r.status).toBe(0);
+    const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The ssh and telnet connections of the allowed client, and the web connection of the other one.
+    expect(alerts).toHaveLength(29);
+    expect(alerts[0]).toMatchObject({
+      type: 'alert',
+      rule: 'filter',
+      packet: 11,
+      description: 'packet dropped: not allowed by the firewall',
+      sources: [{ address: '192.168.10.10' }],
+      targets: [{ address: '192.168.20.80', service: 'tcp/22' }],
+    });
+    expect(alerts.map((a) => a.packet)).toEqual([...Array.from({ length: 29 }, (_, i) => 11 + i)]);
+    expect(r.stderr).toMatch(/43 \(.*\): 14 accepted, 29 dropped/);
+  });
+
+  it('writes the accepted packets to -o, a capture tcpdump reads', () => {
+    const out = join(tmp, 'out.pcap');
+    const alerts = join(tmp, 'alerts.jsonl');
+    const r = palisade(['replay', ...sample, '-o', out, '--alerts', alerts]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(alerts, 'utf8').trim().split('\n')).toHaveLength(29);
+    const lines = execFileSync('tcpdump', ['-nn', '-r', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    expect(lines).toHaveLength(14);
+    // TCP: only the allowed web connection; UDP and ICMP pass (the rules filter TCP).
+    const tcpLines = lines.filter((l) => l.includes('Flags'));
+    expect(tcpLines).toHaveLength(10);
+    expect(tcpLines.every((l) => /192\.168\.10\.10\.\d+ > 192\.168\.20\.80\.80:|192\.168\.20\.80\.80 > 192\.168\.10\.10\.\d+:/.test(l))).toBe(true);
+  });
+
+  it('--pass-through forwards every packet but still alerts', () => {
+    const out = join(tmp, 'all.pcap');
+    const r = palisade(['replay', ...sample, '-o', out, '--pass-through']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(29);
+    const lines = execFileSync('tcpdump', ['-nn', '-r', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    expect(lines).toHaveLength(43);
+  });
+
+  it('--stats adds anomalies by kind and memory to the summary', () => {
+    const r = palisade(['replay', ...sample, '--stats']);
+    expect(r.stderr).toMatch(/memory +rss/);
+  });
+
+  it('validates --config and names the bad key and the allowed values', () => {
+    const cfg = join(tmp, 'bad.json');
+    writeFileSync(cfg, JSON.stringify({ ruleErrorPolicy: 'explode' }));
+    const r = palisade(['replay', ...sample, '--config', cfg]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`palisade: PAL_ERR_CONFIG: ${cfg}: key 'ruleErrorPolicy' is "explode"; allowed values: accept, drop`);
+    writeFileSync(cfg, JSON.stringify({ fragments: { timeuot: 3 } }));
+    expect(palisade(['replay', ...sample, '--config', cfg]).stderr).toMatch(/key 'fragments.timeuot' is not a known key \(known: fragments.timeout/);
+  });
+
+  it('applies a valid --config', () => {
+    const cfg = join(tmp, 'ok.json');
+    writeFileSync(cfg, JSON.stringify({ ruleErrorPolicy: 'accept', fragments: { timeout: 10 } }));
+    expect(palisade(['replay', ...sample, '--config', cfg]).status).toBe(0);
+  });
+
+  it('bad flags and missing files: one line, exit code 2', () => {
+    const cases: [string[], RegExp][] = [
+      [['replay', ...sample, '--frobnicate'], /^palisade: PAL_ERR_USAGE: palisade replay: Unknown option '--frobnicate' \(see --help\)$/],
+      [['replay', 'samples/firewall/rules.ts'], /^palisade: PAL_ERR_USAGE: palisade replay: needs <rules.ts> <capture>/],
+      [['replay', 'nope.ts', sample[1] as string], /^palisade: PAL_ERR_FILE_NOT_FOUND: rule file 'nope.ts' does not exist/],
+      [['replay', sample[0] as string, 'nope.pcap'], /^palisade: PAL_ERR_FILE_NOT_FOUND: capture 'nope.pcap' does not exist/],
+      [['frobnicate'], /^palisade: PAL_ERR_USAGE: unknown command 'frobnicate'/],
+    ];
+    for (const [args, re] of cases) {
+      const r = palisade(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(re);
+    }
+  });
+
+  it('--help for every command', () => {
+    for (const args of [['--help'], ['replay', '--help'], ['check', '--help']]) {
+      const r = palisade(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: palisade/);
+    }
+  });
+
+  it('a truncated capture: every packet before the cut is processed, then a coded error naming record and offset', () => {
+    const whole = readFileSync(join(root, sample[1] as string));
+    const cut = join(tmp, 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, whole.length - 20));
+    const r = palisade(['replay', sample[0] as string, cut]);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split('\n')).toHaveLength(29);
+    expect(r.stderr).toMatch(/packets +42 /);
+    expect(r.stderr).toMatch(/PAL_ERR_PCAP_TRUNCATED: .*cut\.pcap: record 43 at byte \d+ is cut short \(needs \d+ bytes, \d+ left\); the 42 packets before it were processed/);
+  });
+
+  it('loads a rule file from anywhere on disk that imports palisade, with no node_modules of its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-rules-'));
+    try {
+      const rules = join(dir, 'rules.ts');
+      writeFileSync(
+        rules,
+        `import { defineRules, udp } from 'palisade';\nexport default defineRules(({ rule, alert }) => {\n  rule({ name: 'dns', on: udp.events.receivePacket, eval: (pkt) => { if (pkt.dstport === 53) alert({ description: 'dns query' }); } });\n});\n`,
+      );
+      const capture = join(dir, 'capture.pcap');
+      copyFileSync(join(root, sample[1] as string), capture);
+      const r = palisade(['replay', rules, capture], { cwd: dir });
+      expect(r.stderr).not.toMatch(/PAL_ERR/);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { rule: string; packet: number }).packet)).toEqual([40]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a rule file that does not load stops palisade before the first packet, naming the file', () => {
+    const syntax = palisade(['replay', 'test/fixtures/type-errors/syntax-error.ts', sample[1] as string]);
+    expect(syntax.status).toBe(1);
+    expect(syntax.stderr).toMatch(/^palisade: PAL_ERR_RULE_LOAD: test\/fixtures\/type-errors\/syntax-error\.ts: cannot be loaded: /);
+    expect(syntax.stderr).not.toMatch(/packets/);
+    const noDefault = palisade(['replay', 'test/fixtures/rules/no-default.ts', sample[1] as string]);
+    expect(noDefault.stderr).toMatch(/PAL_ERR_RULE_LOAD: .*no-default\.ts: its default export is not a rule set/);
+    const missingEval = palisade(['replay', 'test/fixtures/rules/missing-eval.ts', sample[1] as string]);
+    expect(missingEval.status).toBe(1);
+    expect(missingEval.stderr.trim()).toMatch(/^palisade: PAL_ERR_RULE_INVALID: test\/fixtures\/rules\/missing-eval\.ts:5: rule 'half-written' has no eval function/);
+  });
+});
+
+describe('palisade check', () => {
+  it('reports a misspelled field as file:line:col and exits non-zero', () => {
+    const r = palisade(['check', 'test/fixtures/type-errors/misspelled-field.ts']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /^test\/fixtures\/type-errors\/misspelled-field\.ts:7:24 - error TS2551: Property 'dstprot' does not exist on type 'TcpPacket'\. Did you mean 'dstport'\?/m,
+    );
+    expect(r.stderr).toMatch(/PAL_ERR_TYPECHECK: .*misspelled-field\.ts: 1 type error; fix them/);
+  });
+
+  it('passes the bundled sample', () => {
+    const r = palisade(['check', 'samples/firewall/rules.ts']);
+    expect(r.stdout).toBe('samples/firewall/rules.ts: ok\n');
+    expect(r.status).toBe(0);
+  });
+});

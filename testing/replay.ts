@@ -1,0 +1,118 @@
+/**
+ * `replay()` for vitest: a rule set over a capture (a file, or pcap bytes built in the test),
+ * returning what the engine did.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createEngine, type Verdict } from '../core/engine.ts';
+import { openCapture } from '../core/io/capture.ts';
+import { encodePcap } from '../core/io/pcap-writer.ts';
+import { loadRuleFile } from '../core/rule-loader.ts';
+import { isRuleSet, type RuleSet } from '../core/rules.ts';
+import type { AlertRecord } from '../core/alert.ts';
+import type { Stats } from '../core/stats.ts';
+import { PalisadeError } from '../core/errors.ts';
+
+export interface OutputPacket {
+  id: number;
+  bytes: Buffer;
+  secs: number;
+  nsecs: number;
+  linkType: number;
+}
+
+export interface ReplayResult {
+  alerts: AlertRecord[];
+  /** Rule file log lines, parsed. */
+  logs: Record<string, unknown>[];
+  /** Verdict per frame number (1-based), as settled (held fragments settle later). */
+  verdicts: Map<number, 'accept' | 'drop'>;
+  /** Frame numbers that were dropped, ascending. */
+  dropped: number[];
+  /** What went out, in order: the output capture. */
+  output: OutputPacket[];
+  stats: Stats;
+  /** The capture error that ended the replay early, if any. */
+  error?: PalisadeError;
+}
+
+export interface ReplayOptions {
+  /** A rule set, or a rule file's path. */
+  rules: RuleSet | string;
+  /** A capture file's path… */
+  capture?: string;
+  /** …or frames built in the test (Ethernet unless `linkType` says otherwise)… */
+  packets?: readonly Uint8Array[];
+  /** …or a whole pcap file's bytes. */
+  pcap?: Uint8Array;
+  linkType?: number;
+  config?: unknown;
+  passThrough?: boolean;
+}
+
+function jsonLines(into: Record<string, unknown>[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') into.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+}
+
+export async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  const rules = isRuleSet(options.rules) ? options.rules : await loadRuleFile(options.rules);
+  const alerts: AlertRecord[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const verdicts = new Map<number, 'accept' | 'drop'>();
+  const output: OutputPacket[] = [];
+  const sink = new Writable({ write: (_c, _e, done) => { done(); } });
+  const engine = createEngine({
+    rules,
+    config: options.config,
+    passThrough: options.passThrough,
+    alerts: sink,
+    log: jsonLines(logs),
+    onAlert: (a) => alerts.push(structuredClone(a)),
+    output: {
+      forward(bytes, secs, nsecs, linkType, id) {
+        verdicts.set(id, 'accept');
+        output.push({ id, bytes: Buffer.from(bytes), secs, nsecs, linkType });
+      },
+      drop(id) {
+        verdicts.set(id, 'drop');
+      },
+    },
+  });
+
+  let dir: string | undefined;
+  let path = options.capture;
+  if (path === undefined) {
+    const pcap =
+      options.pcap ??
+      encodePcap(
+        (options.packets ?? []).map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })),
+        { linkType: options.linkType ?? 1 },
+      );
+    dir = mkdtempSync(join(tmpdir(), 'palisade-replay-'));
+    path = join(dir, 'input.pcap');
+    writeFileSync(path, pcap);
+  }
+  let error: PalisadeError | undefined;
+  const reader = openCapture(path);
+  try {
+    for (let rec = reader.next(); rec !== null; rec = reader.next()) engine.push(rec.data, rec, rec.linkType);
+  } catch (err) {
+    if (!(err instanceof PalisadeError)) throw err;
+    error = err;
+  } finally {
+    reader.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+  engine.close();
+  const dropped = [...verdicts].filter(([, v]) => v === 'drop').map(([id]) => id).sort((a, b) => a - b);
+  return { alerts, logs, verdicts, dropped, output, stats: engine.stats, ...(error ? { error } : {}) };
+}
+
+export type { Verdict };
