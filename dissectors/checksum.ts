@@ -1,17 +1,19 @@
 /**
  * The Internet checksum (RFC 1071): the 16-bit one's-complement of the one's-complement sum.
  *
- * Sums are kept unfolded in a JS number (exact up to 2^53, far beyond 65535 bytes of words) and
- * folded once at the end. Since 2^16 ≡ 1 (mod 0xffff), folding is a remainder by 0xffff, where a
+ * A loop sums words into a JS number (exact up to 2^53, far beyond 65535 bytes of words) and
+ * folds once at the end. Since 2^16 ≡ 1 (mod 0xffff), folding is a remainder by 0xffff, where a
  * non-zero multiple of 0xffff folds to 0xffff ("negative zero"), as end-around carries do.
+ * Partial sums are returned folded (small integers, which V8 never boxes) and can be chained:
+ * each function takes the sum so far and adds to it.
  */
 
 import { u16, u32 } from './bytes.ts';
 
 /**
- * Adds the 16-bit big-endian words of `bytes[start, end)` to `sum` and returns the unfolded
- * total. An odd last byte is padded with a zero byte (RFC 1071 §4.1). `start` must be at an even
- * distance from the start of the checksummed data, as each header and payload is.
+ * Adds the 16-bit big-endian words of `bytes[start, end)` to `sum` and returns the total folded
+ * to 16 bits. An odd last byte is padded with a zero byte (RFC 1071 §4.1). `start` must be at an
+ * even distance from the start of the checksummed data, as each header and payload is.
  */
 export function onesSum(bytes: Uint8Array, start: number, end: number, sum = 0): number {
   let i = start;
@@ -27,17 +29,17 @@ export function onesSum(bytes: Uint8Array, start: number, end: number, sum = 0):
   }
   for (; i + 1 < end; i += 2) sum += u16(bytes, i);
   if (i < end) sum += (bytes[i] as number) << 8;
-  return sum;
+  return foldSum(sum);
 }
 
-/** Folds an unfolded sum to 16 bits with end-around carry. 0 only when the sum is 0. */
+/** Folds a sum of words to 16 bits with end-around carry. 0 only when the sum is 0. */
 export function foldSum(sum: number): number {
   if (sum === 0) return 0;
   const r = sum % 0xffff;
   return r === 0 ? 0xffff : r;
 }
 
-/** The value to store in a checksum field, given the unfolded sum over the data with that field zeroed. */
+/** The value to store in a checksum field, given the sum over the data with that field zeroed. */
 export function checksumOf(sum: number): number {
   return ~foldSum(sum) & 0xffff;
 }
@@ -53,21 +55,21 @@ export function internetChecksum(bytes: Uint8Array, start: number, end: number, 
 }
 
 /**
- * Unfolded sum of the IPv4 pseudo header (RFC 9293 §3.1, RFC 768): source and destination of
+ * Folded sum of the IPv4 pseudo header (RFC 9293 §3.1, RFC 768): source and destination of
  * the IPv4 header at `ipOff`, zero, protocol, upper-layer length.
  */
 export function ipv4PseudoSum(bytes: Uint8Array, ipOff: number, proto: number, length: number): number {
   // 32-bit words fold the same as their two halves (2^16 ≡ 1 mod 0xffff).
-  return u32(bytes, ipOff + 12) + u32(bytes, ipOff + 16) + proto + length;
+  return foldSum(u32(bytes, ipOff + 12) + u32(bytes, ipOff + 16) + proto + length);
 }
 
 /**
- * Unfolded sum of the IPv6 pseudo header (RFC 8200 §8.1): source at `srcOff`, destination at
+ * Folded sum of the IPv6 pseudo header (RFC 8200 §8.1): source at `srcOff`, destination at
  * `dstOff` (the final destination when a routing header is present), 32-bit upper-layer length,
  * next header.
  */
 export function ipv6PseudoSum(bytes: Uint8Array, srcOff: number, dstOff: number, proto: number, length: number): number {
-  return (
+  return foldSum(
     u32(bytes, srcOff) +
     u32(bytes, srcOff + 4) +
     u32(bytes, srcOff + 8) +
@@ -77,7 +79,7 @@ export function ipv6PseudoSum(bytes: Uint8Array, srcOff: number, dstOff: number,
     u32(bytes, dstOff + 8) +
     u32(bytes, dstOff + 12) +
     length +
-    proto
+    proto,
   );
 }
 

@@ -125,10 +125,9 @@ export class FragmentReassembler<F> {
       return this.#poison(key, dg, frame, now, view.version, 'fragment-invalid');
     }
     if (dg !== undefined) {
-      if (more ? dg.total >= 0 && end > dg.total : (dg.total >= 0 && dg.total !== end) || dg.maxEnd > end) {
-        // Data past the end, or two different ends.
-        return this.#poison(key, dg, frame, now, view.version, 'fragment-invalid');
-      }
+      const pastEnd = dg.total >= 0 && end > dg.total;
+      const otherEnd = !more && ((dg.total >= 0 && dg.total !== end) || dg.maxEnd > end);
+      if (pastEnd || otherEnd) return this.#poison(key, dg, frame, now, view.version, 'fragment-invalid');
     }
     const header = start === 0 && (dg === undefined || dg.header === null) ? headerLength : 0;
     if (this.#memory + length + header > this.#limits.memcap || (dg === undefined && this.#datagrams.size >= this.#limits.maxDatagrams)) {
@@ -278,8 +277,9 @@ function tooLong(version: 4 | 6, headerLength: number, payloadLength: number): b
 
 /** RFC 791: source, destination, protocol, identification; RFC 8200: source, destination, identification. */
 function keyOf(view: Ipv4Packet | Ipv6Packet): string {
-  if (view.version === 4) return `${view.srcInt} ${view.dstInt} ${view.proto} ${view.id}`;
-  return `${view.bytes.toString('latin1', view.off + 8, view.off + 40)}${view.fragId ?? 0}`;
+  if (view.version === 4) return `4 ${view.srcInt} ${view.dstInt} ${view.proto} ${view.id}`;
+  // The 32 address bytes as latin1 characters: a short key, no hex formatting.
+  return `6 ${view.bytes.toString('latin1', view.off + 8, view.off + 40)} ${view.fragId ?? 0}`;
 }
 
 function build<F>(dg: Datagram<F>): Buffer {

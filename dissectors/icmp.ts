@@ -21,14 +21,13 @@ export class IcmpPacket {
   end = 0;
   /** @internal The frame the message came in. */
   packet: Packet = new Packet();
-  /** The IP packet carrying this message. */
-  ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
 
+  #ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
   #payload: Buffer | undefined = undefined;
 
   /** @internal Re-points the view; dissectIcmp validates first. */
   reset(ip: Ipv4Packet | Ipv6Packet, off: number): void {
-    this.ip = ip;
+    this.#ip = ip;
     this.packet = ip.packet;
     this.bytes = ip.bytes;
     this.off = off;
@@ -36,9 +35,13 @@ export class IcmpPacket {
     this.#payload = undefined;
   }
 
+  /** The IP packet carrying this message. */
+  get ip(): Ipv4Packet | Ipv6Packet {
+    return this.#ip;
+  }
   /** 4 for ICMP, 6 for ICMPv6: the IP version carrying it. */
   get version(): 4 | 6 {
-    return this.ip.version;
+    return this.#ip.version;
   }
   get type(): number {
     return this.bytes[this.off] as number;
@@ -61,8 +64,8 @@ export class IcmpPacket {
    * (RFC 4443 §2.3). False when the capture cut the message.
    */
   verifyChecksum(): boolean {
-    if (this.ip.truncated) return false;
-    const initial = this.ip.version === 6 ? this.ip.pseudoHeaderSum(IPPROTO_ICMPV6, this.end - this.off) : 0;
+    if (this.#ip.truncated) return false;
+    const initial = this.#ip.version === 6 ? this.#ip.pseudoHeaderSum(IPPROTO_ICMPV6, this.end - this.off) : 0;
     return sumVerifies(onesSum(this.bytes, this.off, this.end, initial));
   }
   /** Drops the frame that carried this message. */

@@ -153,7 +153,7 @@ export class Ipv4Packet {
     this.packet.drop();
   }
 
-  /** @internal Unfolded sum of the pseudo header for an upper-layer checksum. */
+  /** @internal Folded sum of the pseudo header for an upper-layer checksum. */
   pseudoHeaderSum(proto: number, length: number): number {
     return ipv4PseudoSum(this.bytes, this.off, proto, length);
   }

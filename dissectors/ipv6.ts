@@ -177,7 +177,7 @@ export class Ipv6Packet {
     this.packet.drop();
   }
 
-  /** @internal Unfolded sum of the pseudo header for an upper-layer checksum (RFC 8200 §8.1). */
+  /** @internal Folded sum of the pseudo header for an upper-layer checksum (RFC 8200 §8.1). */
   pseudoHeaderSum(proto: number, length: number): number {
     return ipv6PseudoSum(this.bytes, this.off + 8, this.#finalDstOffset, proto, length);
   }
@@ -307,11 +307,17 @@ function finalDestination(view: Ipv6Packet, b: Buffer, p: number, hlen: number):
   else if (type === 2 || type === 4) view.setFinalDestination(p + 8);
 }
 
-/** RFC 5952 text: lowercase, no leading zeros, the longest run of two or more zero groups as '::'. */
+/**
+ * RFC 5952 text: lowercase, no leading zeros, the first longest run of two or more zero groups
+ * as '::'. IPv4-mapped (::ffff:a.b.c.d, RFC 5952 §5) and IPv4-compatible (::a.b.c.d) addresses
+ * end in a dotted quad, as inet_ntop writes them, so alerts read like tcpdump, Wireshark and Zeek.
+ */
 export function ipv6Text(b: Uint8Array, o: number): string {
-  // IPv4-mapped addresses keep the dotted quad (RFC 5952 §5).
-  if (u32(b, o) === 0 && u32(b, o + 4) === 0 && u32(b, o + 8) === 0xffff) {
-    return `::ffff:${b[o + 12] as number}.${b[o + 13] as number}.${b[o + 14] as number}.${b[o + 15] as number}`;
+  if (u32(b, o) === 0 && u32(b, o + 4) === 0 && u16(b, o + 8) === 0) {
+    const g5 = u16(b, o + 10);
+    const quad = `${b[o + 12] as number}.${b[o + 13] as number}.${b[o + 14] as number}.${b[o + 15] as number}`;
+    if (g5 === 0xffff) return `::ffff:${quad}`;
+    if (g5 === 0 && u16(b, o + 12) !== 0) return `::${quad}`;
   }
   let bestStart = -1;
   let bestLen = 1;

@@ -49,11 +49,10 @@ export class TcpPacket {
   end = 0;
   /** @internal The frame the segment came in. */
   packet: Packet = new Packet();
-  /** The IP packet carrying this segment. */
-  ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
   /** The control bits; one instance, re-pointed with the view. */
   readonly flags = new TcpFlags();
 
+  #ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
   #hdrLen = TCP_MIN_HEADER_LENGTH;
   #options: TcpOption[] | undefined = undefined;
   #payload: Buffer | undefined = undefined;
@@ -62,7 +61,7 @@ export class TcpPacket {
 
   /** @internal Re-points the view; dissectTcp validates first. */
   reset(ip: Ipv4Packet | Ipv6Packet, off: number, hdrLen: number): void {
-    this.ip = ip;
+    this.#ip = ip;
     this.packet = ip.packet;
     this.bytes = ip.bytes;
     this.off = off;
@@ -74,6 +73,10 @@ export class TcpPacket {
     this.#timestamps = undefined;
   }
 
+  /** The IP packet carrying this segment. */
+  get ip(): Ipv4Packet | Ipv6Packet {
+    return this.#ip;
+  }
   get srcport(): number {
     return u16(this.bytes, this.off);
   }
@@ -170,9 +173,9 @@ export class TcpPacket {
   }
   /** The checksum over the pseudo header and segment is right; false when the capture cut the segment. */
   verifyChecksum(): boolean {
-    if (this.ip.truncated) return false;
+    if (this.#ip.truncated) return false;
     const length = this.end - this.off;
-    return sumVerifies(onesSum(this.bytes, this.off, this.end, this.ip.pseudoHeaderSum(IPPROTO_TCP, length)));
+    return sumVerifies(onesSum(this.bytes, this.off, this.end, this.#ip.pseudoHeaderSum(IPPROTO_TCP, length)));
   }
   /** Drops the frame that carried this segment. */
   drop(): void {

@@ -21,14 +21,13 @@ export class UdpPacket {
   end = 0;
   /** @internal The frame the datagram came in. */
   packet: Packet = new Packet();
-  /** The IP packet carrying this datagram. */
-  ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
 
+  #ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
   #payload: Buffer | undefined = undefined;
 
   /** @internal Re-points the view; dissectUdp validates first. */
   reset(ip: Ipv4Packet | Ipv6Packet, off: number, end: number): void {
-    this.ip = ip;
+    this.#ip = ip;
     this.packet = ip.packet;
     this.bytes = ip.bytes;
     this.off = off;
@@ -36,6 +35,10 @@ export class UdpPacket {
     this.#payload = undefined;
   }
 
+  /** The IP packet carrying this datagram. */
+  get ip(): Ipv4Packet | Ipv6Packet {
+    return this.#ip;
+  }
   get srcport(): number {
     return u16(this.bytes, this.off);
   }
@@ -66,9 +69,9 @@ export class UdpPacket {
    */
   verifyChecksum(): boolean {
     const length = this.length;
-    if (u16(this.bytes, this.off + 6) === 0) return this.ip.version === 4;
+    if (u16(this.bytes, this.off + 6) === 0) return this.#ip.version === 4;
     if (this.end - this.off < length) return false;
-    return sumVerifies(onesSum(this.bytes, this.off, this.off + length, this.ip.pseudoHeaderSum(IPPROTO_UDP, length)));
+    return sumVerifies(onesSum(this.bytes, this.off, this.off + length, this.#ip.pseudoHeaderSum(IPPROTO_UDP, length)));
   }
   /** Drops the frame that carried this datagram. */
   drop(): void {

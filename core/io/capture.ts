@@ -15,7 +15,7 @@ export interface CaptureRecord {
   origLen: number;
   /** Normalised link type of this record (pcapng: of its interface). */
   linkType: number;
-  /** 1-based packet record number. */
+  /** 1-based packet record number (pcapng: counts packet blocks only, as Wireshark's frame numbers). */
   record: number;
   /** Byte offset of the record (pcap record header, pcapng block) in the file. */
   offset: number;

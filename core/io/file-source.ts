@@ -10,6 +10,9 @@ export const DEFAULT_CHUNK_SIZE = 1 << 20;
  */
 export const MAX_RECORD_BYTES = 256 << 20;
 
+/** Room for a record header on top of the largest record. */
+const MAX_BUFFER = MAX_RECORD_BYTES + 64;
+
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -62,13 +65,16 @@ export class ChunkedFile {
 
   /**
    * Makes at least `need` unconsumed bytes available in buf[pos, end) unless the file ends
-   * first, and returns how many are available. Callers bound `need` by MAX_RECORD_BYTES.
+   * first, and returns how many are available. Callers check record lengths against
+   * MAX_RECORD_BYTES first, so a corrupt length is reported as such, not as a huge allocation.
    */
   fill(need: number): number {
     let avail = this.end - this.pos;
     if (avail >= need || this.eof) return avail;
     if (need > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.min(Math.max(need, this.buf.length * 2), MAX_RECORD_BYTES + 64));
+      if (need > MAX_BUFFER) throw new RangeError(`a record of ${need} bytes is past the ${MAX_BUFFER}-byte buffer limit`);
+      // Doubling keeps the copies amortised when records grow a little at a time.
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(need, this.buf.length * 2), MAX_BUFFER));
       this.buf.copy(grown, 0, this.pos, this.end);
       this.buf = grown;
     } else if (this.pos > 0) {

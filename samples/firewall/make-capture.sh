@@ -20,6 +20,11 @@ pids=()
 
 cleanup() {
   local pid ns link
+  # Processes this script started: the ones it remembers, and whatever still runs inside the
+  # namespaces it made.
+  for ns in "${namespaces[@]}"; do
+    pids+=($(ip netns pids "$ns" 2>/dev/null || true))
+  done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   for ns in "${namespaces[@]}"; do
@@ -30,6 +35,7 @@ cleanup() {
   [[ -z $work ]] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # so that EXIT runs cleanup
 cleanup # leftovers of an interrupted run
 work=$(mktemp -d /tmp/pal-fw.XXXXXX)
 
@@ -154,14 +160,15 @@ data, addr = s.recvfrom(2048)
 print('  echo reply from %s, %d bytes' % (addr[0], len(data)))
 EOF
 
-nsx server node "$work/server.mjs" &
+# Started without the nsx function so that $! is the process itself, not a subshell.
+ip netns exec pal-fw-server node "$work/server.mjs" &
 pids+=($!)
 for _ in $(seq 50); do
   [[ $(nsx server ss -Hltun | wc -l) -ge 4 ]] && break
   sleep 0.1
 done
 
-nsx gw tcpdump -i fw-gw-srv -w "$out" -U -s 0 -nn 2>"$work/tcpdump.err" &
+ip netns exec pal-fw-gw tcpdump -i fw-gw-srv --immediate-mode -U -s 0 -nn -w "$out" 2>"$work/tcpdump.err" &
 pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/tcpdump.err" && break; sleep 0.1; done
 
@@ -184,7 +191,10 @@ echo "allowed client -> ping"
 nsx client python3 "$work/ping.py" 192.168.20.80
 sleep 0.3
 
-kill -INT "${pids[1]}"
+# Async commands ignore SIGINT in a script; tcpdump also stops on TERM. --immediate-mode above
+# hands every packet over at once: with TPACKET_V3 blocks, the last second could be lost.
+kill -TERM "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null || true
 sed -n '/packets captured/p' "$work/tcpdump.err"
+chown --reference="$(dirname "$out")" "$out" # tcpdump drops to its own user to write
 echo "wrote $out ($(stat -c %s "$out") bytes)"

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { configSchema, defaultConfig, validateConfig } from '../core/config.ts';
+
+describe('config', () => {
+  it('docs/config.md documents every key with its allowed values and default', () => {
+    const doc = readFileSync(new URL('../docs/config.md', import.meta.url), 'utf8');
+    for (const leaf of configSchema) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${leaf.key}\` |`));
+      expect(row, leaf.key).toBeDefined();
+      expect(row).toContain(`\`${JSON.stringify(leaf.default)}\``);
+      if (leaf.kind === 'enum') for (const v of leaf.values) expect(row).toContain(`\`${v}\``);
+    }
+  });
+
+  it('fills defaults and keeps given values, nested included', () => {
+    const c = validateConfig({ ruleErrorPolicy: 'accept', fragments: { timeout: 5 } });
+    expect(c.ruleErrorPolicy).toBe('accept');
+    expect(c.fragments).toEqual({ ...defaultConfig().fragments, timeout: 5 });
+    expect(c.checksumValidation).toBe('auto');
+  });
+
+  it('rejects unknown keys, wrong types and values out of range, naming the key', () => {
+    expect(() => validateConfig({ rulErrorPolicy: 'drop' })).toThrow(/key 'rulErrorPolicy' is not a known key/);
+    expect(() => validateConfig({ fragments: { timeout: 0 } })).toThrow(/key 'fragments.timeout' is 0; expected a number from 1 to 600/);
+    expect(() => validateConfig({ fragments: { maxDatagrams: 1.5 } })).toThrow(/expected an integer/);
+    expect(() => validateConfig({ fragments: 3 })).toThrow(/key 'fragments' must be an object/);
+    expect(() => validateConfig([])).toThrow(/must be an object/);
+  });
+});
