@@ -58,6 +58,8 @@ export class TcpPacket {
   #payload: Buffer | undefined = undefined;
   /** undefined: not looked for yet; null: none. */
   #timestamps: TcpTimestamps | null | undefined = undefined;
+  /** Where the data starts, or the end of what was captured if that comes first. */
+  #dataOff = 0;
 
   /** @internal Re-points the view; dissectTcp validates first. */
   reset(ip: Ipv4Packet | Ipv6Packet, off: number, hdrLen: number): void {
@@ -67,6 +69,8 @@ export class TcpPacket {
     this.off = off;
     this.end = ip.end;
     this.#hdrLen = hdrLen;
+    // A snaplen cut may end the capture inside the options: options and data stop there.
+    this.#dataOff = Math.min(off + hdrLen, this.end);
     this.flags.bits = this.bytes[off + 13] as number;
     this.#options = undefined;
     this.#payload = undefined;
@@ -117,7 +121,7 @@ export class TcpPacket {
     if (this.#options === undefined) {
       const list: TcpOption[] = [];
       const b = this.bytes;
-      const end = this.off + this.#hdrLen;
+      const end = this.#dataOff;
       for (let i = this.off + TCP_MIN_HEADER_LENGTH; i < end; ) {
         const kind = b[i] as number;
         if (kind === TCPOPT_EOL || kind === TCPOPT_NOP) {
@@ -158,15 +162,15 @@ export class TcpPacket {
   }
   /** Where the data starts in `ip.bytes`. */
   get payloadOffset(): number {
-    return this.off + this.#hdrLen;
+    return this.#dataOff;
   }
   /** Bytes of data in the segment (as captured). */
   get payloadLength(): number {
-    return this.end - this.off - this.#hdrLen;
+    return this.end - this.#dataOff;
   }
   /** The segment's data (a view, not a copy). */
   get payload(): Buffer {
-    return (this.#payload ??= this.bytes.subarray(this.off + this.#hdrLen, this.end));
+    return (this.#payload ??= this.bytes.subarray(this.#dataOff, this.end));
   }
   get timestamp(): Timestamp {
     return this.packet.timestamp;
@@ -185,7 +189,7 @@ export class TcpPacket {
   /** Offset of the first option of `kind` with exactly `length` bytes, or -1; allocates nothing. */
   #findOption(kind: number, length: number): number {
     const b = this.bytes;
-    const end = this.off + this.#hdrLen;
+    const end = this.#dataOff;
     for (let i = this.off + TCP_MIN_HEADER_LENGTH; i < end; ) {
       const k = b[i] as number;
       if (k === TCPOPT_EOL) return -1;
@@ -237,10 +241,12 @@ export function dissectTcp(view: TcpPacket, ip: Ipv4Packet | Ipv6Packet, stats: 
     stats.anomaly('tcp-invalid-header');
     return false;
   }
-  if (hdrLen > available) {
-    stats.anomaly(ip.truncated ? 'tcp-truncated' : 'tcp-invalid-header');
+  if (hdrLen > available && !ip.truncated) {
+    stats.anomaly('tcp-invalid-header');
     return false;
   }
+  // The capture (not the sender) cut the options: the fixed header is all there, so rules still
+  // see the segment, with the options that were captured and no data ('snaplen-truncated').
   view.reset(ip, off, hdrLen);
   return true;
 }

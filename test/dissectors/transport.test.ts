@@ -236,8 +236,20 @@ describe('TCP validation', () => {
     expect(run(b).c.anomalies()).toEqual({ 'tcp-invalid-header': 1 });
   });
 
-  it('counts tcp-truncated when the capture cut the options', () => {
+  it('delivers a segment whose options the capture cut, with the options captured and no data', () => {
     const { c, layer } = run(tcp4Syn.subarray(0, 60));
+    expect(layer).toBe('tcp');
+    expect(c.anomalies()).toEqual({ 'snaplen-truncated': 1 });
+    const whole = run(tcp4Syn).c.tcp;
+    expect([c.tcp.srcport, c.tcp.dstport, c.tcp.seq, c.tcp.hdrLen]).toEqual([whole.srcport, whole.dstport, whole.seq, whole.hdrLen]);
+    // 60 - 14 - 20 - 20: six bytes of options were captured, the MSS option (4 bytes) among them.
+    expect(c.tcp.mss).toBe(whole.mss);
+    expect([c.tcp.payloadLength, c.tcp.payload.length, c.tcp.payloadOffset]).toEqual([0, 0, 60]);
+    expect(c.tcp.verifyChecksum()).toBe(false);
+  });
+
+  it('counts tcp-truncated when the capture cut the fixed header', () => {
+    const { c, layer } = run(tcp4Syn.subarray(0, 50));
     expect(layer).toBe('malformed');
     expect(c.anomalies()).toEqual({ 'snaplen-truncated': 1, 'tcp-truncated': 1 });
   });
