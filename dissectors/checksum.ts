@@ -41,8 +41,8 @@ function byteSum(bytes: Uint8Array, start: number, end: number, sum: number): nu
 
 // Views of the last ArrayBuffer summed: payloads come from one reader chunk after another.
 let wideBuffer: ArrayBufferLike | null = null;
-let wideWords = new Uint32Array(0);
-let wideBytes = new Uint8Array(0);
+let wideWords: Uint32Array = new Uint32Array(0);
+let wideBytes: Uint8Array = new Uint8Array(0);
 
 /**
  * The same sum, four bytes per load: native (little-endian) 32-bit words at aligned addresses.
