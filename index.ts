@@ -4,6 +4,7 @@
  */
 import { engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEvents, udpEvents } from './core/events.ts';
 import { ipv4Addr, ipv4Network, ipv6Addr, ipv6Network } from './core/addresses.ts';
+import { tcpConnectionEvents } from './dissectors/tcp-connection/index.ts';
 
 export { defineRules, flowState } from './core/rules.ts';
 export type { RuleContext, RuleSet, RuleSpec, RuleGroup, RuleGroupSpec, GroupRuleSpec } from './core/rules.ts';
@@ -21,6 +22,8 @@ export type { TcpPacket } from './dissectors/tcp.ts';
 export type { UdpPacket } from './dissectors/udp.ts';
 export type { IcmpPacket } from './dissectors/icmp.ts';
 export type { Ipv4Addr, Ipv4Network, Ipv6Addr, Ipv6Network } from './core/addresses.ts';
+export type { TcpFlow, Direction, EndReason, FlowState, Endpoint, DirectionStats, TcpAnomaly, TcpAnomalyKind } from './dissectors/tcp-connection/index.ts';
+export type { FlowRecord } from './core/flow-log.ts';
 
 /** Global engine events. */
 export const engine = { events: engineEvents } as const;
@@ -31,3 +34,5 @@ export const ipv6 = { events: ipv6Events, addr: ipv6Addr, network: ipv6Network }
 export const tcp = { events: tcpEvents } as const;
 export const udp = { events: udpEvents } as const;
 export const icmp = { events: icmpEvents } as const;
+/** Connection tracking and stream reassembly over TCP (Haka's tcp_connection). */
+export const tcpConnection = { events: tcpConnectionEvents } as const;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { configError, fileNotFound } from './errors.ts';
+import type { TcpConnectionConfig } from '../dissectors/tcp-connection/index.ts';
 
 export interface Config {
   /** `auto` (Suricata's default) checks the first packets and stops when most fail, as offloaded captures do. */
@@ -15,6 +16,7 @@ export interface Config {
   /** The verdict for a packet whose rule threw. */
   ruleErrorPolicy: 'accept' | 'drop';
   fragments: { timeout: number; maxDatagrams: number; memcap: number };
+  tcp: TcpConnectionConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -79,6 +81,97 @@ export const configSchema: readonly Leaf[] = [
     default: 32 * 1024 * 1024,
     doc: 'Bytes of fragment data held at once; fragments past it are dropped (anomaly fragment-memcap).',
   },
+  {
+    key: 'tcp.maxFlows',
+    kind: 'number',
+    min: 16,
+    max: 100_000_000,
+    integer: true,
+    default: 1_000_000,
+    doc: 'Connections tracked at once. When full, the oldest half-open connection makes room (a SYN flood cannot lock others out); if there is none, anomaly flow-table-full.',
+  },
+  {
+    key: 'tcp.timeouts.embryonic',
+    kind: 'number',
+    min: 1,
+    max: 86_400,
+    integer: false,
+    default: 30,
+    doc: 'Seconds a connection still in its handshake may stay idle.',
+  },
+  {
+    key: 'tcp.timeouts.established',
+    kind: 'number',
+    min: 1,
+    max: 604_800,
+    integer: false,
+    default: 600,
+    doc: 'Seconds an established connection may stay idle (endReason timeout).',
+  },
+  {
+    key: 'tcp.timeouts.closing',
+    kind: 'number',
+    min: 1,
+    max: 86_400,
+    integer: false,
+    default: 60,
+    doc: 'Seconds a closing, closed, dropped or reset connection stays in the table, so that its late packets are recognised (and dropped, for a dropped flow).',
+  },
+  {
+    key: 'tcp.midstream',
+    kind: 'enum',
+    values: ['accept', 'drop', 'ignore'],
+    default: 'accept',
+    doc: 'A TCP packet of no known connection that is not a SYN: `accept` picks the connection up (flow.midstream), `drop` drops it with the alert "no connection found for tcp packet" (Haka), `ignore` passes it untracked.',
+  },
+  {
+    key: 'tcp.reassembly.maxBytes',
+    kind: 'number',
+    min: 4096,
+    max: 1024 ** 3,
+    integer: true,
+    default: 4 * 1024 * 1024,
+    doc: 'Bytes held per direction of a connection: out-of-order segments and delivered bytes kept until acknowledged, to check retransmissions.',
+  },
+  {
+    key: 'tcp.reassembly.maxSegments',
+    kind: 'number',
+    min: 1,
+    max: 1_000_000,
+    integer: true,
+    default: 1024,
+    doc: 'Out-of-order segments held per direction.',
+  },
+  {
+    key: 'tcp.reassembly.memcap',
+    kind: 'number',
+    min: 65_536,
+    max: 64 * 1024 ** 3,
+    integer: true,
+    default: 512 * 1024 * 1024,
+    doc: 'Bytes held by all streams together; past it, anomaly reassembly-memcap.',
+  },
+  ...(
+    [
+      ['invalid-flags', 'drop-packet', 'No flag set, SYN with RST, or SYN with FIN.'],
+      ['syn-with-data', 'accept', 'Payload on a SYN (TCP Fast Open does this legitimately).'],
+      ['out-of-window', 'accept', 'A RST outside the receiver window: ignored by the endpoint anyway (RFC 5961).'],
+      ['overlap-different-data', 'drop-packet', 'A retransmission whose bytes differ from the first copy (first wins): dropped so the receiver sees what the rules saw.'],
+      ['data-after-rst', 'drop-packet', 'Data after a connection was reset.'],
+      ['data-after-fin', 'drop-packet', 'Data past the sender\'s FIN.'],
+      ['gap', 'accept', 'Bytes the capture never held (snaplen, loss): reported, never glued.'],
+      ['reassembly-memcap', 'drop-packet', 'A segment that cannot be held within the reassembly caps.'],
+      ['flow-table-full', 'drop-packet', 'A new connection with no room in the table.'],
+    ] as const
+  ).map(
+    ([kind, def, doc]): Leaf => ({
+      key: `tcp.policies.${kind}`,
+      kind: 'enum',
+      values: ['accept', 'drop-packet', 'drop-flow'],
+      default: def,
+      doc: `Policy for the anomaly ${kind}: ${doc}`,
+    }),
+  ),
   {
     key: 'logLevel',
     kind: 'enum',

@@ -31,6 +31,8 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
+import { TcpTracker, type TcpFlow, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
+import { flowRecord, type FlowRecord } from './flow-log.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 
@@ -42,6 +44,8 @@ export interface EngineOutput {
   forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number): void;
   /** A frame that is dropped. */
   drop?(id: number): void;
+  /** A frame palisade crafted (a RST), sent now. `bytes` is palisade's own copy. */
+  inject?(bytes: Buffer, secs: number, nsecs: number, linkType: number): void;
 }
 
 export interface EngineOptions {
@@ -55,6 +59,8 @@ export interface EngineOptions {
   log?: LogTarget;
   /** Called with each alert record as it is written. */
   onAlert?: (record: AlertRecord) => void;
+  /** One record per finished connection (Zeek conn.log fields), e.g. for --flows. */
+  onFlow?: (record: FlowRecord) => void;
   /** Run every rule and alert, forward every frame (monitor only). */
   passThrough?: boolean;
 }
@@ -102,12 +108,15 @@ export class Engine {
   readonly #udp = new UdpPacket();
   readonly #icmp = new IcmpPacket();
   readonly #fragments: FragmentReassembler<HeldFrame>;
+  readonly #tracker: TcpTracker;
+  readonly #onFlow: ((record: FlowRecord) => void) | undefined;
 
   // Dissectors run only when a rule needs them.
   #needIp = false;
   #needTcp = false;
   #needUdp = false;
   #needIcmp = false;
+  #needConnections = false;
 
   #checksums: boolean;
   #checksumSampling: boolean;
@@ -137,6 +146,8 @@ export class Engine {
       this.#onAlert?.(record);
     });
     this.#log = ruleLogger(logDest, this.clock, this.config.logLevel);
+    this.#onFlow = options.onFlow;
+    this.#tracker = new TcpTracker(this.#trackerHost(), this.config.tcp, this.stats);
 
     const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
     for (const set of sets) this.#install(set);
@@ -246,7 +257,8 @@ export class Engine {
 
   #enableDissectors(): void {
     const used = (layer: Layer): boolean => allEvents().some((ev) => ev.layer === layer && (this.#lists[ev.id]?.length ?? 0) > 0);
-    this.#needTcp = used('tcp');
+    this.#needConnections = used('tcpConnection');
+    this.#needTcp = used('tcp') || this.#needConnections;
     this.#needUdp = used('udp');
     this.#needIcmp = used('icmp');
     this.#needIp = this.#needTcp || this.#needUdp || this.#needIcmp || used('ipv4') || used('ipv6');
@@ -254,14 +266,14 @@ export class Engine {
 
   // ---- dispatch ----------------------------------------------------------------------------
 
-  #emit(ev: AnyEvent, a?: unknown): void {
+  #emit(ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.#lists[ev.id];
     if (list === undefined || list.length === 0) return;
     const pkt = this.#pkt;
     for (const l of list) {
       this.#rule = l.name;
       try {
-        l.fn(a);
+        l.fn(a, b, c, d);
       } catch (err) {
         this.#ruleError(l.name, err);
       }
@@ -308,6 +320,7 @@ export class Engine {
     this.stats.bytes += bytes.length;
     this.clock.advance(timestamp.secs, timestamp.nsecs);
     if (this.#fragments.pending > 0) this.#fragments.expire(this.clock.now, this.#dropHeld);
+    if (this.#needConnections) this.#tracker.expire(this.clock.now);
     const pkt = this.#pkt;
     pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id);
     const v = this.#frame();
@@ -357,6 +370,7 @@ export class Engine {
       if (this.#checksums && !this.#checksumOk(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
       this.#emit(tcpEvents.receivePacket, tcp);
       if (this.#dropped()) return DROP;
+      if (this.#needConnections && this.#tracker.receive(tcp)) return DROP;
       this.#emit(tcpEvents.sendPacket, tcp);
     } else if (proto === IPPROTO_UDP && this.#needUdp) {
       const udp = this.#udp;
@@ -473,9 +487,52 @@ export class Engine {
     }
   }
 
-  /** End of input: fragments that never completed are dropped. */
+  /** End of input: fragments that never completed are dropped, open connections end ('shutdown'). */
   flush(): void {
     this.#fragments.flush(this.#dropHeld);
+    this.#pkt.dropped = false;
+    this.#tracker.shutdown();
+  }
+
+  /** Connections in the table now. */
+  get flows(): number {
+    return this.#tracker.table.size;
+  }
+
+  /** Bytes held by stream reassembly now. */
+  get reassemblyMemory(): number {
+    return this.#tracker.reassemblyMemory;
+  }
+
+  #trackerHost(): TrackerHost {
+    const pkt = this.#pkt;
+    const clock = this.clock;
+    const link = this.#link;
+    return {
+      packet: pkt,
+      get now() {
+        return clock.now;
+      },
+      get linkOffset() {
+        return link.offset;
+      },
+      emit: (ev, a, b, c, d) => {
+        this.#emit(ev, a, b, c, d);
+      },
+      listening: (ev) => this.#has(ev),
+      inject: (frame, linkType) => {
+        this.stats.injected++;
+        const ts = this.#pkt.timestamp;
+        this.#output?.inject?.(frame, ts.secs, ts.nsecs, linkType);
+      },
+      alert: (description) => {
+        this.#alerts.raise('tcp-connection', this.#pkt.id, { description });
+      },
+      flowEnded: (flow: TcpFlow) => {
+        this.stats.connections++;
+        this.#onFlow?.(flowRecord(flow, this.clock.now));
+      },
+    };
   }
 
   /** Flushes, fires `engine.events.exiting`, and flushes alerts and logs. */

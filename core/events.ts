@@ -11,7 +11,7 @@ import type { UdpPacket } from '../dissectors/udp.ts';
 import type { IcmpPacket } from '../dissectors/icmp.ts';
 
 /** Which dissector must run for an event to fire; the engine enables dissectors by use. */
-export type Layer = 'engine' | 'packet' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp';
+export type Layer = 'engine' | 'packet' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'tcpConnection' | 'udpConnection';
 
 export interface EventDescriptor<A extends readonly unknown[] = readonly unknown[]> {
   /** Dotted public name, e.g. `tcp.receivePacket`. */

@@ -11,6 +11,8 @@ export class Stats {
   alerts = 0;
   ruleErrors = 0;
   injected = 0;
+  /** Connections that ended (tcp_connection). */
+  connections = 0;
   anomalyTotal = 0;
   readonly anomalies = new Map<PacketAnomaly | (string & {}), number>();
 
@@ -29,6 +31,7 @@ export class Stats {
       alerts: this.alerts,
       ruleErrors: this.ruleErrors,
       injected: this.injected,
+      connections: this.connections,
       anomalies: this.anomalyTotal,
       anomalyKinds: Object.fromEntries(this.anomalies),
       memory: { rss: process.memoryUsage.rss() },

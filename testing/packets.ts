@@ -99,6 +99,8 @@ export interface TcpSpec {
   badChecksum?: boolean;
   ttl?: number;
   id?: number;
+  /** IPv4 Don't Fragment. */
+  df?: boolean;
 }
 
 function transportChecksum(seg: Buffer, at: number, src: string, dst: string, proto: number): void {
@@ -141,7 +143,7 @@ export function tcp(spec: TcpSpec): Buffer {
   if (spec.badChecksum) seg[17] = (seg[17] ?? 0) ^ 0xff;
   return spec.src.includes(':')
     ? ipv6({ src: spec.src, dst: spec.dst, nextHeader: 6, payload: seg })
-    : ipv4({ src: spec.src, dst: spec.dst, proto: 6, payload: seg, ttl: spec.ttl, id: spec.id });
+    : ipv4({ src: spec.src, dst: spec.dst, proto: 6, payload: seg, ttl: spec.ttl, id: spec.id, df: spec.df });
 }
 
 export interface UdpSpec {

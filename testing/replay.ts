@@ -13,10 +13,13 @@ import { loadRuleFile } from '../core/rule-loader.ts';
 import { isRuleSet, type RuleSet } from '../core/rules.ts';
 import type { AlertRecord } from '../core/alert.ts';
 import type { Stats } from '../core/stats.ts';
+import type { FlowRecord } from '../core/flow-log.ts';
 import { PalisadeError } from '../core/errors.ts';
 
 export interface OutputPacket {
+  /** Frame number of the input frame; 0 for a frame palisade crafted (a RST). */
   id: number;
+  injected: boolean;
   bytes: Buffer;
   secs: number;
   nsecs: number;
@@ -31,8 +34,12 @@ export interface ReplayResult {
   verdicts: Map<number, 'accept' | 'drop'>;
   /** Frame numbers that were dropped, ascending. */
   dropped: number[];
-  /** What went out, in order: the output capture. */
+  /** What went out, in order: the output capture (forwarded frames and crafted RSTs). */
   output: OutputPacket[];
+  /** The frames palisade crafted, in order (also in `output`). */
+  injected: OutputPacket[];
+  /** One record per finished connection (as `--flows` writes them). */
+  flows: FlowRecord[];
   stats: Stats;
   /** The capture error that ended the replay early, if any. */
   error?: PalisadeError;
@@ -67,6 +74,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const logs: Record<string, unknown>[] = [];
   const verdicts = new Map<number, 'accept' | 'drop'>();
   const output: OutputPacket[] = [];
+  const injected: OutputPacket[] = [];
+  const flows: FlowRecord[] = [];
   const sink = new Writable({ write: (_c, _e, done) => { done(); } });
   const engine = createEngine({
     rules,
@@ -75,10 +84,16 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     alerts: sink,
     log: jsonLines(logs),
     onAlert: (a) => alerts.push(structuredClone(a)),
+    onFlow: (f) => flows.push(f),
     output: {
       forward(bytes, secs, nsecs, linkType, id) {
         verdicts.set(id, 'accept');
-        output.push({ id, bytes: Buffer.from(bytes), secs, nsecs, linkType });
+        output.push({ id, injected: false, bytes: Buffer.from(bytes), secs, nsecs, linkType });
+      },
+      inject(bytes, secs, nsecs, linkType) {
+        const p = { id: 0, injected: true, bytes, secs, nsecs, linkType };
+        output.push(p);
+        injected.push(p);
       },
       drop(id) {
         verdicts.set(id, 'drop');
@@ -112,7 +127,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   }
   engine.close();
   const dropped = [...verdicts].filter(([, v]) => v === 'drop').map(([id]) => id).sort((a, b) => a - b);
-  return { alerts, logs, verdicts, dropped, output, stats: engine.stats, ...(error ? { error } : {}) };
+  return { alerts, logs, verdicts, dropped, output, injected, flows, stats: engine.stats, ...(error ? { error } : {}) };
 }
 
 export type { Verdict };

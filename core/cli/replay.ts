@@ -7,6 +7,8 @@ import { fileNotFound, outputError, PalisadeError, usageError } from '../errors.
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
+import { openDestination } from '../log.ts';
+import type { FlowRecord } from '../flow-log.ts';
 import { openCapture } from '../io/capture.ts';
 import { PcapWriter } from '../io/pcap-writer.ts';
 
@@ -20,6 +22,8 @@ Options:
   -o, --output FILE   write the accepted packets to FILE (pcap, nanosecond timestamps)
   --alerts FILE       write alerts (JSON lines) to FILE instead of stdout
   --log FILE          write rule logs (JSON lines) to FILE instead of stderr
+  --flows FILE        write one JSON line per finished TCP connection to FILE (Zeek conn.log
+                      fields: conn_state, history, bytes and packets each way, community_id)
   --config FILE       limits and policies (JSON; see docs/config.md)
   --pass-through      run every rule and alert, but forward every packet (monitor only)
   --stats             print anomalies by kind and memory in the summary
@@ -41,6 +45,7 @@ export async function replay(argv: string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     alerts: { type: 'string' },
     log: { type: 'string' },
+    flows: { type: 'string' },
     config: { type: 'string' },
     'pass-through': { type: 'boolean' },
     stats: { type: 'boolean' },
@@ -64,12 +69,14 @@ export async function replay(argv: string[]): Promise<number> {
   const outputPath = values.output;
   const passThrough = values['pass-through'] ?? false;
 
+  const flows = values.flows === undefined ? undefined : openDestination({ file: values.flows });
   const engine = createEngine({
     rules,
     config,
     passThrough,
     alerts: values.alerts === undefined ? 'stdout' : { file: values.alerts },
     log: values.log === undefined ? 'stderr' : { file: values.log },
+    ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.stream.write(`${JSON.stringify(record)}\n`) }),
     output:
       outputPath === undefined
         ? undefined
@@ -82,6 +89,14 @@ export async function replay(argv: string[]): Promise<number> {
                 throw outputError(outputPath, `packets of link types ${writerLinkType} and ${linkType} cannot share one pcap file`);
               }
               writer.write(bytes, secs, nsecs);
+            },
+            // Crafted RSTs go into the output at the time they would have been sent.
+            inject(bytes, secs, nsecs, linkType) {
+              if (writer === undefined) {
+                writer = new PcapWriter(outputPath, { linkType });
+                writerLinkType = linkType;
+              }
+              if (linkType === writerLinkType) writer.write(bytes, secs, nsecs);
             },
           },
   });
@@ -97,6 +112,7 @@ export async function replay(argv: string[]): Promise<number> {
     reader.close();
   }
   engine.close();
+  flows?.flush();
   const seconds = (performance.now() - t0) / 1000;
   if (outputPath !== undefined) {
     // An empty run still leaves a valid (empty) capture behind.

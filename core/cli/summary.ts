@@ -20,9 +20,11 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
   const gbps = seconds > 0 ? (stats.bytes * 8) / seconds / 1e9 : 0;
   const lines = [
     `packets     ${n(stats.packets)} (${bytes(stats.bytes)}): ${n(stats.accepted)} accepted, ${n(stats.dropped)} dropped${options.passThrough ? ' (pass-through: forwarded anyway)' : ''}, ${n(stats.nonIp)} not IP`,
+    `connections ${n(stats.connections)}`,
     `alerts      ${n(stats.alerts)}`,
     `anomalies   ${n(stats.anomalyTotal)}`,
     `rule errors ${n(stats.ruleErrors)}`,
+    ...(stats.injected > 0 ? [`injected    ${n(stats.injected)} (RSTs)`] : []),
     `time        ${seconds.toFixed(3)} s, ${n(Math.round(pps))} packets/s, ${gbps.toFixed(3)} Gbit/s`,
   ];
   if (options.detail) {

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-assignment -- the @ts-expect-error lines are wrong on purpose */
 import { expectTypeOf, it } from 'vitest';
-import { defineRules, engine, ipv4, ipv6, packet, tcp, udp, icmp } from 'palisade';
-import type { Ipv4Packet, Ipv6Packet, Packet, TcpPacket, UdpPacket, IcmpPacket } from 'palisade';
+import { defineRules, engine, ipv4, ipv6, packet, tcp, tcpConnection, udp, icmp } from 'palisade';
+import type { Direction, Ipv4Packet, Ipv6Packet, Packet, TcpAnomaly, TcpFlow, TcpPacket, UdpPacket, IcmpPacket } from 'palisade';
 
 it('infers eval parameters from the event alone', () => {
   defineRules(({ rule, ruleGroup }) => {
@@ -77,5 +77,34 @@ it('types alerts', () => {
     a.update({ completion: 'failed' });
     // @ts-expect-error severity is low, medium or high
     alert({ severity: 'critical' });
+  });
+});
+
+it('types the tcpConnection events', () => {
+  defineRules(({ rule, flowState }) => {
+    const bytes = flowState(() => ({ up: 0 }));
+    rule({
+      on: tcpConnection.events.newConnection,
+      eval: (flow, tcp) => {
+        expectTypeOf(flow).toEqualTypeOf<TcpFlow>();
+        expectTypeOf(tcp).toEqualTypeOf<TcpPacket>();
+        expectTypeOf(flow.client.ip).toBeString();
+        expectTypeOf(flow.endReason).toEqualTypeOf<'fin' | 'rst' | 'timeout' | 'reuse' | 'memcap' | 'dropped' | 'shutdown' | undefined>();
+      },
+    });
+    rule({
+      on: tcpConnection.events.receiveData,
+      eval: (flow, data, direction, offset) => {
+        expectTypeOf(data).toEqualTypeOf<Buffer>();
+        expectTypeOf(direction).toEqualTypeOf<Direction>();
+        expectTypeOf(offset).toBeNumber();
+        bytes(flow).up += data.length;
+        if (direction === 'up' && data.includes('login:')) flow.reset();
+      },
+    });
+    rule({ on: tcpConnection.events.anomaly, eval: (_flow, a) => expectTypeOf(a).toEqualTypeOf<TcpAnomaly>() });
+    rule({ on: tcpConnection.events.endConnection, eval: (flow) => expectTypeOf(flow.stats.up.bytes).toBeNumber() });
+    // @ts-expect-error direction is 'up' or 'down'
+    rule({ on: tcpConnection.events.receivePacket, eval: (_f, _t, direction: 'left') => direction });
   });
 });

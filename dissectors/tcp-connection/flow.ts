@@ -1,0 +1,190 @@
+/**
+ * TcpFlow: one tracked connection, from newConnection to endConnection. Rules see its public
+ * fields and actions; the tracker keeps its endpoint state in the internal fields below.
+ */
+import type { StreamReassembler } from './reassembly.ts';
+import { communityId } from '../../core/community-id.ts';
+
+export type Direction = 'up' | 'down';
+export type EndReason = 'fin' | 'rst' | 'timeout' | 'reuse' | 'memcap' | 'dropped' | 'shutdown';
+export type FlowState = 'syn-sent' | 'syn-received' | 'established' | 'closing' | 'closed' | 'reset';
+
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface DirectionStats {
+  packets: number;
+  /** Payload bytes. */
+  bytes: number;
+  /** IP bytes (headers included), as Zeek's orig_ip_bytes. */
+  ipBytes: number;
+}
+
+/** @internal one sender's side of the connection, as the middlebox sees it. */
+export class Sender {
+  /** A SYN was seen from this side; `isn` is valid. */
+  synSeen = false;
+  isn = 0;
+  /** snd.nxt: one past the highest sequence number this side sent (SYN and FIN count). */
+  nxt = 0;
+  /** Like nxt, counting only segments palisade forwarded: what the receiver really expects. */
+  forwardedNxt = 0;
+  /** Some segment of this side was forwarded (forwardedNxt is valid). */
+  forwarded = false;
+  nxtValid = false;
+  finSeen = false;
+  finSeq = 0;
+  rstSeen = false;
+  /** Window scale shift from its SYN (RFC 7323), -1 without the option. */
+  wscale = -1;
+  /** Its last advertised receive window, in bytes (scaled). */
+  window = 65535;
+  /** Zeek history letters already recorded for this side (bit per letter). */
+  historySeen = 0;
+  stream: StreamReassembler | null = null;
+  /** Rules no longer want this side's data (ignoreData). */
+  ignoreData = false;
+}
+
+const DROPPED = 1;
+const RESET = 2;
+const HALF_RESET = 3;
+
+/** @internal the tracker's hooks for a flow's actions. */
+export interface FlowActions {
+  drop(flow: TcpFlow): void;
+  reset(flow: TcpFlow, half: boolean): void;
+}
+
+export class TcpFlow {
+  /** Engine-unique id, in creation order. */
+  readonly id: number;
+  readonly client: Endpoint;
+  readonly server: Endpoint;
+  /** The first packet was not a SYN: picked up in the middle. */
+  readonly midstream: boolean;
+  /** Capture/engine time of the first packet, in seconds. */
+  readonly startTime: number;
+  lastTime: number;
+  state: FlowState = 'syn-sent';
+  endReason: EndReason | undefined = undefined;
+  readonly stats: { readonly up: DirectionStats; readonly down: DirectionStats } = {
+    up: { packets: 0, bytes: 0, ipBytes: 0 },
+    down: { packets: 0, bytes: 0, ipBytes: 0 },
+  };
+
+  /** @internal */ readonly version: 4 | 6;
+  /** @internal client/server addresses: uint32 (v4) or 16 bytes copied (v6). */
+  readonly clientAddr: number;
+  /** @internal */ readonly serverAddr: number;
+  /** @internal */ readonly clientAddr6: Buffer | null;
+  /** @internal */ readonly serverAddr6: Buffer | null;
+  /** @internal */ readonly up = new Sender();
+  /** @internal */ readonly down = new Sender();
+  /** @internal DROPPED, RESET, HALF_RESET or 0. */
+  verdict = 0;
+  /** @internal accept the rest without rules. */
+  bypassed = false;
+  /** @internal endConnection has fired. */
+  ended = false;
+  /** @internal Zeek history string. */
+  history = '';
+  /** @internal hash-chain and timeout-list links. */
+  nextInBucket: TcpFlow | null = null;
+  /** @internal */ hash = 0;
+  /** @internal */ prevInList: TcpFlow | null = null;
+  /** @internal */ nextInList: TcpFlow | null = null;
+  /** @internal which timeout list holds it (-1: none). */
+  list = -1;
+  #communityId: string | undefined = undefined;
+  readonly #actions: FlowActions;
+
+  constructor(
+    actions: FlowActions,
+    id: number,
+    version: 4 | 6,
+    client: { ip: string; port: number; addr: number; addr6: Buffer | null },
+    server: { ip: string; port: number; addr: number; addr6: Buffer | null },
+    midstream: boolean,
+    now: number,
+  ) {
+    this.#actions = actions;
+    this.id = id;
+    this.version = version;
+    this.client = { ip: client.ip, port: client.port };
+    this.server = { ip: server.ip, port: server.port };
+    this.clientAddr = client.addr;
+    this.serverAddr = server.addr;
+    this.clientAddr6 = client.addr6;
+    this.serverAddr6 = server.addr6;
+    this.midstream = midstream;
+    this.startTime = now;
+    this.lastTime = now;
+  }
+
+  // Haka's names: the client is the source.
+  get srcip(): string {
+    return this.client.ip;
+  }
+  get dstip(): string {
+    return this.server.ip;
+  }
+  get srcport(): number {
+    return this.client.port;
+  }
+  get dstport(): number {
+    return this.server.port;
+  }
+
+  /** Community ID v1 of the connection (computed on first use). */
+  get communityId(): string {
+    if (this.#communityId === undefined) {
+      const v4 = (a: number): Buffer => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(a >>> 0);
+        return b;
+      };
+      const c = this.clientAddr6 ?? v4(this.clientAddr);
+      const s = this.serverAddr6 ?? v4(this.serverAddr);
+      this.#communityId = communityId(this.version, c, s, 6, this.client.port, this.server.port);
+    }
+    return this.#communityId;
+  }
+
+  /** Drops this packet and every later packet of the flow, silently. */
+  drop(): void {
+    this.#actions.drop(this);
+  }
+  /** Drops this packet and sends a RST to the server and to the client. */
+  reset(): void {
+    this.#actions.reset(this, false);
+  }
+  /** Drops this packet and sends a RST to the server only: the client is left hanging. */
+  halfreset(): void {
+    this.#actions.reset(this, true);
+  }
+  /** Stops reassembling one direction, or both: no more receiveData for it. */
+  ignoreData(direction?: Direction): void {
+    if (direction !== 'down') this.up.ignoreData = true;
+    if (direction !== 'up') this.down.ignoreData = true;
+  }
+  /** Accepts the rest of the flow without running rules (Suricata's bypass). */
+  bypass(): void {
+    this.bypassed = true;
+  }
+
+  /** True once drop(), reset() or halfreset() was called. */
+  get dropped(): boolean {
+    return this.verdict !== 0;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, client: this.client, server: this.server, state: this.state, midstream: this.midstream };
+  }
+}
+
+export const FLOW_DROPPED = DROPPED;
+export const FLOW_RESET = RESET;
+export const FLOW_HALF_RESET = HALF_RESET;

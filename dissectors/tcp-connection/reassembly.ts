@@ -1,0 +1,431 @@
+/**
+ * One direction of a TCP connection put back in order (design §5). Bytes reach the sink once,
+ * in stream order, as soon as they are in order; out-of-order segments wait as copies.
+ *
+ * Overlaps are first-wins: a byte already delivered or buffered is never replaced. A segment
+ * that carries other bytes than the first copy where it overlaps is refused whole
+ * (SEG_CONFLICT), so inline the packet can be dropped and the receiver sees exactly what the
+ * rules saw. To tell a true retransmission from a rewrite of data already delivered, delivered
+ * bytes are retained in a ring until the receiver acknowledges them.
+ *
+ * Internally every position is a stream offset (a plain number that never wraps, 0 = first byte
+ * after the SYN); sequence numbers are turned into offsets once, relative to `next`, with serial
+ * arithmetic (RFC 1982), so wraparound at 2^32 needs no care anywhere else.
+ *
+ * Memory: `retained + buffered` bytes per stream, never above `maxBytes`, and the same amount in
+ * the shared budget, never above its cap. Out-of-order data takes precedence: retention gives
+ * way (its oldest bytes are released early) rather than refusing a segment.
+ */
+
+import { seqAdd, seqDiff } from './serial.ts';
+
+export interface ReassemblyLimits {
+  /** Bytes held per direction: out-of-order segments plus delivered-but-unacknowledged data kept to check retransmissions. */
+  maxBytes: number;
+  /** Out-of-order segments held per direction. */
+  maxSegments: number;
+}
+
+/** One per engine, shared by every stream: the global memcap. */
+export class ReassemblyBudget {
+  /** Bytes held by every stream together. */
+  used = 0;
+  readonly cap: number;
+
+  constructor(cap: number) {
+    this.cap = cap;
+  }
+}
+
+export interface StreamSink {
+  /**
+   * In-order bytes; `offset` is the stream position of chunk[0] (0 = first byte after the SYN).
+   * `chunk` may be the caller's own packet buffer: read it during the call, copy what must last.
+   */
+  data(chunk: Buffer, offset: number): void;
+}
+
+/** The segment brought new bytes (delivered now if in order, else buffered). */
+export const SEG_NEW = 0;
+/** Nothing new; every byte it carries equals what was seen (exact retransmission). Also an empty payload. */
+export const SEG_DUPLICATE = 1;
+/** It overlaps bytes already seen with different bytes: nothing of it is accepted (first-wins). */
+export const SEG_CONFLICT = 2;
+/** It would have to be buffered past maxBytes / maxSegments / the global budget: nothing of it is accepted. */
+export const SEG_MEMCAP = 3;
+/** Nothing new, and it starts before the retained data (acknowledged and released): it cannot be compared; ignored. */
+export const SEG_OLD = 4;
+/** It starts more than `window` bytes past next: not buffered. */
+export const SEG_OUT_OF_WINDOW = 5;
+
+export type SegmentResult =
+  | typeof SEG_NEW
+  | typeof SEG_DUPLICATE
+  | typeof SEG_CONFLICT
+  | typeof SEG_MEMCAP
+  | typeof SEG_OLD
+  | typeof SEG_OUT_OF_WINDOW;
+
+/** The default for add()'s window: 2^30, the largest window scaling allows (RFC 7323 §2.3). */
+const DEFAULT_WINDOW = 0x4000_0000;
+/** An ack further than this past next acknowledges nothing this side sent (RFC 7323 §2.3 bound). */
+const MAX_ACK_AHEAD = 0x4000_0000;
+/** The retention ring's first size; it doubles from there up to maxBytes. */
+const MIN_RING = 4096;
+
+/** Out-of-order bytes [start, end) in stream offsets, copied from the segment that brought them. */
+interface Piece {
+  readonly start: number;
+  readonly end: number;
+  readonly data: Buffer;
+}
+
+export class StreamReassembler {
+  readonly #limits: ReassemblyLimits;
+  readonly #budget: ReassemblyBudget;
+  #initialized = false;
+  /** rcv.nxt, unsigned 32-bit. */
+  #next = 0;
+  /** Stream offset of #next. */
+  #delivered = 0;
+  /** Delivered bytes kept for comparison: the last #retained before #delivered, from ring[#head], wrapping. */
+  #ring: Buffer | null = null;
+  #head = 0;
+  #retained = 0;
+  /**
+   * Sorted by start, never overlapping, every start > #delivered: a piece that comes in order is
+   * delivered at once (or, if the sink threw meanwhile, by the next add() or skipTo()).
+   */
+  #pieces: Piece[] = [];
+  /** Bytes in #pieces. */
+  #buffered = 0;
+  #lastNew = 0;
+  /** Bumped by clear(): a delivery loop stops if its sink cleared the stream. */
+  #epoch = 0;
+
+  constructor(limits: ReassemblyLimits, budget: ReassemblyBudget) {
+    this.#limits = limits;
+    this.#budget = budget;
+  }
+
+  /**
+   * Starts the stream: `seq` is the sequence number of its first data byte (ISN + 1). Re-usable
+   * after clear(); a started stream is cleared first.
+   */
+  init(seq: number): void {
+    if (this.#initialized) this.clear();
+    this.#initialized = true;
+    this.#next = seq >>> 0;
+    this.#delivered = 0;
+  }
+
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+  /** rcv.nxt: the next in-order sequence number. */
+  get next(): number {
+    return this.#next;
+  }
+  /** Bytes delivered so far, skipped bytes included (stream offset of `next`); a plain number, never wraps. */
+  get delivered(): number {
+    return this.#delivered;
+  }
+  /** Bytes held now (retained + out of order), counted in the budget too. */
+  get memory(): number {
+    return this.#retained + this.#buffered;
+  }
+  /** Delivered bytes kept to compare retransmissions against (part of `memory`). */
+  get retained(): number {
+    return this.#retained;
+  }
+  /** Out-of-order segments held. */
+  get bufferedSegments(): number {
+    return this.#pieces.length;
+  }
+  /** New bytes the last add() accepted (delivered or buffered); 0 unless it returned SEG_NEW. */
+  get lastNewBytes(): number {
+    return this.#lastNew;
+  }
+  /** The lowest buffered out-of-order sequence number, or -1: lets the caller decide a gap is permanent. */
+  get firstBuffered(): number {
+    const p = this.#pieces[0];
+    return p === undefined ? -1 : seqAdd(this.#next, p.start - this.#delivered);
+  }
+
+  /**
+   * Adds a segment's payload at `seq`. New in-order bytes go to `sink.data()` at once (one or
+   * more calls, in stream order), followed by any buffered bytes that became in order. An
+   * in-order segment with nothing buffered reaches the sink as `payload` itself (zero copy).
+   * `window`: how far past `next` a segment may start to be buffered (the receiver's
+   * advertised window, scaled). Returns a SEG_* code; `lastNewBytes` tells how many bytes were
+   * new. The sink may call clear(), but not add() or skipTo().
+   */
+  add(seq: number, payload: Buffer, sink: StreamSink, window = DEFAULT_WINDOW): SegmentResult {
+    if (!this.#initialized) throw new Error('StreamReassembler.add() called before init()');
+    this.#lastNew = 0;
+    const len = payload.length;
+    if (len === 0) return SEG_DUPLICATE;
+    const rel = seqDiff(seq, this.#next);
+    if (rel === 0 && this.#pieces.length === 0) {
+      this.#lastNew = len;
+      this.#deliver(payload, sink);
+      return SEG_NEW;
+    }
+    return this.#addSlow(rel, payload, sink, window);
+  }
+
+  /**
+   * The receiver acknowledged everything before `ack`: retained bytes before it are released.
+   * Acks behind the retained data or more than 2^30 past next are ignored.
+   */
+  acknowledge(ack: number): void {
+    const rel = seqDiff(ack, this.#next);
+    if (!this.#initialized || rel > MAX_ACK_AHEAD) return;
+    // An ack past next acknowledges bytes this side never saw (capture loss): all it saw is acked.
+    const upTo = rel < 0 ? this.#delivered + rel : this.#delivered;
+    const release = upTo - (this.#delivered - this.#retained);
+    if (release > 0) this.#release(release);
+  }
+
+  /**
+   * Gives up on missing bytes before `seq`: the holes are skipped (counted in `delivered`, never
+   * passed to the sink), buffered bytes before `seq` and after it that become in order are
+   * delivered. Returns the number of bytes skipped. Retention restarts after the last hole, so a
+   * late copy of skipped or earlier bytes gets SEG_OLD.
+   */
+  skipTo(seq: number, sink: StreamSink): number {
+    const rel = seqDiff(seq, this.#next);
+    if (!this.#initialized || rel <= 0) return 0;
+    return this.#drain(null, 0, this.#delivered + rel, sink);
+  }
+
+  /** Releases everything (the flow ended) and returns its memory to the budget; `next` and `delivered` keep their last values. */
+  clear(): void {
+    this.#budget.used -= this.#retained + this.#buffered;
+    this.#retained = 0;
+    this.#buffered = 0;
+    this.#head = 0;
+    this.#ring = null;
+    this.#pieces = [];
+    this.#lastNew = 0;
+    this.#initialized = false;
+    this.#epoch++;
+  }
+
+  /** Everything but the fast path; `rel` = seq - next. */
+  #addSlow(rel: number, payload: Buffer, sink: StreamSink, window: number): SegmentResult {
+    if (rel > window) return SEG_OUT_OF_WINDOW;
+    const s = this.#delivered + rel;
+    const e = s + payload.length;
+    if (this.#pieces[0]?.start === this.#delivered) {
+      // A sink that threw left pieces in order behind it: they go first.
+      const epoch = this.#epoch;
+      this.#drain(null, 0, 0, sink);
+      if (this.#epoch !== epoch) return SEG_DUPLICATE;
+    }
+    const d = this.#delivered;
+    const retainStart = d - this.#retained;
+    if (e <= retainStart) return SEG_OLD;
+    // Bytes before retainStart were acknowledged and released: nothing to compare them with.
+    const uncomparable = s < retainStart;
+    const from = uncomparable ? retainStart : s;
+    const to = e < d ? e : d;
+    if (from < to && !this.#matchesRetained(payload, s, from, to)) return SEG_CONFLICT;
+    if (e <= d) return uncomparable ? SEG_OLD : SEG_DUPLICATE;
+
+    // Compare with the buffered pieces overlapping [lo, e) and count the bytes none covers.
+    const lo = s > d ? s : d;
+    const pieces = this.#pieces;
+    const first = this.#firstEndingAfter(lo);
+    let covered = 0;
+    let last = first;
+    for (; last < pieces.length; last++) {
+      const p = pieces[last] as Piece;
+      if (p.start >= e) break;
+      const os = p.start > lo ? p.start : lo;
+      const oe = p.end < e ? p.end : e;
+      if (payload.compare(p.data, os - p.start, oe - p.start, os - s, oe - s) !== 0) return SEG_CONFLICT;
+      covered += oe - os;
+    }
+    const fresh = e - lo - covered;
+    if (fresh === 0) return uncomparable ? SEG_OLD : SEG_DUPLICATE;
+
+    if (s <= d) {
+      this.#lastNew = fresh;
+      this.#drain(payload, s, e, sink);
+      return SEG_NEW;
+    }
+
+    // Out of order: one new piece from the end of a piece overlapping its start to the start of
+    // one overlapping its end; the pieces between, equal to it, are replaced by it.
+    let i = first;
+    let a = s;
+    let b = e;
+    let j = last;
+    const left = pieces[i];
+    if (i < j && left !== undefined && left.start < s) {
+      a = left.end;
+      i++;
+    }
+    const right = pieces[j - 1];
+    if (j > i && right !== undefined && right.end > e) {
+      b = right.start;
+      j--;
+    }
+    if (pieces.length + 1 - (j - i) > this.#limits.maxSegments) return SEG_MEMCAP;
+    // `fresh` is what memory grows by: (b - a) minus the pieces replaced.
+    const budget = this.#budget;
+    const perStream = this.#retained + this.#buffered + fresh - this.#limits.maxBytes;
+    const global = budget.used + fresh - budget.cap;
+    const over = perStream > global ? perStream : global;
+    if (over > this.#retained) return SEG_MEMCAP;
+    if (over > 0) this.#release(over);
+    const data = Buffer.allocUnsafeSlow(b - a);
+    data.set(payload.subarray(a - s, b - s));
+    pieces.splice(i, j - i, { start: a, end: b, data });
+    this.#buffered += fresh;
+    budget.used += fresh;
+    this.#lastNew = fresh;
+    return SEG_NEW;
+  }
+
+  /**
+   * Moves `delivered` up to `e` and on through the pieces that become in order: from `payload`
+   * (which starts at offset `s`) where no piece is, or skipping those bytes when payload is
+   * null. Returns the bytes skipped. State is updated before each sink call, so the sink sees a
+   * consistent stream.
+   */
+  #drain(payload: Buffer | null, s: number, e: number, sink: StreamSink): number {
+    const pieces = this.#pieces;
+    const epoch = this.#epoch;
+    let skipped = 0;
+    for (;;) {
+      const p = pieces[0];
+      const cur = this.#delivered;
+      if (p !== undefined && p.start === cur) {
+        pieces.shift();
+        const n = p.data.length;
+        this.#buffered -= n;
+        this.#budget.used -= n;
+        this.#deliver(p.data, sink);
+      } else if (cur < e) {
+        const stop = p !== undefined && p.start < e ? p.start : e;
+        if (payload === null) {
+          skipped += stop - cur;
+          this.#delivered = stop;
+          this.#next = seqAdd(this.#next, stop - cur);
+          // Retention covers a contiguous run up to delivered: it restarts after a hole.
+          if (this.#retained > 0) this.#release(this.#retained);
+          continue;
+        }
+        this.#deliver(cur === s && stop === e ? payload : payload.subarray(cur - s, stop - s), sink);
+      } else {
+        return skipped;
+      }
+      if (this.#epoch !== epoch) return skipped;
+    }
+  }
+
+  /** Passes in-order bytes to the sink after recording them as delivered and retaining them. */
+  #deliver(chunk: Buffer, sink: StreamSink): void {
+    const offset = this.#delivered;
+    const n = chunk.length;
+    this.#delivered = offset + n;
+    this.#next = seqAdd(this.#next, n);
+    this.#retain(chunk);
+    sink.data(chunk, offset);
+  }
+
+  /** Appends just-delivered bytes to the retention ring, releasing the oldest to stay within maxBytes and the budget. */
+  #retain(chunk: Buffer): void {
+    const n = chunk.length;
+    const budget = this.#budget;
+    let room = this.#limits.maxBytes - this.#buffered;
+    const globalRoom = this.#retained + budget.cap - budget.used;
+    if (globalRoom < room) room = globalRoom;
+    let keep = this.#retained + n;
+    if (keep > room) {
+      keep = room > 0 ? room : 0;
+      const drop = this.#retained + n - keep;
+      this.#release(drop < this.#retained ? drop : this.#retained);
+      if (keep === 0) return;
+    }
+    const take = keep - this.#retained;
+    const ring = this.#ring !== null && this.#ring.length >= keep ? this.#ring : this.#grow(keep);
+    const size = ring.length;
+    let tail = this.#head + this.#retained;
+    if (tail >= size) tail -= size;
+    const src = take === n ? chunk : chunk.subarray(n - take);
+    const toEnd = size - tail;
+    if (take <= toEnd) {
+      ring.set(src, tail);
+    } else {
+      ring.set(src.subarray(0, toEnd), tail);
+      ring.set(src.subarray(toEnd), 0);
+    }
+    this.#retained = keep;
+    budget.used += take;
+  }
+
+  /** A ring of at least `need` bytes (need <= maxBytes), doubling, the retained bytes moved to its start. */
+  #grow(need: number): Buffer {
+    const old = this.#ring;
+    let size = old === null ? MIN_RING : old.length * 2;
+    while (size < need) size *= 2;
+    if (size > this.#limits.maxBytes) size = this.#limits.maxBytes;
+    const ring = Buffer.allocUnsafeSlow(size);
+    const r = this.#retained;
+    if (old !== null && r > 0) {
+      const h = this.#head;
+      const toEnd = old.length - h;
+      if (r <= toEnd) {
+        ring.set(old.subarray(h, h + r), 0);
+      } else {
+        ring.set(old.subarray(h), 0);
+        ring.set(old.subarray(0, r - toEnd), toEnd);
+      }
+    }
+    this.#ring = ring;
+    this.#head = 0;
+    return ring;
+  }
+
+  /** Releases the `n` oldest retained bytes (n <= retained). */
+  #release(n: number): void {
+    this.#retained -= n;
+    this.#budget.used -= n;
+    if (this.#retained === 0) {
+      this.#head = 0;
+    } else {
+      const size = (this.#ring as Buffer).length;
+      this.#head += n;
+      if (this.#head >= size) this.#head -= size;
+    }
+  }
+
+  /** payload (at offset s) equals the retained bytes over [from, to), retainStart <= from < to <= delivered. */
+  #matchesRetained(payload: Buffer, s: number, from: number, to: number): boolean {
+    const ring = this.#ring as Buffer;
+    const size = ring.length;
+    let at = this.#head + (from - (this.#delivered - this.#retained));
+    if (at >= size) at -= size;
+    const n = to - from;
+    const toEnd = size - at;
+    const p = from - s;
+    if (n <= toEnd) return payload.compare(ring, at, at + n, p, p + n) === 0;
+    return payload.compare(ring, at, size, p, p + toEnd) === 0 && payload.compare(ring, 0, n - toEnd, p + toEnd, p + n) === 0;
+  }
+
+  /** Index of the first piece ending after `offset` (pieces.length if none). */
+  #firstEndingAfter(offset: number): number {
+    const pieces = this.#pieces;
+    let lo = 0;
+    let hi = pieces.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((pieces[mid] as Piece).end > offset) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

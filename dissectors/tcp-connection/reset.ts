@@ -1,0 +1,215 @@
+/**
+ * The RSTs of flow.reset() and flow.halfreset(), in Haka's format (tcp_connection.lua
+ * `_forgereset`): IP with TTL 64, TCP with RST only, window 0, no options, the sequence number
+ * the receiver expects next. Each frame is built whole, behind the triggering frame's link
+ * header, so it fits in the same capture and goes out on the same wire.
+ */
+
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+} from '../../core/io/link-types.ts';
+import { u16 } from '../bytes.ts';
+import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum } from '../checksum.ts';
+import {
+  IPPROTO_AH,
+  IPPROTO_DSTOPTS,
+  IPPROTO_FRAGMENT,
+  IPPROTO_HIP,
+  IPPROTO_HOPOPTS,
+  IPPROTO_MOBILITY,
+  IPPROTO_ROUTING,
+  IPPROTO_SHIM6,
+  IPPROTO_TCP,
+} from '../ip-protocols.ts';
+import { TCP_ACK, TCP_RST } from '../tcp-flags.ts';
+
+/** Where the RST goes and what the receiver expects. */
+export interface RstSpec {
+  /**
+   * The triggering frame. Its link header is reused: Ethernet (VLAN tags kept) with the MACs
+   * swapped when the RST goes the other way; SLL/SLL2 with the packet type mirrored and the
+   * (unknown) peer address cleared; null/loopback as is; raw IP has none.
+   */
+  frame: Buffer;
+  linkType: number;
+  /** Where the IP header starts in `frame` (the link dissector's offset). */
+  linkHeaderLength: number;
+  /** true: the RST travels in the same direction as the triggering frame; false: the opposite one. */
+  sameDirection: boolean;
+  /** The sequence number the receiver expects next (its rcv.nxt: the sender side's snd.nxt counting only forwarded bytes). */
+  seq: number;
+  /**
+   * Makes it RST|ACK acknowledging `ack`: the answer to a SYN nobody answered yet
+   * (RFC 9293 §3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>). Without it: RST only, ack 0.
+   */
+  ack?: number;
+  /**
+   * The triggering segment's ports (source, destination as it travelled). Read from its TCP
+   * header when absent; give them when that header is not in `frame` (a reassembled fragment).
+   */
+  srcport?: number;
+  dstport?: number;
+}
+
+const IPV4_HEADER_LENGTH = 20;
+const IPV6_HEADER_LENGTH = 40;
+const TCP_HEADER_LENGTH = 20;
+const TTL = 64;
+
+/** Linux packet types (if_packet.h): to us, sent by us, between others. */
+const PACKET_HOST = 0;
+const PACKET_OTHERHOST = 3;
+const PACKET_OUTGOING = 4;
+
+/**
+ * Builds one RST frame: the link header, IPv4 (TTL 64, DF as the trigger, id 0, no options) or
+ * IPv6 (hop limit 64, no extension headers), TCP with flags R only (RA when `ack` is given),
+ * ack 0, window 0, no options; IP and TCP checksums valid. Returns a new Buffer: it outlives the
+ * triggering packet. Call it once per RST (Haka sends server→client first, then client→server).
+ */
+export function craftRst(spec: RstSpec): Buffer {
+  const { frame, linkHeaderLength: ipOff, sameDirection } = spec;
+  const version = (frame[ipOff] as number) >> 4;
+  if (version !== 4 && version !== 6) throw new RangeError(`craftRst: the trigger is not IP (version ${version} at byte ${ipOff})`);
+  const v6 = version === 6;
+  const ipLen = v6 ? IPV6_HEADER_LENGTH : IPV4_HEADER_LENGTH;
+  const out = Buffer.alloc(ipOff + ipLen + TCP_HEADER_LENGTH);
+  writeLinkHeader(out, spec);
+
+  // Source and destination of the trigger, and where its TCP header is.
+  let srcOff: number;
+  let dstOff: number;
+  let tcpOff: number;
+  if (v6) {
+    srcOff = ipOff + 8;
+    const chain = walkIpv6(frame, ipOff);
+    dstOff = chain.finalDst;
+    tcpOff = chain.upper;
+  } else {
+    srcOff = ipOff + 12;
+    dstOff = ipOff + 16;
+    // A later fragment carries no TCP header: the ports must come from the spec.
+    const noTcpHeader = (u16(frame, ipOff + 6) & 0x1fff) !== 0 || frame[ipOff + 9] !== IPPROTO_TCP;
+    tcpOff = noTcpHeader ? frame.length : ipOff + ((frame[ipOff] as number) & 0x0f) * 4;
+  }
+  const srcport = spec.srcport ?? (tcpOff + 4 <= frame.length ? u16(frame, tcpOff) : -1);
+  const dstport = spec.dstport ?? (tcpOff + 4 <= frame.length ? u16(frame, tcpOff + 2) : -1);
+  if (srcport < 0 || dstport < 0) throw new RangeError('craftRst: the trigger has no TCP header in its frame; pass srcport and dstport');
+  const addrLen = v6 ? 16 : 4;
+  const from = sameDirection ? srcOff : dstOff;
+  const to = sameDirection ? dstOff : srcOff;
+
+  const ip = ipOff;
+  if (v6) {
+    out.writeUInt32BE(0x6000_0000, ip);
+    out.writeUInt16BE(TCP_HEADER_LENGTH, ip + 4);
+    out[ip + 6] = IPPROTO_TCP;
+    out[ip + 7] = TTL;
+    frame.copy(out, ip + 8, from, from + addrLen);
+    frame.copy(out, ip + 24, to, to + addrLen);
+  } else {
+    out[ip] = 0x45;
+    out.writeUInt16BE(IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH, ip + 2);
+    // id 0; DF as the trigger had it, never MF or an offset.
+    out[ip + 6] = (frame[ip + 6] as number) & 0x40;
+    out[ip + 8] = TTL;
+    out[ip + 9] = IPPROTO_TCP;
+    frame.copy(out, ip + 12, from, from + addrLen);
+    frame.copy(out, ip + 16, to, to + addrLen);
+    writeIpv4HeaderChecksum(out, ip);
+  }
+
+  const t = ip + ipLen;
+  out.writeUInt16BE(sameDirection ? srcport : dstport, t);
+  out.writeUInt16BE(sameDirection ? dstport : srcport, t + 2);
+  out.writeUInt32BE(spec.seq >>> 0, t + 4);
+  out.writeUInt32BE(spec.ack === undefined ? 0 : spec.ack >>> 0, t + 8);
+  out[t + 12] = (TCP_HEADER_LENGTH / 4) << 4;
+  out[t + 13] = spec.ack === undefined ? TCP_RST : TCP_RST | TCP_ACK;
+  // Window and urgent pointer 0; the checksum is computed over its own zeroed field.
+  const pseudo = v6
+    ? ipv6PseudoSum(out, ip + 8, ip + 24, IPPROTO_TCP, TCP_HEADER_LENGTH)
+    : ipv4PseudoSum(out, ip, IPPROTO_TCP, TCP_HEADER_LENGTH);
+  out.writeUInt16BE(internetChecksum(out, t, t + TCP_HEADER_LENGTH, pseudo), t + 16);
+  return out;
+}
+
+/** The trigger's link header, turned around for the opposite direction where the link type says who sent it. */
+function writeLinkHeader(out: Buffer, spec: RstSpec): void {
+  const { frame, linkHeaderLength: len } = spec;
+  frame.copy(out, 0, 0, len);
+  if (spec.sameDirection) return;
+  switch (spec.linkType) {
+    case LINKTYPE_ETHERNET:
+      // Destination and source MACs change places; VLAN tags and EtherType stay.
+      frame.copy(out, 0, 6, 12);
+      frame.copy(out, 6, 0, 6);
+      break;
+    case LINKTYPE_LINUX_SLL:
+      // Packet type (2), ARPHRD (2), address length (2), address (8) of the sender: not known for the peer.
+      out.writeUInt16BE(mirrorPacketType(u16(frame, 0)), 0);
+      out.fill(0, 4, 14);
+      break;
+    case LINKTYPE_LINUX_SLL2:
+      // Protocol (2), reserved (2), ifindex (4), ARPHRD (2), packet type (1), address length (1), address (8).
+      out[10] = mirrorPacketType(frame[10] as number);
+      out.fill(0, 11, 20);
+      break;
+    default:
+      // Null/loopback (the address family fits both ways), raw IP (no header).
+      break;
+  }
+}
+
+/** The packet type of a packet going the other way on the same interface. */
+function mirrorPacketType(type: number): number {
+  if (type === PACKET_HOST) return PACKET_OUTGOING;
+  if (type === PACKET_OUTGOING) return PACKET_HOST;
+  return PACKET_OTHERHOST;
+}
+
+/**
+ * Where the upper-layer header of the IPv6 packet at `ip` starts, and the address the packet is
+ * finally for (a routing header's last hop, RFC 8200 §8.1, as dissectors/ipv6.ts finds it).
+ */
+function walkIpv6(b: Buffer, ip: number): { upper: number; finalDst: number } {
+  let finalDst = ip + 24;
+  let nh = b[ip + 6] as number;
+  let p = ip + IPV6_HEADER_LENGTH;
+  for (;;) {
+    switch (nh) {
+      case IPPROTO_HOPOPTS:
+      case IPPROTO_ROUTING:
+      case IPPROTO_DSTOPTS:
+      case IPPROTO_MOBILITY:
+      case IPPROTO_HIP:
+      case IPPROTO_SHIM6: {
+        if (p + 2 > b.length) return { upper: b.length, finalDst };
+        const hlen = ((b[p + 1] as number) + 1) * 8;
+        if (nh === IPPROTO_ROUTING && (b[p + 3] as number) > 0 && hlen >= 24 && p + hlen <= b.length) {
+          const type = b[p + 2] as number;
+          if (type === 0) finalDst = p + 8 + 16 * (((hlen - 8) >> 4) - 1);
+          else if (type === 2 || type === 4) finalDst = p + 8;
+        }
+        nh = b[p] as number;
+        p += hlen;
+        break;
+      }
+      case IPPROTO_AH:
+        if (p + 2 > b.length) return { upper: b.length, finalDst };
+        nh = b[p] as number;
+        p += ((b[p + 1] as number) + 2) * 4;
+        break;
+      case IPPROTO_FRAGMENT:
+        // A later fragment has no TCP header: the ports must come from the spec.
+        if (p + 8 > b.length || (u16(b, p + 2) & 0xfff8) !== 0) return { upper: b.length, finalDst };
+        nh = b[p] as number;
+        p += 8;
+        break;
+      default:
+        return { upper: nh === IPPROTO_TCP ? p : b.length, finalDst };
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The connection table: flows keyed by their 4-tuple, both directions finding the same flow,
+ * with no string built per packet. A Map from a symmetric 32-bit hash to a chain of flows; the
+ * chain compares addresses and ports as integers (IPv6: four 32-bit words each).
+ *
+ * Timeouts: one LRU list per timeout class (embryonic, established, closing). A flow moves to
+ * its list's tail on every packet, so within a list the head is always the first to expire and
+ * expiry is O(1) per flow, with no timer wheel to tick.
+ */
+import { u32 } from '../bytes.ts';
+import type { TcpFlow } from './flow.ts';
+
+export const LIST_EMBRYONIC = 0;
+export const LIST_ESTABLISHED = 1;
+export const LIST_CLOSING = 2;
+const LISTS = 3;
+
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x85ebca6b);
+  return (h ^ (h >>> 13)) | 0;
+}
+
+/** Symmetric: the endpoints are ordered before hashing, so both directions hash alike. */
+export function hash4(a: number, ap: number, b: number, bp: number): number {
+  if (a > b || (a === b && ap > bp)) return mix(mix(mix(mix(0x9e3779b9, b), bp), a), ap);
+  return mix(mix(mix(mix(0x9e3779b9, a), ap), b), bp);
+}
+
+/** The 16-byte address at `off` folded to 32 bits. */
+export function fold6(bytes: Uint8Array, off: number): number {
+  return (u32(bytes, off) ^ Math.imul(u32(bytes, off + 4), 31) ^ Math.imul(u32(bytes, off + 8), 961) ^ Math.imul(u32(bytes, off + 12), 29791)) >>> 0;
+}
+
+function equal6(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i += 4) if (u32(a, aOff + i) !== u32(b, i)) return false;
+  return true;
+}
+
+export class FlowTable {
+  readonly #buckets = new Map<number, TcpFlow>();
+  #size = 0;
+  readonly #heads: (TcpFlow | null)[] = new Array<TcpFlow | null>(LISTS).fill(null);
+  readonly #tails: (TcpFlow | null)[] = new Array<TcpFlow | null>(LISTS).fill(null);
+  /** Set by find*: whether the packet goes client→server. */
+  up = true;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  find4(src: number, dst: number, sport: number, dport: number, hash: number): TcpFlow | null {
+    for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+      if (f.version !== 4) continue;
+      if (f.clientAddr === src && f.serverAddr === dst && f.client.port === sport && f.server.port === dport) {
+        this.up = true;
+        return f;
+      }
+      if (f.clientAddr === dst && f.serverAddr === src && f.client.port === dport && f.server.port === sport) {
+        this.up = false;
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /** `bytes` holds the IPv6 header at `off` (source at off+8, destination at off+24). */
+  find6(bytes: Uint8Array, off: number, sport: number, dport: number, hash: number): TcpFlow | null {
+    for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+      const c = f.clientAddr6;
+      const s = f.serverAddr6;
+      if (c === null || s === null) continue;
+      if (f.client.port === sport && f.server.port === dport && equal6(bytes, off + 8, c) && equal6(bytes, off + 24, s)) {
+        this.up = true;
+        return f;
+      }
+      if (f.client.port === dport && f.server.port === sport && equal6(bytes, off + 24, c) && equal6(bytes, off + 8, s)) {
+        this.up = false;
+        return f;
+      }
+    }
+    return null;
+  }
+
+  insert(flow: TcpFlow, list: number): void {
+    flow.nextInBucket = this.#buckets.get(flow.hash) ?? null;
+    this.#buckets.set(flow.hash, flow);
+    this.#size++;
+    this.#append(flow, list);
+  }
+
+  remove(flow: TcpFlow): void {
+    const head = this.#buckets.get(flow.hash);
+    if (head === flow) {
+      if (flow.nextInBucket === null) this.#buckets.delete(flow.hash);
+      else this.#buckets.set(flow.hash, flow.nextInBucket);
+    } else {
+      for (let f = head ?? null; f !== null; f = f.nextInBucket) {
+        if (f.nextInBucket === flow) {
+          f.nextInBucket = flow.nextInBucket;
+          break;
+        }
+      }
+    }
+    flow.nextInBucket = null;
+    this.#unlink(flow);
+    this.#size--;
+  }
+
+  /** Moves the flow to the tail of `list`: it was just active. */
+  touch(flow: TcpFlow, list: number): void {
+    if (flow.list === list && this.#tails[list] === flow) return;
+    this.#unlink(flow);
+    this.#append(flow, list);
+  }
+
+  /** The least recently active flow of a list. */
+  oldest(list: number): TcpFlow | null {
+    return this.#heads[list] ?? null;
+  }
+
+  /** Every flow, for shutdown. */
+  *all(): Generator<TcpFlow> {
+    for (let l = 0; l < LISTS; l++) for (let f = this.#heads[l] ?? null; f !== null; f = f.nextInList) yield f;
+  }
+
+  #append(flow: TcpFlow, list: number): void {
+    const tail = this.#tails[list] ?? null;
+    flow.prevInList = tail;
+    flow.nextInList = null;
+    if (tail === null) this.#heads[list] = flow;
+    else tail.nextInList = flow;
+    this.#tails[list] = flow;
+    flow.list = list;
+  }
+
+  #unlink(flow: TcpFlow): void {
+    const list = flow.list;
+    if (list < 0) return;
+    if (flow.prevInList === null) this.#heads[list] = flow.nextInList;
+    else flow.prevInList.nextInList = flow.nextInList;
+    if (flow.nextInList === null) this.#tails[list] = flow.prevInList;
+    else flow.nextInList.prevInList = flow.prevInList;
+    flow.prevInList = null;
+    flow.nextInList = null;
+    flow.list = -1;
+  }
+}
