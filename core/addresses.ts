@@ -5,6 +5,7 @@
  */
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator, collapseIPv6Number } from 'ip-num';
 import { ruleInvalid } from './errors.ts';
+import { ipv4Text } from '../dissectors/ipv4.ts';
 
 export class Ipv4Addr {
   /** The address as a uint32. */
@@ -13,8 +14,7 @@ export class Ipv4Addr {
     this.value = value >>> 0;
   }
   toString(): string {
-    const v = this.value;
-    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+    return ipv4Text(this.value);
   }
   toJSON(): string {
     return this.toString();

@@ -219,6 +219,11 @@ function dotted(b: Buffer, i: number): string {
   return `${b[i] as number}.${b[i + 1] as number}.${b[i + 2] as number}.${b[i + 3] as number}`;
 }
 
+/** Dotted text of an address held as a uint32. */
+export function ipv4Text(addr: number): string {
+  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
+}
+
 function parseOptions(b: Buffer, start: number, end: number): Ipv4Option[] {
   const options: Ipv4Option[] = [];
   let i = start;

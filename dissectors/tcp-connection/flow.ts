@@ -61,8 +61,12 @@ export interface FlowActions {
 export class TcpFlow {
   /** Engine-unique id, in creation order. */
   readonly id: number;
-  readonly client: Endpoint;
-  readonly server: Endpoint;
+  // Address text is built only when a rule or a log asks for it.
+  #client: Endpoint | null = null;
+  #server: Endpoint | null = null;
+  /** @internal */ readonly clientPort: number;
+  /** @internal */ readonly serverPort: number;
+  readonly #addrText: (addr: number, addr6: Buffer | null) => string;
   /** The first packet was not a SYN: picked up in the middle. */
   readonly midstream: boolean;
   /** Capture/engine time of the first packet, in seconds. */
@@ -105,16 +109,18 @@ export class TcpFlow {
     actions: FlowActions,
     id: number,
     version: 4 | 6,
-    client: { ip: string; port: number; addr: number; addr6: Buffer | null },
-    server: { ip: string; port: number; addr: number; addr6: Buffer | null },
+    client: { port: number; addr: number; addr6: Buffer | null },
+    server: { port: number; addr: number; addr6: Buffer | null },
     midstream: boolean,
     now: number,
+    addrText: (addr: number, addr6: Buffer | null) => string,
   ) {
     this.#actions = actions;
     this.id = id;
     this.version = version;
-    this.client = { ip: client.ip, port: client.port };
-    this.server = { ip: server.ip, port: server.port };
+    this.clientPort = client.port;
+    this.serverPort = server.port;
+    this.#addrText = addrText;
     this.clientAddr = client.addr;
     this.serverAddr = server.addr;
     this.clientAddr6 = client.addr6;
@@ -122,6 +128,14 @@ export class TcpFlow {
     this.midstream = midstream;
     this.startTime = now;
     this.lastTime = now;
+  }
+
+  /** The side that sent the first SYN. */
+  get client(): Endpoint {
+    return (this.#client ??= { ip: this.#addrText(this.clientAddr, this.clientAddr6), port: this.clientPort });
+  }
+  get server(): Endpoint {
+    return (this.#server ??= { ip: this.#addrText(this.serverAddr, this.serverAddr6), port: this.serverPort });
   }
 
   // Haka's names: the client is the source.
@@ -132,10 +146,10 @@ export class TcpFlow {
     return this.server.ip;
   }
   get srcport(): number {
-    return this.client.port;
+    return this.clientPort;
   }
   get dstport(): number {
-    return this.server.port;
+    return this.serverPort;
   }
 
   /** Community ID v1 of the connection (computed on first use). */
@@ -148,7 +162,7 @@ export class TcpFlow {
       };
       const c = this.clientAddr6 ?? v4(this.clientAddr);
       const s = this.serverAddr6 ?? v4(this.serverAddr);
-      this.#communityId = communityId(this.version, c, s, 6, this.client.port, this.server.port);
+      this.#communityId = communityId(this.version, c, s, 6, this.clientPort, this.serverPort);
     }
     return this.#communityId;
   }

@@ -6,8 +6,8 @@
 import type { Packet } from '../../core/packet.ts';
 import type { Stats } from '../../core/stats.ts';
 import type { AnyEvent } from '../../core/events.ts';
-import type { Ipv4Packet } from '../ipv4.ts';
-import type { Ipv6Packet } from '../ipv6.ts';
+import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
+import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd, seqDiff, seqGt } from './serial.ts';
@@ -73,6 +73,9 @@ export class TcpTracker implements FlowActions {
   readonly #budget: ReassemblyBudget;
   readonly #sink: DataSink;
   #nextId = 1;
+  // Which events have listeners, asked once: the rule set is fixed by the first packet.
+  #wantData: boolean | undefined = undefined;
+  #wantAnomalies: boolean | undefined = undefined;
   /** The segment being handled, for actions called from rules. */
   #tcp: TcpPacket | null = null;
   #up = true;
@@ -237,7 +240,7 @@ export class TcpTracker implements FlowActions {
     const srcIsClient = !midstream || ((flags & TCP_SYN) === 0 ? tcp.dstport <= tcp.srcport : false);
     const src = endpoint(ip, true, tcp.srcport);
     const dst = endpoint(ip, false, tcp.dstport);
-    const flow = new TcpFlow(this, this.#nextId++, ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now);
+    const flow = new TcpFlow(this, this.#nextId++, ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now, addressText);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
     this.table.up = srcIsClient;
@@ -254,7 +257,7 @@ export class TcpTracker implements FlowActions {
       history(flow, sender, up, H_MULTIFLAG);
       if (this.#anomaly(flow, 'invalid-flags', direction, tcp)) return DROP;
     }
-    const wantData = this.#host.listening(events.receiveData);
+    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData));
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.
@@ -397,7 +400,7 @@ export class TcpTracker implements FlowActions {
   /** Counts and raises an anomaly; true when its policy drops the packet (or the flow). */
   #anomaly(flow: TcpFlow, kind: TcpAnomalyKind, direction: Direction, packet?: TcpPacket): boolean {
     this.#stats.anomaly(`tcp-${kind}`);
-    if (this.#host.listening(events.anomaly)) {
+    if ((this.#wantAnomalies ??= this.#host.listening(events.anomaly))) {
       const a: TcpAnomaly = packet === undefined ? { kind, direction } : { kind, direction, packet };
       this.#host.emit(events.anomaly, flow, a);
     }
@@ -523,10 +526,14 @@ function listOf(flow: TcpFlow): number {
   }
 }
 
-function endpoint(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): { ip: string; port: number; addr: number; addr6: Buffer | null } {
-  if (ip.version === 4) return { ip: source ? ip.src : ip.dst, port, addr: source ? ip.srcInt : ip.dstInt, addr6: null };
+function endpoint(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): { port: number; addr: number; addr6: Buffer | null } {
+  if (ip.version === 4) return { port, addr: source ? ip.srcInt : ip.dstInt, addr6: null };
   const at = ip.off + (source ? 8 : 24);
-  return { ip: source ? ip.src : ip.dst, port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
+  return { port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
+}
+
+function addressText(addr: number, addr6: Buffer | null): string {
+  return addr6 === null ? ipv4Text(addr) : ipv6Text(addr6, 0);
 }
 
 /** The segment's payload length on the wire (more than captured when a snaplen cut it). */

@@ -51,11 +51,11 @@ export class FlowTable {
   find4(src: number, dst: number, sport: number, dport: number, hash: number): TcpFlow | null {
     for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
       if (f.version !== 4) continue;
-      if (f.clientAddr === src && f.serverAddr === dst && f.client.port === sport && f.server.port === dport) {
+      if (f.clientAddr === src && f.serverAddr === dst && f.clientPort === sport && f.serverPort === dport) {
         this.up = true;
         return f;
       }
-      if (f.clientAddr === dst && f.serverAddr === src && f.client.port === dport && f.server.port === sport) {
+      if (f.clientAddr === dst && f.serverAddr === src && f.clientPort === dport && f.serverPort === sport) {
         this.up = false;
         return f;
       }
@@ -69,11 +69,11 @@ export class FlowTable {
       const c = f.clientAddr6;
       const s = f.serverAddr6;
       if (c === null || s === null) continue;
-      if (f.client.port === sport && f.server.port === dport && equal6(bytes, off + 8, c) && equal6(bytes, off + 24, s)) {
+      if (f.clientPort === sport && f.serverPort === dport && equal6(bytes, off + 8, c) && equal6(bytes, off + 24, s)) {
         this.up = true;
         return f;
       }
-      if (f.client.port === dport && f.server.port === sport && equal6(bytes, off + 24, c) && equal6(bytes, off + 8, s)) {
+      if (f.clientPort === dport && f.serverPort === sport && equal6(bytes, off + 24, c) && equal6(bytes, off + 8, s)) {
         this.up = false;
         return f;
       }
