@@ -36,6 +36,8 @@ export class Sender {
   nxtValid = false;
   finSeen = false;
   finSeq = 0;
+  /** The other side acknowledged this side's FIN. */
+  finAcked = false;
   rstSeen = false;
   /** Window scale shift from its SYN (RFC 7323), -1 without the option. */
   wscale = -1;

@@ -122,6 +122,9 @@ export class TcpTracker implements FlowActions {
       } else {
         // Late packets of a finished (or dropped/reset) connection: no rules run.
         flow.lastTime = host.now;
+        const late = this.table.up ? flow.stats.up : flow.stats.down;
+        late.packets++;
+        late.ipBytes += ip.len;
         if (flow.verdict !== 0) return true;
         if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && tcp.payloadLength > 0) {
           const s = this.table.up ? flow.up : flow.down;
@@ -331,12 +334,9 @@ export class TcpTracker implements FlowActions {
       }
       if (flow.state !== 'reset') flow.state = 'closing';
     }
-    // Both FINs sent and the second one acknowledged: closed.
-    if ((flags & TCP_ACK) !== 0 && sender.finSeen && receiver.finSeen && seqDiff(tcp.ack, seqAdd(receiver.finSeq, 1)) >= 0) {
-      flow.state = 'closed';
-    } else if ((flags & TCP_ACK) !== 0 && receiver.finSeen && !sender.finSeen && flow.state !== 'closing') {
-      flow.state = 'closing';
-    }
+    // A FIN is done when the other side acknowledges it; both done: closed (RFC 9293 §3.6).
+    if ((flags & TCP_ACK) !== 0 && receiver.finSeen && seqDiff(tcp.ack, seqAdd(receiver.finSeq, 1)) >= 0) receiver.finAcked = true;
+    if (sender.finAcked && receiver.finAcked) flow.state = 'closed';
     return ACCEPT;
   }
 

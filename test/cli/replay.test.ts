@@ -160,3 +160,39 @@ describe('palisade check', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe('palisade replay with tcp_connection', () => {
+  it('writes --flows as Zeek conn.log lines and the RSTs of flow.reset() into -o', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-flows-'));
+    try {
+      const rules = join(dir, 'rules.ts');
+      // Reset the telnet connection when the server asks for a login.
+      writeFileSync(
+        rules,
+        `import { defineRules, tcpConnection } from 'palisade';\nexport default defineRules(({ rule }) => {\n  rule({ on: tcpConnection.events.receiveData, eval: (flow, data) => { if (data.includes('login:')) flow.reset(); } });\n});\n`,
+      );
+      const flows = join(dir, 'flows.jsonl');
+      const out = join(dir, 'out.pcap');
+      const r = palisade(['replay', rules, sample[1] as string, '--flows', flows, '-o', out]);
+      expect(r.stderr).toMatch(/connections 4/);
+      expect(r.stderr).toMatch(/injected +2 \(RSTs\)/);
+      expect(r.status).toBe(0);
+      const records = readFileSync(flows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(records.map((f) => [f['id.resp_p'], f.conn_state, f.end_reason])).toEqual([
+        [80, 'SF', 'fin'],
+        [22, 'SF', 'fin'],
+        [23, 'S1', 'rst'],
+        [80, 'SF', 'fin'],
+      ]);
+      expect(records[0]).toMatchObject({ 'id.orig_h': '192.168.10.10', 'id.resp_h': '192.168.20.80', proto: 'tcp', orig_pkts: 6, resp_pkts: 4 });
+      expect(String(records[0]?.community_id)).toMatch(/^1:[A-Za-z0-9+/]{27}=$/);
+      const lines = execFileSync('tcpdump', ['-nn', '-r', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+      const rsts = lines.filter((l) => l.includes('Flags [R]'));
+      expect(rsts).toHaveLength(2);
+      expect(rsts[0]).toMatch(/192\.168\.20\.80\.23 > 192\.168\.10\.10\.\d+: Flags \[R\], seq \d+, win 0, length 0/);
+      expect(rsts[1]).toMatch(/192\.168\.10\.10\.\d+ > 192\.168\.20\.80\.23: Flags \[R\], seq \d+, win 0, length 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
