@@ -95,6 +95,8 @@ export class TcpFlow {
   bypassed = false;
   /** @internal endConnection has fired. */
   ended = false;
+  /** @internal refused in newConnection: only a new SYN may reopen the tuple. */
+  refused = false;
   /** @internal Zeek history string. */
   history = '';
   /** @internal hash-chain and timeout-list links. */

@@ -116,7 +116,7 @@ export class TcpTracker implements FlowActions {
 
     if (flow !== null && flow.ended) {
       // A new SYN on a finished connection's tuple: port reuse, a new connection.
-      if (syn && !ack && flow.verdict === 0) {
+      if (syn && !ack && (flow.verdict === 0 || flow.refused)) {
         this.#remove(flow);
         flow = null;
       } else {
@@ -161,11 +161,14 @@ export class TcpTracker implements FlowActions {
       this.#tcp = tcp;
       host.emit(events.newConnection, flow, tcp);
       if (host.packet.dropped || flow.verdict !== 0) {
-        // Refused: no flow is kept, so a retransmitted SYN is evaluated again (Haka). A reset()
-        // here has already answered the SYN.
+        // Refused: the connection never opens. A retransmitted SYN is evaluated again (Haka);
+        // other packets of the tuple (a capture recorded without palisade goes on after the
+        // SYN) are dropped silently until the timeout instead of opening midstream flows.
+        // A reset() here has already answered the SYN.
         if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
+        flow.refused = true;
         this.#end(flow, 'dropped');
-        this.#remove(flow);
+        this.table.touch(flow, LIST_CLOSING);
         this.#tcp = null;
         return true;
       }

@@ -1,11 +1,12 @@
 /**
- * Default-deny firewall, after Haka's firewall sample: clients of 192.168.10.0/24 may reach the
- * web servers of 192.168.20.0/24 on port 80; every other TCP packet is refused with an alert.
+ * Default-deny firewall, after Haka's firewall sample: clients of 192.168.10.0/24 may open
+ * connections to the web servers of 192.168.20.0/24 on port 80; every other TCP connection is
+ * refused, with an alert.
  *
- * Stateless for now (a rule group over tcp.receivePacket, so replies from port 80 are allowed
- * by their own rule); the tcp_connection dissector will let it filter new connections instead.
+ * The group runs once per connection, on its first SYN: refusing drops the SYN, so the
+ * connection never opens (and a retransmitted SYN is judged again).
  */
-import { defineRules, ipv4, tcp } from 'palisade';
+import { defineRules, ipv4, tcpConnection } from 'palisade';
 
 const clients = ipv4.network('192.168.10.0/24');
 const servers = ipv4.network('192.168.20.0/24');
@@ -13,32 +14,26 @@ const servers = ipv4.network('192.168.20.0/24');
 export default defineRules(({ ruleGroup, alert, log }) => {
   const filter = ruleGroup({
     name: 'filter',
-    on: tcp.events.receivePacket,
-    init: (pkt) => {
-      log.debug({ src: pkt.ip.src, dst: pkt.ip.dst, dstport: pkt.dstport }, 'filtering tcp packet');
+    on: tcpConnection.events.newConnection,
+    init: (flow) => {
+      log.debug({ client: flow.client, server: flow.server }, 'filtering new connection');
     },
-    // Stop at the first rule that allows the packet (Haka's default).
+    // Stop at the first rule that allows the connection (Haka's default).
     continue: (allowed) => !allowed,
-    final: (pkt) => {
+    final: (flow) => {
       alert({
-        description: 'packet dropped: not allowed by the firewall',
+        description: 'connection refused by the firewall',
         severity: 'low',
-        sources: [pkt.ip.src],
-        targets: [{ address: pkt.ip.dst, service: `tcp/${pkt.dstport}` }],
+        sources: [flow.client.ip],
+        targets: [{ address: flow.server.ip, service: `tcp/${flow.server.port}` }],
+        flow,
       });
-      pkt.drop();
+      flow.drop();
     },
   });
 
   filter.rule({
     name: 'web-from-clients',
-    eval: (pkt) =>
-      pkt.ip.version === 4 && pkt.dstport === 80 && clients.contains(pkt.ip.srcInt) && servers.contains(pkt.ip.dstInt),
-  });
-
-  filter.rule({
-    name: 'web-replies',
-    eval: (pkt) =>
-      pkt.ip.version === 4 && pkt.srcport === 80 && servers.contains(pkt.ip.srcInt) && clients.contains(pkt.ip.dstInt),
+    eval: (flow) => flow.server.port === 80 && clients.contains(flow.client.ip) && servers.contains(flow.server.ip),
   });
 });
