@@ -11,7 +11,7 @@ import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd, seqDiff, seqGt } from './serial.ts';
-import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, StreamReassembler, type StreamSink } from './reassembly.ts';
+import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable, LIST_CLOSING, LIST_EMBRYONIC, LIST_ESTABLISHED, fold6, hash4 } from './table.ts';
 import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './state.ts';
@@ -368,6 +368,9 @@ export class TcpTracker implements FlowActions {
       if (this.#anomaly(flow, 'reassembly-memcap', direction, tcp)) return true;
     } else if (r === SEG_DUPLICATE) {
       history(flow, sender, direction === 'up', H_RETRANS);
+    } else if (r === SEG_OUT_OF_WINDOW) {
+      // Far beyond what the receiver could accept: not buffered.
+      if (this.#anomaly(flow, 'out-of-window', direction, tcp)) return true;
     }
     // A capture cut (snaplen) leaves bytes we will never see: a gap, reported, never glued.
     const wire = wireLength(tcp);

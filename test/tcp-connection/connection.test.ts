@@ -276,3 +276,16 @@ describe('memory stays bounded', () => {
     expect(engine.reassemblyMemory).toBe(0);
   });
 });
+
+describe('windows', () => {
+  it('data far outside the receiver window is not buffered: anomaly out-of-window', async () => {
+    const r = recorder();
+    const s = tcpSession().handshake().send('up', 'in window');
+    // 2^30 bytes ahead: no receiver window (even scaled) reaches that far.
+    s.segment('up', { offset: 2 ** 30 + 9, data: 'far away' });
+    const out = await replay({ rules: r.rules, packets: s.close().frames() });
+    expect(r.events).toContain('anomaly 1 out-of-window up');
+    expect(r.text(1, 'up')).toBe('in window');
+    expect(out.stats.anomalies.get('tcp-out-of-window')).toBe(1);
+  });
+});
