@@ -5,6 +5,7 @@
 import { engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEvents, udpEvents } from './core/events.ts';
 import { ipv4Addr, ipv4Network, ipv6Addr, ipv6Network } from './core/addresses.ts';
 import { tcpConnectionEvents } from './dissectors/tcp-connection/index.ts';
+import { udpConnectionEvents } from './dissectors/udp-connection/index.ts';
 
 export { defineRules, flowState } from './core/rules.ts';
 export type { RuleContext, RuleSet, RuleSpec, RuleGroup, RuleGroupSpec, GroupRuleSpec } from './core/rules.ts';
@@ -24,6 +25,7 @@ export type { IcmpPacket } from './dissectors/icmp.ts';
 export type { Ipv4Addr, Ipv4Network, Ipv6Addr, Ipv6Network } from './core/addresses.ts';
 export type { TcpFlow, Direction, EndReason, FlowState, Endpoint, DirectionStats, TcpAnomaly, TcpAnomalyKind } from './dissectors/tcp-connection/index.ts';
 export type { FlowRecord } from './core/flow-log.ts';
+export type { UdpFlow, UdpEndReason } from './dissectors/udp-connection/index.ts';
 
 /** Global engine events. */
 export const engine = { events: engineEvents } as const;
@@ -36,3 +38,5 @@ export const udp = { events: udpEvents } as const;
 export const icmp = { events: icmpEvents } as const;
 /** Connection tracking and stream reassembly over TCP (Haka's tcp_connection). */
 export const tcpConnection = { events: tcpConnectionEvents } as const;
+/** UDP flows: datagrams of one 4-tuple, both directions, until an idle timeout. */
+export const udpConnection = { events: udpConnectionEvents } as const;

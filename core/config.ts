@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { configError, fileNotFound } from './errors.ts';
 import type { TcpConnectionConfig } from '../dissectors/tcp-connection/index.ts';
+import type { UdpConnectionConfig } from '../dissectors/udp-connection/index.ts';
 
 export interface Config {
   /** `auto` (Suricata's default) checks the first packets and stops when most fail, as offloaded captures do. */
@@ -17,6 +18,7 @@ export interface Config {
   ruleErrorPolicy: 'accept' | 'drop';
   fragments: { timeout: number; maxDatagrams: number; memcap: number };
   tcp: TcpConnectionConfig;
+  udp: UdpConnectionConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -172,6 +174,24 @@ export const configSchema: readonly Leaf[] = [
       doc: `Policy for the anomaly ${kind}: ${doc}`,
     }),
   ),
+  {
+    key: 'udp.maxFlows',
+    kind: 'number',
+    min: 16,
+    max: 100_000_000,
+    integer: true,
+    default: 1_000_000,
+    doc: 'UDP flows tracked at once (while a rule listens to udpConnection events); when full, the least recently active ends with endReason memcap.',
+  },
+  {
+    key: 'udp.timeout',
+    kind: 'number',
+    min: 1,
+    max: 86_400,
+    integer: false,
+    default: 60,
+    doc: "Seconds a UDP flow may stay idle before it ends (Zeek's udp_inactivity_timeout).",
+  },
   {
     key: 'logLevel',
     kind: 'enum',

@@ -33,6 +33,7 @@ import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
 import { TcpTracker, type TcpFlow, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
+import { UdpTracker, udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 
@@ -109,6 +110,8 @@ export class Engine {
   readonly #icmp = new IcmpPacket();
   readonly #fragments: FragmentReassembler<HeldFrame>;
   readonly #tracker: TcpTracker;
+  readonly #udpTracker: UdpTracker;
+  #nextFlowId = 1;
   readonly #onFlow: ((record: FlowRecord) => void) | undefined;
 
   // Dissectors run only when a rule needs them.
@@ -117,6 +120,7 @@ export class Engine {
   #needUdp = false;
   #needIcmp = false;
   #needConnections = false;
+  #needUdpConnections = false;
 
   #checksums: boolean;
   #checksumSampling: boolean;
@@ -147,7 +151,25 @@ export class Engine {
     });
     this.#log = ruleLogger(logDest, this.clock, this.config.logLevel);
     this.#onFlow = options.onFlow;
-    this.#tracker = new TcpTracker(this.#trackerHost(), this.config.tcp, this.stats);
+    const nextId = (): number => this.#nextFlowId++;
+    const host = this.#trackerHost();
+    this.#tracker = new TcpTracker(host, this.config.tcp, this.stats, nextId);
+    this.#udpTracker = new UdpTracker(
+      {
+        packet: host.packet,
+        get now() {
+          return host.now;
+        },
+        emit: host.emit,
+        listening: host.listening,
+        flowEnded: (flow: UdpFlow) => {
+          this.stats.connections++;
+          this.#onFlow?.(udpFlowRecord(flow, this.clock.now));
+        },
+      },
+      this.config.udp,
+      nextId,
+    );
 
     const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
     for (const set of sets) this.#install(set);
@@ -258,8 +280,9 @@ export class Engine {
   #enableDissectors(): void {
     const used = (layer: Layer): boolean => allEvents().some((ev) => ev.layer === layer && (this.#lists[ev.id]?.length ?? 0) > 0);
     this.#needConnections = used('tcpConnection');
+    this.#needUdpConnections = used('udpConnection');
     this.#needTcp = used('tcp') || this.#needConnections;
-    this.#needUdp = used('udp');
+    this.#needUdp = used('udp') || this.#needUdpConnections;
     this.#needIcmp = used('icmp');
     this.#needIp = this.#needTcp || this.#needUdp || this.#needIcmp || used('ipv4') || used('ipv6');
   }
@@ -321,6 +344,7 @@ export class Engine {
     this.clock.advance(timestamp.secs, timestamp.nsecs);
     if (this.#fragments.pending > 0) this.#fragments.expire(this.clock.now, this.#dropHeld);
     if (this.#needConnections) this.#tracker.expire(this.clock.now);
+    if (this.#needUdpConnections) this.#udpTracker.expire(this.clock.now);
     const pkt = this.#pkt;
     pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id);
     const v = this.#frame();
@@ -378,6 +402,7 @@ export class Engine {
       if (this.#checksums && !this.#checksumOk(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
       this.#emit(udpEvents.receivePacket, udp);
       if (this.#dropped()) return DROP;
+      if (this.#needUdpConnections && this.#udpTracker.receive(udp)) return DROP;
       this.#emit(udpEvents.sendPacket, udp);
     } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
       const icmp = this.#icmp;
@@ -492,6 +517,7 @@ export class Engine {
     this.#fragments.flush(this.#dropHeld);
     this.#pkt.dropped = false;
     this.#tracker.shutdown();
+    this.#udpTracker.shutdown();
   }
 
   /** Connections in the table now. */

@@ -12,7 +12,7 @@ export interface FlowRecord {
   'id.orig_p': number;
   'id.resp_h': string;
   'id.resp_p': number;
-  proto: 'tcp';
+  proto: 'tcp' | 'udp';
   duration: number;
   orig_bytes: number;
   resp_bytes: number;

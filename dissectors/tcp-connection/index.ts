@@ -40,14 +40,15 @@ export interface TrackerHost {
   readonly now: number;
   /** Length of the current frame's link header. */
   readonly linkOffset: number;
-  emit(ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void;
-  listening(ev: AnyEvent): boolean;
+  // Function-typed properties: the engine builds the host from arrow functions.
+  emit: (ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
+  listening: (ev: AnyEvent) => boolean;
   /** Sends a crafted frame now (replay: into the output at the current packet's time). */
-  inject(frame: Buffer, linkType: number): void;
+  inject: (frame: Buffer, linkType: number) => void;
   /** Haka's "no connection found for tcp packet" alert. */
-  alert(description: string): void;
+  alert: (description: string) => void;
   /** A connection ended (for the --flows log). */
-  flowEnded(flow: TcpFlow): void;
+  flowEnded: (flow: TcpFlow) => void;
 }
 
 const ACCEPT = 0;
@@ -72,7 +73,8 @@ export class TcpTracker implements FlowActions {
   readonly #stats: Stats;
   readonly #budget: ReassemblyBudget;
   readonly #sink: DataSink;
-  #nextId = 1;
+  /** Hands out flow ids; shared with the UDP tracker so that ids (and uids) are engine-unique. */
+  readonly #nextId: () => number;
   // Which events have listeners, asked once: the rule set is fixed by the first packet.
   #wantData: boolean | undefined = undefined;
   #wantAnomalies: boolean | undefined = undefined;
@@ -80,7 +82,9 @@ export class TcpTracker implements FlowActions {
   #tcp: TcpPacket | null = null;
   #up = true;
 
-  constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats) {
+  constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats, nextId?: () => number) {
+    let id = 1;
+    this.#nextId = nextId ?? (() => id++);
     this.#host = host;
     this.#config = config;
     this.#stats = stats;
@@ -246,7 +250,7 @@ export class TcpTracker implements FlowActions {
     const srcIsClient = !midstream || ((flags & TCP_SYN) === 0 ? tcp.dstport <= tcp.srcport : false);
     const src = endpoint(ip, true, tcp.srcport);
     const dst = endpoint(ip, false, tcp.dstport);
-    const flow = new TcpFlow(this, this.#nextId++, ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now, addressText);
+    const flow = new TcpFlow(this, this.#nextId(), ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now, addressText);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
     this.table.up = srcIsClient;

@@ -1,0 +1,183 @@
+/**
+ * The udp_connection dissector: UDP "flows" for rules. Datagrams are grouped by 4-tuple (the
+ * sender of the first one is the client), each datagram's data is a receiveData event, and a
+ * flow ends after one idle timeout, when the table is full, when dropped, or at shutdown. The
+ * engine hands it every dissected UDP datagram while some rule listens to a udpConnection event.
+ */
+import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
+import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
+import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
+import type { TrackerHost } from '../tcp-connection/index.ts';
+import { fold6, hash4 } from '../tcp-connection/table.ts';
+import { UdpFlow, type UdpEndReason, type UdpEndpointKey, type UdpFlowActions } from './flow.ts';
+import { LruFlowTable } from './table.ts';
+import { udpConnectionEvents as events } from './events.ts';
+
+export { udpConnectionEvents } from './events.ts';
+export { UdpFlow } from './flow.ts';
+export type { UdpEndReason } from './flow.ts';
+export { LruFlowTable, type TableFlow } from './table.ts';
+export { udpFlowRecord, type UdpFlowRecord } from './flow-log.ts';
+
+export interface UdpConnectionConfig {
+  /** Flows tracked at once; when full, the least recently active one ends (memcap). */
+  maxFlows: number;
+  /** Seconds a flow may stay idle (endReason timeout). */
+  timeout: number;
+}
+
+/** Zeek's udp_inactivity_timeout (1 min); the flow count matches tcp.maxFlows. */
+export const DEFAULT_UDP_CONNECTION_CONFIG: Readonly<UdpConnectionConfig> = Object.freeze({ maxFlows: 1_000_000, timeout: 60 });
+
+/** What the tracker needs from the engine: TrackerHost's packet side, and its own flow log hook. */
+export type UdpTrackerHost = Pick<TrackerHost, 'packet' | 'now' | 'emit' | 'listening'> & {
+  /** A flow ended (for the --flows log: udpFlowRecord). */
+  flowEnded(flow: UdpFlow): void;
+};
+
+export class UdpTracker implements UdpFlowActions {
+  readonly table = new LruFlowTable<UdpFlow>();
+  readonly #host: UdpTrackerHost;
+  readonly #config: UdpConnectionConfig;
+  readonly #nextId: () => number;
+  // Asked once: the rule set is fixed by the first packet.
+  #wantData: boolean | undefined = undefined;
+
+  /**
+   * `nextId` hands out flow ids; pass a counter shared with other trackers to make ids (and the
+   * flow log's uids) unique across protocols. By default the tracker counts from 1.
+   */
+  constructor(host: UdpTrackerHost, config: UdpConnectionConfig = DEFAULT_UDP_CONNECTION_CONFIG, nextId?: () => number) {
+    this.#host = host;
+    this.#config = config;
+    let id = 1;
+    this.#nextId = nextId ?? (() => id++);
+  }
+
+  /** Handles one datagram; returns true when the packet must be dropped. */
+  receive(udp: UdpPacket): boolean {
+    const ip = udp.ip;
+    const sport = udp.srcport;
+    const dport = udp.dstport;
+    const table = this.table;
+    let flow: UdpFlow | null;
+    let hash: number;
+    if (ip.version === 4) {
+      const src = ip.srcInt;
+      const dst = ip.dstInt;
+      hash = hash4(src, sport, dst, dport);
+      flow = table.find4(src, dst, sport, dport, hash);
+    } else {
+      hash = hash4(fold6(ip.bytes, ip.off + 8), sport, fold6(ip.bytes, ip.off + 24), dport);
+      flow = table.find6(ip.bytes, ip.off, sport, dport, hash);
+    }
+    if (flow === null) return this.#open(udp, hash);
+
+    const host = this.#host;
+    const up = table.up;
+    const dstats = up ? flow.stats.up : flow.stats.down;
+    dstats.packets++;
+    dstats.ipBytes += ip.len;
+    flow.lastTime = host.now;
+    flow.packetId = host.packet.id;
+    table.touch(flow);
+    if (flow.verdict) {
+      // Dropped: silently, until it times out. Dropped from outside its own datagram: it ends now.
+      this.#end(flow, 'dropped');
+      return true;
+    }
+    return this.#deliver(flow, udp, up);
+  }
+
+  /** The first datagram of a 4-tuple: newConnection decides whether the flow is kept. */
+  #open(udp: UdpPacket, hash: number): boolean {
+    const host = this.#host;
+    const ip = udp.ip;
+    const flow = new UdpFlow(this, this.#nextId(), ip.version, endpoint(ip, true, udp.srcport), endpoint(ip, false, udp.dstport), host.now, addressText);
+    flow.hash = hash;
+    flow.packetId = host.packet.id;
+    flow.stats.up.packets = 1;
+    flow.stats.up.ipBytes = ip.len;
+    host.emit(events.newConnection, flow, udp);
+    if (host.packet.dropped || flow.verdict) {
+      // Refused: never inserted, so the next datagram of the tuple raises newConnection again.
+      flow.verdict = true;
+      this.#end(flow, 'dropped');
+      return true;
+    }
+    // Room is made only for a flow that is kept: refused datagrams cannot evict live flows.
+    const max = Math.max(1, this.#config.maxFlows);
+    for (let victim = this.table.oldest(); victim !== null && this.table.size >= max; victim = this.table.oldest()) {
+      this.#end(victim, 'memcap');
+      this.table.remove(victim);
+    }
+    this.table.insert(flow);
+    return this.#deliver(flow, udp, true);
+  }
+
+  /** Counts the datagram's data and hands it to the rules. */
+  #deliver(flow: UdpFlow, udp: UdpPacket, up: boolean): boolean {
+    const host = this.#host;
+    const dstats = up ? flow.stats.up : flow.stats.down;
+    const offset = dstats.bytes;
+    // The header's length, not what was captured: a snaplen cut shows as a jump in offsets.
+    dstats.bytes += udp.length - UDP_HEADER_LENGTH;
+    if (flow.bypassed) return false;
+    if ((this.#wantData ??= host.listening(events.receiveData))) {
+      host.emit(events.receiveData, flow, udp.payload, up ? 'up' : 'down', offset);
+      if (flow.verdict) {
+        this.#end(flow, 'dropped');
+        return true;
+      }
+    }
+    return host.packet.dropped;
+  }
+
+  // ---- actions (UdpFlowActions) -------------------------------------------------------------
+
+  drop(flow: UdpFlow): void {
+    flow.verdict = true;
+    // Only the flow's own datagram goes with it; called while another packet is handled (a timer,
+    // another flow's rule), the flow's next datagram is the first dropped.
+    const pkt = this.#host.packet;
+    if (flow.packetId === pkt.id) pkt.drop();
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** Fires endConnection once; a dropped flow ends as `dropped` whatever ended it. */
+  #end(flow: UdpFlow, reason: UdpEndReason): void {
+    if (flow.ended) return;
+    flow.ended = true;
+    flow.endReason = flow.verdict ? 'dropped' : reason;
+    this.#host.emit(events.endConnection, flow);
+    this.#host.flowEnded(flow);
+  }
+
+  /** Ends and forgets flows idle for `timeout` seconds or more, by engine time. */
+  expire(now: number): void {
+    const before = now - this.#config.timeout;
+    for (let f = this.table.oldest(); f !== null && f.lastTime <= before; f = this.table.oldest()) {
+      this.#end(f, 'timeout');
+      this.table.remove(f);
+    }
+  }
+
+  /** End of input or shutdown: every flow still open ends. */
+  shutdown(): void {
+    for (let f = this.table.oldest(); f !== null; f = this.table.oldest()) {
+      this.#end(f, 'shutdown');
+      this.table.remove(f);
+    }
+  }
+}
+
+function endpoint(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): UdpEndpointKey {
+  if (ip.version === 4) return { port, addr: source ? ip.srcInt : ip.dstInt, addr6: null };
+  const at = ip.off + (source ? 8 : 24);
+  return { port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
+}
+
+function addressText(addr: number, addr6: Buffer | null): string {
+  return addr6 === null ? ipv4Text(addr) : ipv6Text(addr6, 0);
+}
