@@ -5,7 +5,7 @@
 
 import { Packet, type Timestamp } from '../core/packet.ts';
 import type { Stats } from '../core/stats.ts';
-import { u16, u32, u8 } from './bytes.ts';
+import { i32, u16, u32, u8 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_TCP } from './ip-protocols.ts';
 import { Ipv4Packet } from './ipv4.ts';
@@ -94,6 +94,14 @@ export class TcpPacket {
   /** Acknowledgment number, unsigned 32-bit (meaningful when flags.ack is set). */
   get ack(): number {
     return u32(this.bytes, this.off + 8);
+  }
+  /** @internal seq as an int32, for connection tracking: no number boxed per packet. */
+  get seqRaw(): number {
+    return i32(this.bytes, this.off + 4);
+  }
+  /** @internal ack as an int32. */
+  get ackRaw(): number {
+    return i32(this.bytes, this.off + 8);
   }
   /** Header length in bytes (data offset × 4). */
   get hdrLen(): number {

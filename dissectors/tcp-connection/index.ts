@@ -10,7 +10,7 @@ import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
 import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
-import { seqAdd, seqDiff, seqGt } from './serial.ts';
+import { seqAdd32, seqDiff, seqGt } from './serial.ts';
 import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable, LIST_CLOSING, LIST_EMBRYONIC, LIST_ESTABLISHED, fold6, hash4 } from './table.ts';
@@ -136,7 +136,7 @@ export class TcpTracker implements FlowActions {
         }
         return false;
       }
-    } else if (flow !== null && syn && !ack && this.table.up && flow.up.synSeen && tcp.seq !== flow.up.isn && flow.state !== 'syn-sent') {
+    } else if (flow !== null && syn && !ack && this.table.up && flow.up.synSeen && tcp.seqRaw !== flow.up.isn && flow.state !== 'syn-sent') {
       // A SYN with another ISN on an open connection: the client reused the port.
       this.#end(flow, 'reuse');
       this.#remove(flow);
@@ -219,7 +219,7 @@ export class TcpTracker implements FlowActions {
     if (!drop && tcp !== null && !flow.ended) {
       // What the receiver has been given: a RST must carry the next of these (RFC 5961).
       const sender = this.#up ? flow.up : flow.down;
-      const end = seqAdd(tcp.seq, tcp.payloadLength + ((tcp.flagsByte & TCP_SYN) !== 0 ? 1 : 0) + ((tcp.flagsByte & TCP_FIN) !== 0 ? 1 : 0));
+      const end = seqAdd32(tcp.seqRaw, tcp.payloadLength + ((tcp.flagsByte & TCP_SYN) !== 0 ? 1 : 0) + ((tcp.flagsByte & TCP_FIN) !== 0 ? 1 : 0));
       if (!sender.forwarded || seqGt(end, sender.forwardedNxt)) sender.forwardedNxt = end;
       sender.forwarded = true;
     }
@@ -261,7 +261,7 @@ export class TcpTracker implements FlowActions {
   /** Endpoint state for one segment (RFC 9293 as a middlebox sees it). Returns DROP by policy. */
   #track(flow: TcpFlow, tcp: TcpPacket, sender: Sender, receiver: Sender, up: boolean, direction: Direction): number {
     const flags = tcp.flagsByte;
-    const seq = tcp.seq;
+    const seq = tcp.seqRaw;
     const len = tcp.payloadLength;
     if (invalidFlags(flags)) {
       history(flow, sender, up, H_MULTIFLAG);
@@ -274,7 +274,7 @@ export class TcpTracker implements FlowActions {
       const inWindow =
         !sender.nxtValid ||
         (seqDiff(seq, sender.nxt) >= 0 && seqDiff(seq, sender.nxt) < Math.max(receiver.window, 1)) ||
-        (flow.state === 'syn-sent' && (flags & TCP_ACK) !== 0 && tcp.ack === seqAdd(receiver.isn, 1));
+        (flow.state === 'syn-sent' && (flags & TCP_ACK) !== 0 && tcp.ackRaw === seqAdd32(receiver.isn, 1));
       history(flow, sender, up, H_RST);
       if (inWindow) {
         sender.rstSeen = true;
@@ -291,10 +291,10 @@ export class TcpTracker implements FlowActions {
       if (!sender.synSeen || seq !== sender.isn) {
         sender.synSeen = true;
         sender.isn = seq;
-        sender.nxt = seqAdd(seq, 1);
+        sender.nxt = seqAdd32(seq, 1);
         sender.nxtValid = true;
         sender.wscale = tcp.windowScale ?? -1;
-        if (wantData) this.#stream(sender).init(seqAdd(seq, 1));
+        if (wantData) this.#stream(sender).init(seqAdd32(seq, 1));
       }
       if (len > 0 && this.#anomaly(flow, 'syn-with-data', direction, tcp)) return DROP;
       if (synAck) {
@@ -311,11 +311,11 @@ export class TcpTracker implements FlowActions {
       if (!sender.nxtValid) {
         // Midstream: this side's sequence space starts here.
         sender.nxtValid = true;
-        sender.isn = seqAdd(seq, -1);
+        sender.isn = seqAdd32(seq, -1);
         sender.nxt = seq;
         if (wantData && len > 0) this.#stream(sender).init(seq);
       }
-      if ((flow.state === 'syn-received' || flow.state === 'syn-sent') && (flags & TCP_ACK) !== 0 && receiver.synSeen && tcp.ack === seqAdd(receiver.isn, 1)) {
+      if ((flow.state === 'syn-received' || flow.state === 'syn-sent') && (flags & TCP_ACK) !== 0 && receiver.synSeen && tcp.ackRaw === seqAdd32(receiver.isn, 1)) {
         flow.state = 'established';
       }
       if ((flags & TCP_ACK) !== 0 && len === 0 && (flags & TCP_FIN) === 0) history(flow, sender, up, H_ACK);
@@ -323,26 +323,26 @@ export class TcpTracker implements FlowActions {
 
     if (len > 0) {
       history(flow, sender, up, H_DATA);
-      if (sender.finSeen && seqGt(seqAdd(seq, len), sender.finSeq)) {
+      if (sender.finSeen && seqGt(seqAdd32(seq, len), sender.finSeq)) {
         if (this.#anomaly(flow, 'data-after-fin', direction, tcp)) return DROP;
       }
-      if (!seqGt(seqAdd(seq, len), sender.nxt)) history(flow, sender, up, H_RETRANS);
+      if (!seqGt(seqAdd32(seq, len), sender.nxt)) history(flow, sender, up, H_RETRANS);
     }
-    const end = seqAdd(seq, len + ((flags & TCP_SYN) !== 0 ? 1 : 0));
+    const end = seqAdd32(seq, len + ((flags & TCP_SYN) !== 0 ? 1 : 0));
     if (seqGt(end, sender.nxt)) sender.nxt = end;
 
     if ((flags & TCP_FIN) !== 0) {
       history(flow, sender, up, H_FIN);
       if (!sender.finSeen) {
         sender.finSeen = true;
-        sender.finSeq = seqAdd(seq, len);
-        const afterFin = seqAdd(sender.finSeq, 1);
+        sender.finSeq = seqAdd32(seq, len);
+        const afterFin = seqAdd32(sender.finSeq, 1);
         if (seqGt(afterFin, sender.nxt)) sender.nxt = afterFin;
       }
       if (flow.state !== 'reset') flow.state = 'closing';
     }
     // A FIN is done when the other side acknowledges it; both done: closed (RFC 9293 §3.6).
-    if ((flags & TCP_ACK) !== 0 && receiver.finSeen && seqDiff(tcp.ack, seqAdd(receiver.finSeq, 1)) >= 0) receiver.finAcked = true;
+    if ((flags & TCP_ACK) !== 0 && receiver.finSeen && seqDiff(tcp.ackRaw, seqAdd32(receiver.finSeq, 1)) >= 0) receiver.finAcked = true;
     if (sender.finAcked && receiver.finAcked) flow.state = 'closed';
     return ACCEPT;
   }
@@ -359,8 +359,8 @@ export class TcpTracker implements FlowActions {
   #reassemble(flow: TcpFlow, tcp: TcpPacket, sender: Sender, direction: Direction): boolean {
     const stream = sender.stream;
     if (stream === null || !stream.initialized) return false;
-    let seq = tcp.seq;
-    if ((tcp.flagsByte & TCP_SYN) !== 0) seq = seqAdd(seq, 1);
+    let seq = tcp.seqRaw;
+    if ((tcp.flagsByte & TCP_SYN) !== 0) seq = seqAdd32(seq, 1);
     const sink = this.#sink;
     sink.flow = flow;
     sink.direction = direction;
@@ -378,8 +378,8 @@ export class TcpTracker implements FlowActions {
     }
     // A capture cut (snaplen) leaves bytes we will never see: a gap, reported, never glued.
     const wire = wireLength(tcp);
-    if (wire > tcp.payloadLength && seqGt(seqAdd(seq, wire), stream.next)) {
-      const skipped = stream.skipTo(seqAdd(seq, wire), sink);
+    if (wire > tcp.payloadLength && seqGt(seqAdd32(seq, wire), stream.next)) {
+      const skipped = stream.skipTo(seqAdd32(seq, wire), sink);
       if (skipped > 0) {
         history(flow, sender, direction === 'up', H_GAP);
         if (this.#anomaly(flow, 'gap', direction, tcp)) return true;
@@ -392,9 +392,9 @@ export class TcpTracker implements FlowActions {
   #acknowledge(flow: TcpFlow, tcp: TcpPacket, receiverSide: Sender, direction: Direction): void {
     const stream = receiverSide.stream;
     if (stream === null || !stream.initialized) return;
-    let ack = tcp.ack;
+    let ack = tcp.ackRaw;
     // The FIN occupies a sequence number that carries no byte.
-    if (receiverSide.finSeen && ack === seqAdd(receiverSide.finSeq, 1)) ack = receiverSide.finSeq;
+    if (receiverSide.finSeen && ack === seqAdd32(receiverSide.finSeq, 1)) ack = receiverSide.finSeq;
     if (seqGt(ack, stream.next) && seqDiff(ack, stream.next) < 1 << 30) {
       const sink = this.#sink;
       sink.flow = flow;
@@ -456,16 +456,16 @@ export class TcpTracker implements FlowActions {
       // To the client, travelling server→client.
       const answered = flow.down.forwarded;
       // Refusing the SYN being handled: its sequence number is not tracked yet.
-      const isn = flow.up.synSeen ? flow.up.isn : (this.#tcp?.seq ?? 0);
+      const isn = flow.up.synSeen ? flow.up.isn : (this.#tcp?.seqRaw ?? 0);
       host.inject(
         answered
-          ? craftRst({ ...link, sameDirection: !up, seq: flow.down.forwardedNxt })
-          : craftRst({ ...link, sameDirection: !up, seq: 0, ack: seqAdd(isn, 1) }),
+          ? craftRst({ ...link, sameDirection: !up, seq: flow.down.forwardedNxt >>> 0 })
+          : craftRst({ ...link, sameDirection: !up, seq: 0, ack: seqAdd32(isn, 1) >>> 0 }),
         pkt.linkType,
       );
     }
     // To the server, travelling client→server: only if it has heard from the client at all.
-    if (flow.up.forwarded) host.inject(craftRst({ ...link, sameDirection: up, seq: flow.up.forwardedNxt }), pkt.linkType);
+    if (flow.up.forwarded) host.inject(craftRst({ ...link, sameDirection: up, seq: flow.up.forwardedNxt >>> 0 }), pkt.linkType);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------

@@ -30,3 +30,11 @@ export function seqGe(a: number, b: number): boolean {
 export function seqAdd(a: number, n: number): number {
   return (a + n) >>> 0;
 }
+
+/**
+ * `seqAdd` kept as an int32 (the same 32 bits): a Smi V8 never boxes, for state updated on
+ * every packet. Compare such values only with each other or through seqDiff and friends.
+ */
+export function seqAdd32(a: number, n: number): number {
+  return (a + n) | 0;
+}
