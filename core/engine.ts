@@ -391,7 +391,8 @@ export class Engine {
     if (proto === IPPROTO_TCP && this.#needTcp) {
       const tcp = this.#tcp;
       if (!dissectTcp(tcp, ip, this.stats)) return this.#malformed();
-      if (this.#checksums && !this.#checksumOk(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
+      // A segment the capture cut cannot be verified: that is no bad checksum.
+      if (this.#checksums && !ip.truncated && !this.#checksumOk(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
       this.#emit(tcpEvents.receivePacket, tcp);
       if (this.#dropped()) return DROP;
       if (this.#needConnections && this.#tracker.receive(tcp)) return DROP;
@@ -399,7 +400,7 @@ export class Engine {
     } else if (proto === IPPROTO_UDP && this.#needUdp) {
       const udp = this.#udp;
       if (!dissectUdp(udp, ip, this.stats)) return this.#malformed();
-      if (this.#checksums && !this.#checksumOk(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
+      if (this.#checksums && !ip.truncated && !this.#checksumOk(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
       this.#emit(udpEvents.receivePacket, udp);
       if (this.#dropped()) return DROP;
       if (this.#needUdpConnections && this.#udpTracker.receive(udp)) return DROP;
@@ -407,7 +408,7 @@ export class Engine {
     } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
       const icmp = this.#icmp;
       if (!dissectIcmp(icmp, ip, this.stats)) return this.#malformed();
-      if (this.#checksums && !this.#checksumOk(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return DROP;
+      if (this.#checksums && !ip.truncated && !this.#checksumOk(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return DROP;
       this.#emit(icmpEvents.receivePacket, icmp);
       if (this.#dropped()) return DROP;
       this.#emit(icmpEvents.sendPacket, icmp);

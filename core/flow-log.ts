@@ -1,7 +1,7 @@
 /**
  * One record per finished connection, with Zeek conn.log's field names, for `--flows`.
  */
-import type { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
+import type { Sender, TcpFlow } from '../dissectors/tcp-connection/flow.ts';
 import { connState } from '../dissectors/tcp-connection/state.ts';
 
 export interface FlowRecord {
@@ -28,6 +28,11 @@ export interface FlowRecord {
   midstream: boolean;
 }
 
+/** As Zeek: from sequence numbers (retransmissions count once), else the payload seen. */
+function bytesSent(sender: Sender, seen: number): number {
+  return sender.nxtValid ? Math.max(0, (sender.dataEnd - (sender.isn + 1)) | 0) : seen;
+}
+
 export function flowRecord(flow: TcpFlow, now: number): FlowRecord {
   return {
     ts: flow.startTime,
@@ -38,8 +43,8 @@ export function flowRecord(flow: TcpFlow, now: number): FlowRecord {
     'id.resp_p': flow.server.port,
     proto: 'tcp',
     duration: Math.max(0, Math.min(flow.lastTime, now) - flow.startTime),
-    orig_bytes: flow.stats.up.bytes,
-    resp_bytes: flow.stats.down.bytes,
+    orig_bytes: bytesSent(flow.up, flow.stats.up.bytes),
+    resp_bytes: bytesSent(flow.down, flow.stats.down.bytes),
     conn_state: connState(flow),
     history: flow.history,
     orig_pkts: flow.stats.up.packets,

@@ -34,6 +34,8 @@ export class Sender {
   /** Some segment of this side was forwarded (forwardedNxt is valid). */
   forwarded = false;
   nxtValid = false;
+  /** One past the highest data byte seen (int32 sequence space): bytes sent = dataEnd - (isn + 1). */
+  dataEnd = 0;
   finSeen = false;
   finSeq = 0;
   /** The other side acknowledged this side's FIN. */

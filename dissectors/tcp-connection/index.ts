@@ -132,7 +132,8 @@ export class TcpTracker implements FlowActions {
         if (flow.verdict !== 0) return true;
         if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && tcp.payloadLength > 0) {
           const s = this.table.up ? flow.up : flow.down;
-          if (s.rstSeen || (this.table.up ? flow.down : flow.up).rstSeen) return this.#lateAnomaly('data-after-rst');
+          // The flow has ended but is still in the table: the anomaly event still names it.
+          if (s.rstSeen || (this.table.up ? flow.down : flow.up).rstSeen) return this.#anomaly(flow, 'data-after-rst', this.table.up ? 'up' : 'down', tcp);
         }
         return false;
       }
@@ -171,6 +172,11 @@ export class TcpTracker implements FlowActions {
         // A reset() here has already answered the SYN.
         if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
         flow.refused = true;
+        // The refused packet still counts in the flow record (Zeek: S0, history "S").
+        const first = this.table.up ? flow.stats.up : flow.stats.down;
+        first.packets++;
+        first.ipBytes += ip.len;
+        if (syn) history(flow, flow.up, true, H_SYN);
         this.#end(flow, 'dropped');
         this.table.touch(flow, LIST_CLOSING);
         this.#tcp = null;
@@ -271,16 +277,22 @@ export class TcpTracker implements FlowActions {
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.
-      const inWindow =
+      // RFC 5961 §3.2: only a RST at exactly the next expected sequence number resets; one
+      // elsewhere in the window earns a challenge ACK and the connection goes on; one outside
+      // it is ignored. In SYN-SENT, a RST acknowledging the SYN is a refusal (RFC 9293 §3.10.7.3).
+      const exact =
         !sender.nxtValid ||
-        (seqDiff(seq, sender.nxt) >= 0 && seqDiff(seq, sender.nxt) < Math.max(receiver.window, 1)) ||
+        seq === sender.nxt ||
+        (sender.forwarded && seq === sender.forwardedNxt) ||
         (flow.state === 'syn-sent' && (flags & TCP_ACK) !== 0 && tcp.ackRaw === seqAdd32(receiver.isn, 1));
       history(flow, sender, up, H_RST);
-      if (inWindow) {
+      if (exact) {
         sender.rstSeen = true;
         flow.state = 'reset';
-      } else if (this.#anomaly(flow, 'out-of-window', direction, tcp)) {
-        return DROP;
+      } else {
+        const d = seqDiff(seq, sender.nxt);
+        const inWindow = d >= 0 && d < Math.max(receiver.window, 1);
+        if (!inWindow && this.#anomaly(flow, 'out-of-window', direction, tcp)) return DROP;
       }
       return ACCEPT;
     }
@@ -292,6 +304,7 @@ export class TcpTracker implements FlowActions {
         sender.synSeen = true;
         sender.isn = seq;
         sender.nxt = seqAdd32(seq, 1);
+        sender.dataEnd = sender.nxt;
         sender.nxtValid = true;
         sender.wscale = tcp.windowScale ?? -1;
         if (wantData) this.#stream(sender).init(seqAdd32(seq, 1));
@@ -313,7 +326,9 @@ export class TcpTracker implements FlowActions {
         sender.nxtValid = true;
         sender.isn = seqAdd32(seq, -1);
         sender.nxt = seq;
-        if (wantData && len > 0) this.#stream(sender).init(seq);
+        sender.dataEnd = seq;
+        // Even for a pure ACK: this side's later data starts from here.
+        if (wantData) this.#stream(sender).init(seq);
       }
       if ((flow.state === 'syn-received' || flow.state === 'syn-sent') && (flags & TCP_ACK) !== 0 && receiver.synSeen && tcp.ackRaw === seqAdd32(receiver.isn, 1)) {
         flow.state = 'established';
@@ -323,6 +338,8 @@ export class TcpTracker implements FlowActions {
 
     if (len > 0) {
       history(flow, sender, up, H_DATA);
+      const dataEnd = seqAdd32(seq, len + ((flags & TCP_SYN) !== 0 ? 1 : 0));
+      if (seqGt(dataEnd, sender.dataEnd)) sender.dataEnd = dataEnd;
       if (sender.finSeen && seqGt(seqAdd32(seq, len), sender.finSeq)) {
         if (this.#anomaly(flow, 'data-after-fin', direction, tcp)) return DROP;
       }
@@ -417,11 +434,6 @@ export class TcpTracker implements FlowActions {
     const policy = this.#config.policies[kind];
     if (policy === 'drop-flow' && flow.verdict === 0) this.drop(flow);
     return policy !== 'accept' || this.#host.packet.dropped;
-  }
-
-  #lateAnomaly(kind: TcpAnomalyKind): boolean {
-    this.#stats.anomaly(`tcp-${kind}`);
-    return this.#config.policies[kind] !== 'accept';
   }
 
   // ---- actions (FlowActions) ----------------------------------------------------------------
