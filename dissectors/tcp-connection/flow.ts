@@ -84,7 +84,7 @@ export class TcpFlow {
   };
 
   /** @internal */ readonly version: 4 | 6;
-  /** @internal client/server addresses: uint32 (v4) or 16 bytes copied (v6). */
+  /** @internal client/server addresses: the IPv4 address's 32 bits as an int32, or 16 bytes copied (v6). */
   readonly clientAddr: number;
   /** @internal */ readonly serverAddr: number;
   /** @internal */ readonly clientAddr6: Buffer | null;

@@ -11,6 +11,7 @@ import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
+import { i32 } from '../bytes.ts';
 import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable, LIST_CLOSING, LIST_EMBRYONIC, LIST_ESTABLISHED, fold6, hash4 } from './table.ts';
@@ -106,8 +107,9 @@ export class TcpTracker implements FlowActions {
     let flow: TcpFlow | null;
     let hash: number;
     if (ip.version === 4) {
-      const src = ip.srcInt;
-      const dst = ip.dstInt;
+      // int32, not the uint32 of srcInt: Smis compare without loading boxed numbers.
+      const src = i32(ip.bytes, ip.off + 12);
+      const dst = i32(ip.bytes, ip.off + 16);
       hash = hash4(src, sport, dst, dport);
       flow = table.find4(src, dst, sport, dport, hash);
     } else {
@@ -318,8 +320,9 @@ export class TcpTracker implements FlowActions {
       sender.window = tcp.window;
     } else {
       // Window scaling applies only when both SYNs offered it (RFC 7323 §2.2).
-      const shift = sender.wscale >= 0 && receiver.wscale >= 0 ? sender.wscale : 0;
-      sender.window = tcp.window * 2 ** shift;
+      // The shift is at most 14 (§2.3), so the scaled window stays an int32: a plain shift.
+      const shift = sender.wscale >= 0 && receiver.wscale >= 0 ? Math.min(sender.wscale, 14) : 0;
+      sender.window = tcp.window << shift;
       if (tcp.window === 0) history(flow, sender, up, H_ZEROWIN);
       if (!sender.nxtValid) {
         // Midstream: this side's sequence space starts here.
@@ -549,13 +552,13 @@ function listOf(flow: TcpFlow): number {
 }
 
 function endpoint(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): { port: number; addr: number; addr6: Buffer | null } {
-  if (ip.version === 4) return { port, addr: source ? ip.srcInt : ip.dstInt, addr6: null };
+  if (ip.version === 4) return { port, addr: i32(ip.bytes, ip.off + (source ? 12 : 16)), addr6: null };
   const at = ip.off + (source ? 8 : 24);
   return { port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
 }
 
 function addressText(addr: number, addr6: Buffer | null): string {
-  return addr6 === null ? ipv4Text(addr) : ipv6Text(addr6, 0);
+  return addr6 === null ? ipv4Text(addr >>> 0) : ipv6Text(addr6, 0);
 }
 
 /** The segment's payload length on the wire (more than captured when a snaplen cut it). */
