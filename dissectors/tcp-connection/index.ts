@@ -14,7 +14,12 @@ import { seqAdd32, seqDiff, seqGt } from './serial.ts';
 import { i32 } from '../bytes.ts';
 import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
-import { FlowTable, LIST_CLOSING, LIST_EMBRYONIC, LIST_ESTABLISHED, fold6, hash4 } from './table.ts';
+import { FlowTable, fold6, hash4 } from '../flow-table.ts';
+
+// The tracker's timeout lists.
+const LIST_EMBRYONIC = 0;
+const LIST_ESTABLISHED = 1;
+const LIST_CLOSING = 2;
 import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './state.ts';
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
@@ -68,7 +73,7 @@ class DataSink implements StreamSink {
 }
 
 export class TcpTracker implements FlowActions {
-  readonly table = new FlowTable();
+  readonly table = new FlowTable<TcpFlow>(3);
   readonly #host: TrackerHost;
   readonly #config: TcpConnectionConfig;
   readonly #stats: Stats;

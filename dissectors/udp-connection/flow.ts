@@ -55,11 +55,13 @@ export class UdpFlow {
   ended = false;
   /** @internal frame id of the latest datagram: drop() drops the current frame only if it is ours. */
   packetId = 0;
-  /** @internal hash-chain and LRU links (LruFlowTable). */
+  /** @internal hash-chain and LRU links (flow-table.ts). */
   hash = 0;
   /** @internal */ nextInBucket: UdpFlow | null = null;
   /** @internal */ prevInList: UdpFlow | null = null;
   /** @internal */ nextInList: UdpFlow | null = null;
+  /** @internal which timeout list holds it (-1: none). */
+  list = -1;
   #communityId: string | undefined = undefined;
   readonly #actions: UdpFlowActions;
 

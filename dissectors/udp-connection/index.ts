@@ -8,15 +8,13 @@ import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
 import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
 import type { TrackerHost } from '../tcp-connection/index.ts';
-import { fold6, hash4 } from '../tcp-connection/table.ts';
+import { FlowTable, fold6, hash4 } from '../flow-table.ts';
 import { UdpFlow, type UdpEndReason, type UdpEndpointKey, type UdpFlowActions } from './flow.ts';
-import { LruFlowTable } from './table.ts';
 import { udpConnectionEvents as events } from './events.ts';
 
 export { udpConnectionEvents } from './events.ts';
 export { UdpFlow } from './flow.ts';
 export type { UdpEndReason } from './flow.ts';
-export { LruFlowTable, type TableFlow } from './table.ts';
 export { udpFlowRecord, type UdpFlowRecord } from './flow-log.ts';
 
 export interface UdpConnectionConfig {
@@ -36,7 +34,8 @@ export type UdpTrackerHost = Pick<TrackerHost, 'packet' | 'now' | 'emit' | 'list
 };
 
 export class UdpTracker implements UdpFlowActions {
-  readonly table = new LruFlowTable<UdpFlow>();
+  /** One timeout list (0). */
+  readonly table = new FlowTable<UdpFlow>(1);
   readonly #host: UdpTrackerHost;
   readonly #config: UdpConnectionConfig;
   readonly #nextId: () => number;
@@ -80,7 +79,7 @@ export class UdpTracker implements UdpFlowActions {
     dstats.ipBytes += ip.len;
     flow.lastTime = host.now;
     flow.packetId = host.packet.id;
-    table.touch(flow);
+    table.touch(flow, 0);
     if (flow.verdict) {
       // Dropped: silently, until it times out. Dropped from outside its own datagram: it ends now.
       this.#end(flow, 'dropped');
@@ -107,11 +106,11 @@ export class UdpTracker implements UdpFlowActions {
     }
     // Room is made only for a flow that is kept: refused datagrams cannot evict live flows.
     const max = Math.max(1, this.#config.maxFlows);
-    for (let victim = this.table.oldest(); victim !== null && this.table.size >= max; victim = this.table.oldest()) {
+    for (let victim = this.table.oldest(0); victim !== null && this.table.size >= max; victim = this.table.oldest(0)) {
       this.#end(victim, 'memcap');
       this.table.remove(victim);
     }
-    this.table.insert(flow);
+    this.table.insert(flow, 0);
     return this.#deliver(flow, udp, true);
   }
 
@@ -157,7 +156,7 @@ export class UdpTracker implements UdpFlowActions {
   /** Ends and forgets flows idle for `timeout` seconds or more, by engine time. */
   expire(now: number): void {
     const before = now - this.#config.timeout;
-    for (let f = this.table.oldest(); f !== null && f.lastTime <= before; f = this.table.oldest()) {
+    for (let f = this.table.oldest(0); f !== null && f.lastTime <= before; f = this.table.oldest(0)) {
       this.#end(f, 'timeout');
       this.table.remove(f);
     }
@@ -165,7 +164,7 @@ export class UdpTracker implements UdpFlowActions {
 
   /** End of input or shutdown: every flow still open ends. */
   shutdown(): void {
-    for (let f = this.table.oldest(); f !== null; f = this.table.oldest()) {
+    for (let f = this.table.oldest(0); f !== null; f = this.table.oldest(0)) {
       this.#end(f, 'shutdown');
       this.table.remove(f);
     }

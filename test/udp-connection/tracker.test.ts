@@ -44,7 +44,7 @@ describe('udp flows', () => {
       'data 1 down@5 ',
       'data 1 up@5 f',
     ]);
-    const flow = h.logged[0] ?? h.tracker.table.oldest();
+    const flow = h.logged[0] ?? h.tracker.table.oldest(0);
     expect(flow?.stats).toEqual({
       up: { packets: 3, bytes: 6, ipBytes: 3 * 28 + 6 },
       down: { packets: 2, bytes: 5, ipBytes: 2 * 28 + 5 },
@@ -115,7 +115,7 @@ describe('udp flows', () => {
     h.push(dns.up('q'));
     h.push(dns.down('r'));
     expect(h.events).toEqual(['new 1 10.0.0.1:5000->10.0.0.2:53']);
-    expect(h.tracker.table.oldest()?.stats.down.bytes).toBe(1);
+    expect(h.tracker.table.oldest(0)?.stats.down.bytes).toBe(1);
   });
 });
 
@@ -230,7 +230,7 @@ describe('actions', () => {
     expect(h.push(dns.up('a'))).toBe('accept');
     expect(h.push(dns.down('bb'))).toBe('accept');
     expect(h.events).toEqual(['new 1 10.0.0.1:5000->10.0.0.2:53']);
-    expect(h.tracker.table.oldest()?.stats.down).toEqual({ packets: 1, bytes: 2, ipBytes: 30 });
+    expect(h.tracker.table.oldest(0)?.stats.down).toEqual({ packets: 1, bytes: 2, ipBytes: 30 });
   });
 });
 

@@ -1,19 +1,33 @@
 /**
- * The connection table: flows keyed by their 4-tuple, both directions finding the same flow,
- * with no string built per packet. A Map from a symmetric 32-bit hash to a chain of flows; the
- * chain compares addresses and ports as integers (IPv6: four 32-bit words each).
+ * The flow table of the connection trackers (TCP, UDP): flows keyed by their 4-tuple, both
+ * directions finding the same flow, with no string built per packet. A Map from a symmetric
+ * 32-bit hash to a chain of flows; the chain compares addresses and ports as integers (IPv6:
+ * four 32-bit words each).
  *
- * Timeouts: one LRU list per timeout class (embryonic, established, closing). A flow moves to
- * its list's tail on every packet, so within a list the head is always the first to expire and
- * expiry is O(1) per flow, with no timer wheel to tick.
+ * Timeouts: one LRU list per timeout class (TCP: embryonic, established, closing; UDP: one). A
+ * flow moves to its list's tail on every packet, so within a list the head is always the first
+ * to expire and expiry is O(1) per flow, with no timer wheel to tick.
  */
-import { u32 } from '../bytes.ts';
-import type { TcpFlow } from './flow.ts';
+import { u32 } from './bytes.ts';
 
-export const LIST_EMBRYONIC = 0;
-export const LIST_ESTABLISHED = 1;
-export const LIST_CLOSING = 2;
-const LISTS = 3;
+/** What the table reads and links on a flow. */
+export interface TableFlow<F> {
+  readonly version: 4 | 6;
+  /** IPv4 addresses' 32 bits as int32s. */
+  readonly clientAddr: number;
+  readonly serverAddr: number;
+  readonly clientAddr6: Buffer | null;
+  readonly serverAddr6: Buffer | null;
+  readonly clientPort: number;
+  readonly serverPort: number;
+  /** The tuple's hash4, set before insert. */
+  hash: number;
+  nextInBucket: F | null;
+  prevInList: F | null;
+  nextInList: F | null;
+  /** Which list holds it (-1: none). */
+  list: number;
+}
 
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0x85ebca6b);
@@ -36,19 +50,26 @@ function equal6(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
   return true;
 }
 
-export class FlowTable {
-  readonly #buckets = new Map<number, TcpFlow>();
+export class FlowTable<F extends TableFlow<F>> {
+  readonly #buckets = new Map<number, F>();
   #size = 0;
-  readonly #heads: (TcpFlow | null)[] = new Array<TcpFlow | null>(LISTS).fill(null);
-  readonly #tails: (TcpFlow | null)[] = new Array<TcpFlow | null>(LISTS).fill(null);
+  readonly #lists: number;
+  readonly #heads: (F | null)[];
+  readonly #tails: (F | null)[];
   /** Set by find*: whether the packet goes client→server. */
   up = true;
+
+  constructor(lists: number) {
+    this.#lists = lists;
+    this.#heads = new Array<F | null>(lists).fill(null);
+    this.#tails = new Array<F | null>(lists).fill(null);
+  }
 
   get size(): number {
     return this.#size;
   }
 
-  find4(src: number, dst: number, sport: number, dport: number, hash: number): TcpFlow | null {
+  find4(src: number, dst: number, sport: number, dport: number, hash: number): F | null {
     for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
       if (f.version !== 4) continue;
       if (f.clientAddr === src && f.serverAddr === dst && f.clientPort === sport && f.serverPort === dport) {
@@ -64,7 +85,7 @@ export class FlowTable {
   }
 
   /** `bytes` holds the IPv6 header at `off` (source at off+8, destination at off+24). */
-  find6(bytes: Uint8Array, off: number, sport: number, dport: number, hash: number): TcpFlow | null {
+  find6(bytes: Uint8Array, off: number, sport: number, dport: number, hash: number): F | null {
     for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
       const c = f.clientAddr6;
       const s = f.serverAddr6;
@@ -81,14 +102,14 @@ export class FlowTable {
     return null;
   }
 
-  insert(flow: TcpFlow, list: number): void {
+  insert(flow: F, list: number): void {
     flow.nextInBucket = this.#buckets.get(flow.hash) ?? null;
     this.#buckets.set(flow.hash, flow);
     this.#size++;
     this.#append(flow, list);
   }
 
-  remove(flow: TcpFlow): void {
+  remove(flow: F): void {
     const head = this.#buckets.get(flow.hash);
     if (head === flow) {
       if (flow.nextInBucket === null) this.#buckets.delete(flow.hash);
@@ -107,23 +128,23 @@ export class FlowTable {
   }
 
   /** Moves the flow to the tail of `list`: it was just active. */
-  touch(flow: TcpFlow, list: number): void {
+  touch(flow: F, list: number): void {
     if (flow.list === list && this.#tails[list] === flow) return;
     this.#unlink(flow);
     this.#append(flow, list);
   }
 
   /** The least recently active flow of a list. */
-  oldest(list: number): TcpFlow | null {
+  oldest(list: number): F | null {
     return this.#heads[list] ?? null;
   }
 
   /** Every flow, for shutdown. */
-  *all(): Generator<TcpFlow> {
-    for (let l = 0; l < LISTS; l++) for (let f = this.#heads[l] ?? null; f !== null; f = f.nextInList) yield f;
+  *all(): Generator<F> {
+    for (let l = 0; l < this.#lists; l++) for (let f = this.#heads[l] ?? null; f !== null; f = f.nextInList) yield f;
   }
 
-  #append(flow: TcpFlow, list: number): void {
+  #append(flow: F, list: number): void {
     const tail = this.#tails[list] ?? null;
     flow.prevInList = tail;
     flow.nextInList = null;
@@ -133,7 +154,7 @@ export class FlowTable {
     flow.list = list;
   }
 
-  #unlink(flow: TcpFlow): void {
+  #unlink(flow: F): void {
     const list = flow.list;
     if (list < 0) return;
     if (flow.prevInList === null) this.#heads[list] = flow.nextInList;
