@@ -3,16 +3,14 @@
  * fields and actions; the tracker keeps its endpoint state in the internal fields below.
  */
 import type { StreamReassembler } from './reassembly.ts';
-import { communityId } from '../../core/community-id.ts';
+import { FlowEndpoints, type EndpointKey } from '../flow-endpoints.ts';
+import { IPPROTO_TCP } from '../ip-protocols.ts';
+
+export type { Endpoint } from '../flow-endpoints.ts';
 
 export type Direction = 'up' | 'down';
 export type EndReason = 'fin' | 'rst' | 'timeout' | 'reuse' | 'memcap' | 'dropped' | 'shutdown';
 export type FlowState = 'syn-sent' | 'syn-received' | 'established' | 'closing' | 'closed' | 'reset';
-
-export interface Endpoint {
-  readonly ip: string;
-  readonly port: number;
-}
 
 export interface DirectionStats {
   packets: number;
@@ -62,15 +60,9 @@ export interface FlowActions {
   reset(flow: TcpFlow, half: boolean): void;
 }
 
-export class TcpFlow {
+export class TcpFlow extends FlowEndpoints {
   /** Engine-unique id, in creation order. */
   readonly id: number;
-  // Address text is built only when a rule or a log asks for it.
-  #client: Endpoint | null = null;
-  #server: Endpoint | null = null;
-  /** @internal */ readonly clientPort: number;
-  /** @internal */ readonly serverPort: number;
-  readonly #addrText: (addr: number, addr6: Buffer | null) => string;
   /** The first packet was not a SYN: picked up in the middle. */
   readonly midstream: boolean;
   /** Capture/engine time of the first packet, in seconds. */
@@ -83,12 +75,6 @@ export class TcpFlow {
     down: { packets: 0, bytes: 0, ipBytes: 0 },
   };
 
-  /** @internal */ readonly version: 4 | 6;
-  /** @internal client/server addresses: the IPv4 address's 32 bits as an int32, or 16 bytes copied (v6). */
-  readonly clientAddr: number;
-  /** @internal */ readonly serverAddr: number;
-  /** @internal */ readonly clientAddr6: Buffer | null;
-  /** @internal */ readonly serverAddr6: Buffer | null;
   /** @internal */ readonly up = new Sender();
   /** @internal */ readonly down = new Sender();
   /** @internal DROPPED, RESET, HALF_RESET or 0. */
@@ -108,69 +94,23 @@ export class TcpFlow {
   /** @internal */ nextInList: TcpFlow | null = null;
   /** @internal which timeout list holds it (-1: none). */
   list = -1;
-  #communityId: string | undefined = undefined;
   readonly #actions: FlowActions;
 
   constructor(
     actions: FlowActions,
     id: number,
     version: 4 | 6,
-    client: { port: number; addr: number; addr6: Buffer | null },
-    server: { port: number; addr: number; addr6: Buffer | null },
+    client: EndpointKey,
+    server: EndpointKey,
     midstream: boolean,
     now: number,
-    addrText: (addr: number, addr6: Buffer | null) => string,
   ) {
+    super(version, client, server, IPPROTO_TCP);
     this.#actions = actions;
     this.id = id;
-    this.version = version;
-    this.clientPort = client.port;
-    this.serverPort = server.port;
-    this.#addrText = addrText;
-    this.clientAddr = client.addr;
-    this.serverAddr = server.addr;
-    this.clientAddr6 = client.addr6;
-    this.serverAddr6 = server.addr6;
     this.midstream = midstream;
     this.startTime = now;
     this.lastTime = now;
-  }
-
-  /** The side that sent the first SYN. */
-  get client(): Endpoint {
-    return (this.#client ??= { ip: this.#addrText(this.clientAddr, this.clientAddr6), port: this.clientPort });
-  }
-  get server(): Endpoint {
-    return (this.#server ??= { ip: this.#addrText(this.serverAddr, this.serverAddr6), port: this.serverPort });
-  }
-
-  // Haka's names: the client is the source.
-  get srcip(): string {
-    return this.client.ip;
-  }
-  get dstip(): string {
-    return this.server.ip;
-  }
-  get srcport(): number {
-    return this.clientPort;
-  }
-  get dstport(): number {
-    return this.serverPort;
-  }
-
-  /** Community ID v1 of the connection (computed on first use). */
-  get communityId(): string {
-    if (this.#communityId === undefined) {
-      const v4 = (a: number): Buffer => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(a >>> 0);
-        return b;
-      };
-      const c = this.clientAddr6 ?? v4(this.clientAddr);
-      const s = this.serverAddr6 ?? v4(this.serverAddr);
-      this.#communityId = communityId(this.version, c, s, 6, this.clientPort, this.serverPort);
-    }
-    return this.#communityId;
   }
 
   /** Drops this packet and every later packet of the flow, silently. */

@@ -6,8 +6,6 @@
 import type { Packet } from '../../core/packet.ts';
 import type { Stats } from '../../core/stats.ts';
 import type { AnyEvent } from '../../core/events.ts';
-import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
-import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
@@ -15,6 +13,7 @@ import { i32 } from '../bytes.ts';
 import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable, fold6, hash4 } from '../flow-table.ts';
+import { endpointKey } from '../flow-endpoints.ts';
 
 // The tracker's timeout lists.
 const LIST_EMBRYONIC = 0;
@@ -261,9 +260,9 @@ export class TcpTracker implements FlowActions {
     // Midstream: the side sending a SYN/ACK is the server; otherwise the lower port is.
     const flags = tcp.flagsByte;
     const srcIsClient = !midstream || ((flags & TCP_SYN) === 0 ? tcp.dstport <= tcp.srcport : false);
-    const src = endpoint(ip, true, tcp.srcport);
-    const dst = endpoint(ip, false, tcp.dstport);
-    const flow = new TcpFlow(this, this.#nextId(), ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now, addressText);
+    const src = endpointKey(ip, true, tcp.srcport);
+    const dst = endpointKey(ip, false, tcp.dstport);
+    const flow = new TcpFlow(this, this.#nextId(), ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
     this.table.up = srcIsClient;
@@ -556,15 +555,6 @@ function listOf(flow: TcpFlow): number {
   }
 }
 
-function endpoint(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): { port: number; addr: number; addr6: Buffer | null } {
-  if (ip.version === 4) return { port, addr: i32(ip.bytes, ip.off + (source ? 12 : 16)), addr6: null };
-  const at = ip.off + (source ? 8 : 24);
-  return { port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
-}
-
-function addressText(addr: number, addr6: Buffer | null): string {
-  return addr6 === null ? ipv4Text(addr >>> 0) : ipv6Text(addr6, 0);
-}
 
 /** The segment's payload length on the wire (more than captured when a snaplen cut it). */
 function wireLength(tcp: TcpPacket): number {

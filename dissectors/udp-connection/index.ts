@@ -4,12 +4,12 @@
  * flow ends after one idle timeout, when the table is full, when dropped, or at shutdown. The
  * engine hands it every dissected UDP datagram while some rule listens to a udpConnection event.
  */
-import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
-import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
 import type { TrackerHost } from '../tcp-connection/index.ts';
 import { FlowTable, fold6, hash4 } from '../flow-table.ts';
-import { UdpFlow, type UdpEndReason, type UdpEndpointKey, type UdpFlowActions } from './flow.ts';
+import { endpointKey } from '../flow-endpoints.ts';
+import { i32 } from '../bytes.ts';
+import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
 
 export { udpConnectionEvents } from './events.ts';
@@ -62,8 +62,9 @@ export class UdpTracker implements UdpFlowActions {
     let flow: UdpFlow | null;
     let hash: number;
     if (ip.version === 4) {
-      const src = ip.srcInt;
-      const dst = ip.dstInt;
+      // int32s, as the table keys them (flow-endpoints.ts).
+      const src = i32(ip.bytes, ip.off + 12);
+      const dst = i32(ip.bytes, ip.off + 16);
       hash = hash4(src, sport, dst, dport);
       flow = table.find4(src, dst, sport, dport, hash);
     } else {
@@ -92,7 +93,7 @@ export class UdpTracker implements UdpFlowActions {
   #open(udp: UdpPacket, hash: number): boolean {
     const host = this.#host;
     const ip = udp.ip;
-    const flow = new UdpFlow(this, this.#nextId(), ip.version, endpoint(ip, true, udp.srcport), endpoint(ip, false, udp.dstport), host.now, addressText);
+    const flow = new UdpFlow(this, this.#nextId(), ip.version, endpointKey(ip, true, udp.srcport), endpointKey(ip, false, udp.dstport), host.now);
     flow.hash = hash;
     flow.packetId = host.packet.id;
     flow.stats.up.packets = 1;
@@ -171,12 +172,4 @@ export class UdpTracker implements UdpFlowActions {
   }
 }
 
-function endpoint(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): UdpEndpointKey {
-  if (ip.version === 4) return { port, addr: source ? ip.srcInt : ip.dstInt, addr6: null };
-  const at = ip.off + (source ? 8 : 24);
-  return { port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
-}
 
-function addressText(addr: number, addr6: Buffer | null): string {
-  return addr6 === null ? ipv4Text(addr) : ipv6Text(addr6, 0);
-}
