@@ -69,12 +69,16 @@ export function isRuleSet(value: unknown): value is RuleSet {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ruleSetBrand] === true;
 }
 
+/** Every flowState's store, so that a flow's state can be released when it ends. */
+const stores = new Set<WeakMap<object, unknown>>();
+
 /**
  * Typed per-flow state: `const s = flowState(() => ({ n: 0 })); s(flow).n++`. The state is
- * created on first use and goes away with the flow.
+ * created on first use and released after the flow's endConnection listeners ran.
  */
 export function flowState<T>(init: () => T): (flow: object) => T {
   const states = new WeakMap<object, T>();
+  stores.add(states);
   return (flow) => {
     let s = states.get(flow);
     if (s === undefined) {
@@ -83,6 +87,11 @@ export function flowState<T>(init: () => T): (flow: object) => T {
     }
     return s;
   };
+}
+
+/** @internal the trackers call it once a flow's endConnection is over. */
+export function releaseFlowState(flow: object): void {
+  for (const store of stores) store.delete(flow);
 }
 
 const coreDir = fileURLToPath(new URL('.', import.meta.url));

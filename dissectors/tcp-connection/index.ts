@@ -23,6 +23,7 @@ import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
 import { craftRst } from './reset.ts';
+import { releaseFlowState } from '../../core/rules.ts';
 
 export { tcpConnectionEvents } from './events.ts';
 export type { TcpAnomaly } from './events.ts';
@@ -494,6 +495,7 @@ export class TcpTracker implements FlowActions {
     flow.ended = true;
     flow.endReason = reason;
     this.#host.emit(events.endConnection, flow);
+    releaseFlowState(flow);
     this.#host.flowEnded(flow);
     this.#release(flow);
   }

@@ -11,6 +11,7 @@ import { endpointKey } from '../flow-endpoints.ts';
 import { i32 } from '../bytes.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
+import { releaseFlowState } from '../../core/rules.ts';
 
 export { udpConnectionEvents } from './events.ts';
 export { UdpFlow } from './flow.ts';
@@ -151,6 +152,7 @@ export class UdpTracker implements UdpFlowActions {
     flow.ended = true;
     flow.endReason = flow.verdict ? 'dropped' : reason;
     this.#host.emit(events.endConnection, flow);
+    releaseFlowState(flow);
     this.#host.flowEnded(flow);
   }
 

@@ -290,3 +290,29 @@ describe('windows', () => {
     expect(out.stats.anomalies.get('tcp-out-of-window')).toBe(1);
   });
 });
+
+describe('flowState', () => {
+  it('keeps typed state per flow, readable in endConnection, then released', async () => {
+    const seen: string[] = [];
+    let kept: object | undefined;
+    let bytes: ((flow: object) => { up: number; down: number }) | undefined;
+    const rules = defineRules(({ rule, flowState }) => {
+      const state = flowState(() => ({ up: 0, down: 0 }));
+      bytes = state;
+      rule({ on: tcpConnection.events.receiveData, eval: (flow, data, dir) => { state(flow)[dir] += data.length; } });
+      rule({
+        on: tcpConnection.events.endConnection,
+        eval: (flow) => {
+          seen.push(`${flow.id}: ${state(flow).up}/${state(flow).down}`);
+          kept = flow;
+        },
+      });
+    });
+    const a = tcpSession().handshake().send('up', 'abc').send('down', 'defgh').close().frames();
+    const b = tcpSession({ client: '192.168.10.11:40001' }).handshake().send('up', 'xy').close().frames();
+    await replay({ rules, packets: [...a, ...b] });
+    expect(seen).toEqual(['1: 3/5', '2: 2/0']);
+    // Released: asking again starts from the initial state.
+    expect(kept && bytes?.(kept)).toEqual({ up: 0, down: 0 });
+  });
+});
