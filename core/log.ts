@@ -2,8 +2,7 @@
  * pino loggers for alerts and rule logs: JSON lines stamped with the engine clock (packet time
  * in replay, so output is deterministic), human-friendly only when writing to a terminal.
  */
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openSync, writeFileSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Clock } from './clock.ts';
@@ -30,7 +29,7 @@ export function openDestination(target: LogTarget): Destination {
     // Opened here, synchronously, so that flushSync() works from the first line on.
     let fd: number;
     try {
-      mkdirSync(dirname(target.file), { recursive: true });
+      // No mkdir -p: like -o, the directory must exist (and recursive mkdir spins on /proc).
       // O_APPEND: sonic-boom's async writes and a final flushSync() then cannot overwrite each other.
       writeFileSync(target.file, '');
       fd = openSync(target.file, 'a');

@@ -93,6 +93,14 @@ describe('palisade replay', () => {
     }
   });
 
+  it('an output file that cannot be written: a coded error, never a hang', () => {
+    for (const flag of ['-o', '--alerts', '--flows', '--log']) {
+      const r = palisade(['replay', ...sample, flag, '/proc/palisade-no-such-dir/out']);
+      expect(r.status, flag).toBe(1);
+      expect(r.stderr.trim(), flag).toMatch(/^palisade: PAL_ERR_OUTPUT: \/proc\/palisade-no-such-dir\/out: cannot /m);
+    }
+  });
+
   it('--help for every command', () => {
     for (const args of [['--help'], ['replay', '--help'], ['check', '--help']]) {
       const r = palisade(args);
