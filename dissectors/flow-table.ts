@@ -8,7 +8,9 @@
  * flow moves to its list's tail on every packet, so within a list the head is always the first
  * to expire and expiry is O(1) per flow, with no timer wheel to tick.
  */
-import { u32 } from './bytes.ts';
+import { i32, u32 } from './bytes.ts';
+import type { Ipv4Packet } from './ipv4.ts';
+import type { Ipv6Packet } from './ipv6.ts';
 
 /** What the table reads and links on a flow. */
 export interface TableFlow<F> {
@@ -56,8 +58,10 @@ export class FlowTable<F extends TableFlow<F>> {
   readonly #lists: number;
   readonly #heads: (F | null)[];
   readonly #tails: (F | null)[];
-  /** Set by find*: whether the packet goes client→server. */
+  /** Set by lookup/find*: whether the packet goes client→server. */
   up = true;
+  /** Set by lookup: the packet's tuple hash, for insert() when no flow was found. */
+  hash = 0;
 
   constructor(lists: number) {
     this.#lists = lists;
@@ -67,6 +71,21 @@ export class FlowTable<F extends TableFlow<F>> {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** The flow of a packet's 4-tuple (either direction), or null; sets `up` and `hash`. */
+  lookup(ip: Ipv4Packet | Ipv6Packet, sport: number, dport: number): F | null {
+    const b = ip.bytes;
+    const off = ip.off;
+    if (ip.version === 4) {
+      // int32s, as flows key them (flow-endpoints.ts): Smis compare without boxed numbers.
+      const src = i32(b, off + 12);
+      const dst = i32(b, off + 16);
+      this.hash = hash4(src, sport, dst, dport);
+      return this.find4(src, dst, sport, dport, this.hash);
+    }
+    this.hash = hash4(fold6(b, off + 8), sport, fold6(b, off + 24), dport);
+    return this.find6(b, off, sport, dport, this.hash);
   }
 
   find4(src: number, dst: number, sport: number, dport: number, hash: number): F | null {

@@ -9,10 +9,9 @@ import type { AnyEvent } from '../../core/events.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
-import { i32 } from '../bytes.ts';
 import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
-import { FlowTable, fold6, hash4 } from '../flow-table.ts';
+import { FlowTable } from '../flow-table.ts';
 import { endpointKey } from '../flow-endpoints.ts';
 
 // The tracker's timeout lists.
@@ -108,19 +107,8 @@ export class TcpTracker implements FlowActions {
     const ip = tcp.ip;
     const sport = tcp.srcport;
     const dport = tcp.dstport;
-    const table = this.table;
-    let flow: TcpFlow | null;
-    let hash: number;
-    if (ip.version === 4) {
-      // int32, not the uint32 of srcInt: Smis compare without loading boxed numbers.
-      const src = i32(ip.bytes, ip.off + 12);
-      const dst = i32(ip.bytes, ip.off + 16);
-      hash = hash4(src, sport, dst, dport);
-      flow = table.find4(src, dst, sport, dport, hash);
-    } else {
-      hash = hash4(fold6(ip.bytes, ip.off + 8), sport, fold6(ip.bytes, ip.off + 24), dport);
-      flow = table.find6(ip.bytes, ip.off, sport, dport, hash);
-    }
+    let flow = this.table.lookup(ip, sport, dport);
+    const hash = this.table.hash;
     const flags = tcp.flagsByte;
     const syn = (flags & TCP_SYN) !== 0;
     const ack = (flags & TCP_ACK) !== 0;

@@ -6,9 +6,8 @@
  */
 import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
 import type { TrackerHost } from '../tcp-connection/index.ts';
-import { FlowTable, fold6, hash4 } from '../flow-table.ts';
+import { FlowTable } from '../flow-table.ts';
 import { endpointKey } from '../flow-endpoints.ts';
-import { i32 } from '../bytes.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
 import { releaseFlowState } from '../../core/rules.ts';
@@ -60,19 +59,8 @@ export class UdpTracker implements UdpFlowActions {
     const sport = udp.srcport;
     const dport = udp.dstport;
     const table = this.table;
-    let flow: UdpFlow | null;
-    let hash: number;
-    if (ip.version === 4) {
-      // int32s, as the table keys them (flow-endpoints.ts).
-      const src = i32(ip.bytes, ip.off + 12);
-      const dst = i32(ip.bytes, ip.off + 16);
-      hash = hash4(src, sport, dst, dport);
-      flow = table.find4(src, dst, sport, dport, hash);
-    } else {
-      hash = hash4(fold6(ip.bytes, ip.off + 8), sport, fold6(ip.bytes, ip.off + 24), dport);
-      flow = table.find6(ip.bytes, ip.off, sport, dport, hash);
-    }
-    if (flow === null) return this.#open(udp, hash);
+    const flow = table.lookup(ip, sport, dport);
+    if (flow === null) return this.#open(udp, table.hash);
 
     const host = this.#host;
     const up = table.up;
