@@ -3,11 +3,14 @@ export { replay } from './testing/replay.ts';
 export type { ReplayOptions, ReplayResult, OutputPacket } from './testing/replay.ts';
 export { ethernet, ipv4, ipv6, tcp, udp, icmp } from './testing/packets.ts';
 export type { EthernetSpec, Ipv4Spec, Ipv6Spec, TcpSpec, UdpSpec, IcmpSpec } from './testing/packets.ts';
-export { tcpSession, udpExchange, TcpSession, UdpExchange } from './testing/session.ts';
+export { fragment } from './testing/fragments.ts';
+export type { FragmentOptions } from './testing/fragments.ts';
+export { tcpSession, udpExchange, pcap, TcpSession, UdpExchange } from './testing/session.ts';
 export type {
   SessionDirection,
   TcpSessionOptions,
   UdpExchangeOptions,
+  UdpSendOptions,
   SendOptions,
   ResendOptions,
   SegmentOptions,

@@ -14,6 +14,7 @@
 import { encodePcap } from '../core/io/pcap-writer.ts';
 import { LINKTYPE_ETHERNET } from '../core/io/link-types.ts';
 import { ethernet, tcp, udp } from './packets.ts';
+import { fragment } from './fragments.ts';
 
 /** `up` is client→server, `down` server→client. */
 export type SessionDirection = 'up' | 'down';
@@ -40,6 +41,8 @@ export interface SendOptions {
   ack?: boolean;
   /** Flags of every segment. Default 'A', and 'PA' on the last one. */
   flags?: string;
+  /** Send each segment as IP fragments carrying at most this many bytes (a multiple of 8). */
+  fragment?: number;
 }
 
 export interface ResendOptions {
@@ -60,6 +63,8 @@ export interface SegmentOptions {
   /** The acknowledgment number; default what the sender has received (when the flags have A). */
   ack?: number;
   window?: number;
+  /** Send the segment as IP fragments carrying at most this many bytes (a multiple of 8). */
+  fragment?: number;
 }
 
 export interface PcapOptions {
@@ -129,18 +134,27 @@ abstract class Conversation {
 
   /** A pcap file (Ethernet, nanosecond timestamps) holding the frames 1 ms apart. */
   pcap(options: PcapOptions = {}): Buffer {
-    const start = options.start ?? DEFAULT_START;
-    return encodePcap(
-      this.list.map((data, i) => ({ data, secs: start + Math.floor(i / 1000), nsecs: (i % 1000) * 1_000_000 })),
-      { linkType: LINKTYPE_ETHERNET },
-    );
+    return pcap(this.list, options);
   }
 
-  protected frame(ip: Buffer, up: boolean): void {
-    this.list.push(
-      ethernet(ip, { src: up ? CLIENT_MAC : SERVER_MAC, dst: up ? SERVER_MAC : CLIENT_MAC, vlans: this.vlans }),
-    );
+  /** One IP packet as a frame, or as several when `fragmentSize` asks for IP fragments. */
+  protected frame(ip: Buffer, up: boolean, fragmentSize?: number): void {
+    const spec = { src: up ? CLIENT_MAC : SERVER_MAC, dst: up ? SERVER_MAC : CLIENT_MAC, vlans: this.vlans };
+    if (fragmentSize === undefined) this.list.push(ethernet(ip, spec));
+    else for (const f of fragment(ip, fragmentSize)) this.list.push(ethernet(f, spec));
   }
+}
+
+/**
+ * A pcap file (Ethernet, nanosecond timestamps) holding `frames` 1 ms apart: several
+ * conversations in one capture, e.g. `pcap([...a.frames(), ...b.frames()])`.
+ */
+export function pcap(frames: readonly Uint8Array[], options: PcapOptions = {}): Buffer {
+  const start = options.start ?? DEFAULT_START;
+  return encodePcap(
+    frames.map((data, i) => ({ data, secs: start + Math.floor(i / 1000), nsecs: (i % 1000) * 1_000_000 })),
+    { linkType: LINKTYPE_ETHERNET },
+  );
 }
 
 /** One side of a TCP session: what it has sent. */
@@ -213,7 +227,7 @@ export class TcpSession extends Conversation {
       const piece = bytes.subarray(off, off + base + (i < extra ? 1 : 0));
       off += piece.length;
       from.last = { offset: this.#offsetOf(from, from.nxt), data: piece };
-      this.#emit(dir, from.nxt, options.flags ?? (i === n - 1 ? 'PA' : 'A'), piece);
+      this.#emit(dir, from.nxt, options.flags ?? (i === n - 1 ? 'PA' : 'A'), piece, { fragment: options.fragment });
       from.nxt = (from.nxt + piece.length) >>> 0;
     }
     from.stream.push(bytes);
@@ -255,7 +269,11 @@ export class TcpSession extends Conversation {
     const from = this.#side(dir);
     const payload = options.data === undefined ? undefined : bytesOf(options.data);
     const flags = options.flags ?? (payload && payload.length > 0 ? 'PA' : 'A');
-    this.#emit(dir, this.#seqOf(from, options.offset), flags, payload, { ack: options.ack, window: options.window });
+    this.#emit(dir, this.#seqOf(from, options.offset), flags, payload, {
+      ack: options.ack,
+      window: options.window,
+      fragment: options.fragment,
+    });
     return this;
   }
 
@@ -311,7 +329,7 @@ export class TcpSession extends Conversation {
     seq: number,
     flags: string,
     payload?: Uint8Array,
-    extra: { options?: Uint8Array; ack?: number | undefined; window?: number | undefined } = {},
+    extra: { options?: Uint8Array; ack?: number | undefined; window?: number | undefined; fragment?: number | undefined } = {},
   ): void {
     const up = dir === 'up';
     const from = this.#side(dir);
@@ -329,11 +347,11 @@ export class TcpSession extends Conversation {
       options: extra.options,
       payload,
       id: from.ipId,
-      // As Linux sends TCP over IPv4 (path MTU discovery).
+      // As Linux sends TCP over IPv4 (path MTU discovery); fragment() clears it.
       df: true,
     });
     from.ipId = (from.ipId + 1) & 0xffff;
-    this.frame(ip, up);
+    this.frame(ip, up, extra.fragment);
   }
 }
 
@@ -345,21 +363,30 @@ export interface UdpExchangeOptions {
   vlan?: number[];
 }
 
+export interface UdpSendOptions {
+  /** Send the datagram as IP fragments carrying at most this many bytes (a multiple of 8). */
+  fragment?: number;
+}
+
 /** Builds a UDP exchange, one datagram per send(). */
 export class UdpExchange extends Conversation {
   readonly #client: Endpoint;
   readonly #server: Endpoint;
+  /** Identification of the next fragmented datagram, so two datagrams' fragments never mix. */
+  #fragmentId = 1;
 
   constructor(options: UdpExchangeOptions = {}) {
     super(options.vlan);
     [this.#client, this.#server] = endpoints(options.client ?? '192.168.10.10:40000', options.server ?? '192.168.20.80:53');
   }
 
-  send(dir: SessionDirection, data: string | Uint8Array): this {
+  send(dir: SessionDirection, data: string | Uint8Array, options: UdpSendOptions = {}): this {
     const up = dir === 'up';
     const from = up ? this.#client : this.#server;
     const to = up ? this.#server : this.#client;
-    this.frame(udp({ src: from.ip, dst: to.ip, srcport: from.port, dstport: to.port, payload: data }), up);
+    const ip = udp({ src: from.ip, dst: to.ip, srcport: from.port, dstport: to.port, payload: data });
+    if (options.fragment === undefined) this.frame(ip, up);
+    else for (const f of fragment(ip, options.fragment, { id: this.#fragmentId++ })) this.frame(f, up);
     return this;
   }
 }
