@@ -20,6 +20,8 @@ export interface OutputPacket {
   /** Frame number of the input frame; 0 for a frame palisade crafted (a RST). */
   id: number;
   injected: boolean;
+  /** For a crafted frame: the input frame palisade was handling when it sent it (the trigger). */
+  after?: number;
   bytes: Buffer;
   secs: number;
   nsecs: number;
@@ -76,6 +78,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const output: OutputPacket[] = [];
   const injected: OutputPacket[] = [];
   const flows: FlowRecord[] = [];
+  // Frames pushed so far: the engine numbers frames the same way (1-based, in push order).
+  let current = 0;
   const sink = new Writable({ write: (_c, _e, done) => { done(); } });
   const engine = createEngine({
     rules,
@@ -91,7 +95,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         output.push({ id, injected: false, bytes: Buffer.from(bytes), secs, nsecs, linkType });
       },
       inject(bytes, secs, nsecs, linkType) {
-        const p = { id: 0, injected: true, bytes, secs, nsecs, linkType };
+        const p = { id: 0, injected: true, after: current, bytes, secs, nsecs, linkType };
         output.push(p);
         injected.push(p);
       },
@@ -117,7 +121,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let error: PalisadeError | undefined;
   const reader = openCapture(path);
   try {
-    for (let rec = reader.next(); rec !== null; rec = reader.next()) engine.push(rec.data, rec, rec.linkType);
+    for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+      current++;
+      engine.push(rec.data, rec, rec.linkType);
+    }
   } catch (err) {
     if (!(err instanceof PalisadeError)) throw err;
     error = err;
