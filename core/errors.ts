@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'PAL_ERR_LINKTYPE_UNSUPPORTED'
   | 'PAL_ERR_PCAP_TRUNCATED'
   | 'PAL_ERR_PCAP_CORRUPT'
-  | 'PAL_ERR_OUTPUT';
+  | 'PAL_ERR_OUTPUT'
+  | 'PAL_ERR_CASE'
+  | 'PAL_ERR_NO_CASES';
 
 /** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
 const exitCodes: Record<ErrorCode, number> = {
@@ -29,6 +31,8 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_PCAP_TRUNCATED: 1,
   PAL_ERR_PCAP_CORRUPT: 1,
   PAL_ERR_OUTPUT: 1,
+  PAL_ERR_CASE: 2,
+  PAL_ERR_NO_CASES: 2,
 };
 
 export class PalisadeError extends Error {
@@ -99,3 +103,13 @@ export const captureCorrupt = (file: string, record: number, offset: number, det
 
 export const outputError = (file: string, detail: string, cause?: unknown): PalisadeError =>
   new PalisadeError('PAL_ERR_OUTPUT', `${file}: ${detail}`, { cause });
+
+/** A `palisade test` case whose expect.json (or what it points to) is not a valid case. */
+export const caseError = (file: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_CASE', `${file}: ${detail}`);
+
+export const noCases = (dirs: readonly string[]): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_NO_CASES',
+    `no test case under ${dirs.map((d) => `'${d}'`).join(', ')}; a case is a directory holding an expect.json (see docs/testing.md)`,
+  );

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PalisadeError, usageError } from '../errors.ts';
 import { replay } from './replay.ts';
 import { check } from './check.ts';
+import { test } from './test.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -11,12 +12,13 @@ export const mainHelp = `Usage: palisade <command> [options]
 Commands:
   replay <rules.ts> <capture>   run a rule file over a pcap/pcapng capture
   check <rules.ts>              type-check and load a rule file
+  test [dir…]                   run rule test cases (rules, capture, expect.json)
 
 Run 'palisade <command> --help' for a command's options.
 Options: -h, --help   -v, --version
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { replay, check };
+const commands: Record<string, (argv: string[]) => Promise<number>> = { replay, check, test };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

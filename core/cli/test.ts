@@ -1,0 +1,69 @@
+/** `palisade test [dir…]`: replay cases (rules, capture, expect.json), one line each, and a verdict. */
+import { relative, resolve } from 'node:path';
+import { parse } from './args.ts';
+import { noCases } from '../errors.ts';
+import { readCase } from '../cases/case-file.ts';
+import { findCases } from '../cases/find-cases.ts';
+import { runCase, type CaseResult } from '../cases/run-case.ts';
+
+export const testHelp = `Usage: palisade test [dir…] [options]
+
+Runs rule test cases. A case is a directory holding expect.json, the rule file (rules.ts) and a
+capture (input.pcap or input.pcapng); each dir given is a case, or is searched for cases (not
+node_modules or dot-directories). Default: the current directory. expect.json says what must come
+out: alerts, dropped frames, injected RSTs, flows, logs, anomaly counts (see docs/testing.md).
+
+Prints one line per case, a diff (- expected, + actual) under each failing case, and
+'N passed, M failed'.
+
+Options:
+  --update     rewrite the expect.json of each failing case (or one that expects nothing yet)
+               from the actual result; review the change as you would a snapshot
+  -h, --help   show this help
+
+Exit status: 0 every case passed, 1 a case failed, 2 bad usage or a case that is not valid.
+`;
+
+export async function test(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('test', argv, {
+    update: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(testHelp);
+    return 0;
+  }
+  const update = values.update ?? false;
+  const dirs = positionals.length > 0 ? positionals : ['.'];
+  const found = findCases(dirs);
+  if (found.length === 0) throw noCases(dirs);
+  // Every case file is checked before the first case runs: a typo stops the run at once.
+  const cases = found.map((dir) => readCase(dir, { update }));
+
+  let passed = 0;
+  let failed = 0;
+  let updated = 0;
+  for (const c of cases) {
+    const r = await runCase(c, { update });
+    const name = relative(process.cwd(), resolve(c.dir)) || '.';
+    process.stdout.write(report(name, r));
+    if (r.status === 'ok') passed++;
+    else if (r.status === 'updated') updated++;
+    else failed++;
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed${update ? `, ${updated} updated` : ''}\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+function report(name: string, r: CaseResult): string {
+  const timing = `(${r.packets} packet${r.packets === 1 ? '' : 's'}, ${r.ms} ms)`;
+  if (r.status === 'ok') return `ok   ${name}  ${timing}\n`;
+  if (r.status === 'updated') return `upd  ${name}  ${timing}  expect.json rewritten\n`;
+  const lines = [`FAIL ${name}`];
+  if (r.error) lines.push(`  ${r.error.toString()}`);
+  for (const m of r.mismatches) {
+    lines.push(`  ${m.key} (- expected, + actual):`);
+    for (const l of m.lines) lines.push(`    ${l}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
