@@ -153,6 +153,24 @@ export const configSchema: readonly Leaf[] = [
     default: 512 * 1024 * 1024,
     doc: 'Bytes held by all streams together; past it, anomaly reassembly-memcap.',
   },
+  {
+    key: 'tcp.hold.maxBytes',
+    kind: 'number',
+    min: 4096,
+    max: 1024 ** 3,
+    integer: true,
+    default: 1024 * 1024,
+    doc: 'Bytes of frames held per direction of a connection while streamed rules or flow dissectors have not read them; past it, anomaly hold-cap.',
+  },
+  {
+    key: 'tcp.hold.memcap',
+    kind: 'number',
+    min: 65_536,
+    max: 64 * 1024 ** 3,
+    integer: true,
+    default: 256 * 1024 * 1024,
+    doc: 'Bytes of frames held by all connections together; past it, anomaly hold-cap.',
+  },
   ...(
     [
       ['invalid-flags', 'drop-packet', 'No flag set, SYN with RST, or SYN with FIN.'],
@@ -164,6 +182,7 @@ export const configSchema: readonly Leaf[] = [
       ['gap', 'accept', 'Bytes the capture never held (snaplen, loss): reported, never glued.'],
       ['reassembly-memcap', 'drop-packet', 'A segment that cannot be held within the reassembly caps.'],
       ['flow-table-full', 'drop-packet', 'A new connection with no room in the table.'],
+      ['hold-cap', 'accept', 'Held frames past tcp.hold.maxBytes or tcp.hold.memcap: `accept` releases them and ends that direction\'s streams early (stream.truncated), `drop-packet` drops the frame that went past, `drop-flow` drops the connection and what it held.'],
     ] as const
   ).map(
     ([kind, def, doc]): Leaf => ({

@@ -2,6 +2,7 @@
  * The engine: one packet source's dissector chain, rule registry, clock and verdicts. One frame
  * is fully handled (every event, every rule) before the next; views are reused frame to frame.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { Packet } from './packet.ts';
 import { Stats } from './stats.ts';
@@ -21,7 +22,7 @@ import {
   type AnyEvent,
   type Layer,
 } from './events.ts';
-import { callerLocation, flowState, type RuleContext, type RuleSet } from './rules.ts';
+import { callerLocation, flowState, runSetup, type RuleContext, type RuleFunction, type RuleSet, type RuleSpec, type StreamedRuleSpec } from './rules.ts';
 import { AlertWriter, type AlertHandle, type AlertInput, type AlertRecord } from './alert.ts';
 import { alertLogger, openDestination, ruleLogger, type Destination, type LogTarget } from './log.ts';
 import { LinkLayer, dissectLink } from '../dissectors/link.ts';
@@ -31,7 +32,9 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { TcpTracker, type TcpFlow, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
+import { TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFrame, type TcpFlow, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
+import type { Hold } from '../dissectors/tcp-connection/hold.ts';
+import { dissectorEmitter, enabledDissectors, flowDissectorsDefined, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
 import { UdpTracker, udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
@@ -71,12 +74,9 @@ interface Listener {
   readonly fn: (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown;
 }
 
-interface HeldFrame {
-  readonly id: number;
-  readonly bytes: Buffer;
-  readonly secs: number;
-  readonly nsecs: number;
-  readonly linkType: number;
+interface StreamedListener {
+  readonly name: string;
+  readonly fn: StreamedRuleSpec['eval'];
 }
 
 const ACCEPT = 0;
@@ -86,6 +86,8 @@ const verdictNames: readonly Verdict[] = ['accept', 'drop', 'pending'];
 
 /** Transport packets sampled by checksumValidation 'auto' before deciding (Suricata's figure). */
 const AUTO_CHECKSUM_SAMPLE = 1000;
+/** How long settle() waits for a streamed rule that awaits something other than its stream. */
+const SETTLE_LIMIT_MS = 1000;
 
 export class Engine {
   readonly config: Config;
@@ -129,6 +131,17 @@ export class Engine {
 
   #frames = 0;
   #rule = '';
+  /** Inside push(): rules run for a packet (streamed rules run between pushes). */
+  #pushing = false;
+  /** Handling a datagram reassembled from IP fragments: its frames cannot be held. */
+  #inDatagram = false;
+  readonly #streamed: StreamedListener[] = [];
+  /** Streamed runs that are running, not waiting for bytes: replay waits for none before the next packet. */
+  #runnable = 0;
+  /** The running streamed rule's name, across its awaits (created with the first streamed run). */
+  #runName: AsyncLocalStorage<string> | undefined = undefined;
+  #settleWarned = false;
+  readonly #emitters = new Map<FlowDissector, Record<string, (...args: unknown[]) => void>>();
   #started = false;
   #closed = false;
 
@@ -181,7 +194,7 @@ export class Engine {
   #install(set: RuleSet): void {
     const ctx = this.#context(set);
     try {
-      set.setup(ctx);
+      runSetup(set, ctx);
     } catch (err) {
       if (err instanceof PalisadeError) throw err;
       throw ruleLoadError(set.source, `its defineRules() setup threw: ${(err as Error).message}`, err);
@@ -204,13 +217,21 @@ export class Engine {
     };
     const isFn = (f: unknown): f is (...args: unknown[]) => unknown => typeof f === 'function';
 
+    const rule = (spec: StreamedRuleSpec | RuleSpec<AnyEvent>): void => {
+      const where = callerLocation().text;
+      const { on, name } = check(where, 'rule', spec);
+      if (!isFn(spec.eval)) throw ruleInvalid(where, `rule '${name}' has no eval function; add eval: (...) => { … }`);
+      if (spec.options?.streamed === true) {
+        if (on !== tcpConnectionEvents.receiveData) {
+          throw ruleInvalid(where, `rule '${name}': options.streamed needs on: tcpConnection.events.receiveData, not ${on.name}`);
+        }
+        this.#streamed.push({ name, fn: spec.eval as StreamedRuleSpec['eval'] });
+        return;
+      }
+      (this.#lists[on.id] ??= []).push({ name, fn: spec.eval });
+    };
     return {
-      rule: (spec) => {
-        const where = callerLocation().text;
-        const { on, name } = check(where, 'rule', spec);
-        if (!isFn(spec.eval)) throw ruleInvalid(where, `rule '${name}' has no eval function; add eval: (...) => { … }`);
-        this.#lists[on.id]?.push({ name, fn: spec.eval });
-      },
+      rule: rule as RuleFunction,
       ruleGroup: (spec) => {
         const where = callerLocation().text;
         const { on, name } = check(where, 'ruleGroup', spec);
@@ -218,7 +239,7 @@ export class Engine {
           if (spec[key] !== undefined && !isFn(spec[key])) throw ruleInvalid(where, `ruleGroup '${name}': ${key} must be a function`);
         }
         const rules: Listener[] = [];
-        this.#lists[on.id]?.push({ name, fn: this.#groupRunner(name, spec, rules) });
+        (this.#lists[on.id] ??= []).push({ name, fn: this.#groupRunner(name, spec, rules) });
         return {
           name,
           rule: (r) => {
@@ -231,14 +252,19 @@ export class Engine {
         };
       },
       alert: (input: AlertInput): AlertHandle =>
-        this.#alerts.raise(this.#rule, this.#inPacket ? this.#pkt.id : undefined, input),
+        this.#alerts.raise(this.#ruleName(), this.#inPacket ? this.#pkt.id : undefined, input),
       log,
       flowState,
     };
   }
 
   get #inPacket(): boolean {
-    return this.#frames > 0 && !this.#closed;
+    return this.#pushing;
+  }
+
+  /** The rule running now: a listener of the current event, or a streamed rule across its awaits. */
+  #ruleName(): string {
+    return this.#rule !== '' ? this.#rule : (this.#runName?.getStore() ?? '');
   }
 
   /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */
@@ -279,7 +305,7 @@ export class Engine {
 
   #enableDissectors(): void {
     const used = (layer: Layer): boolean => allEvents().some((ev) => ev.layer === layer && (this.#lists[ev.id]?.length ?? 0) > 0);
-    this.#needConnections = used('tcpConnection');
+    this.#needConnections = used('tcpConnection') || this.#streamed.length > 0;
     this.#needUdpConnections = used('udpConnection');
     this.#needTcp = used('tcp') || this.#needConnections;
     this.#needUdp = used('udp') || this.#needUdpConnections;
@@ -315,12 +341,100 @@ export class Engine {
     return (this.#lists[ev.id]?.length ?? 0) > 0;
   }
 
-  #ruleError(name: string, err: unknown): void {
+  #ruleError(name: string, err: unknown, flow?: TcpFlow): void {
     this.stats.ruleErrors++;
     const message = err instanceof Error ? err.message : String(err);
     this.#log.error({ rule: name, err, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
     this.#alerts.raise(name, this.#inPacket ? this.#pkt.id : undefined, { description: `rule error: ${message}` }, { error: message });
-    if (this.config.ruleErrorPolicy === 'drop' && this.#inPacket) this.#pkt.drop();
+    if (this.config.ruleErrorPolicy !== 'drop') return;
+    // Between packets (a streamed rule) there is no packet to drop: fail closed on its flow.
+    if (this.#inPacket) this.#pkt.drop();
+    else flow?.drop();
+  }
+
+  // ---- streamed rules and flow dissectors -------------------------------------------------------
+
+  /** A direction's first byte: one stream and one run per streamed rule and enabled dissector. */
+  #openStreams(flow: TcpFlow, direction: Direction, hold: Hold): void {
+    for (const r of this.#streamed) this.#run(r.name, flow, hold, (stream) => r.fn(flow, stream, direction));
+    for (const d of enabledDissectors(flow)) {
+      let emit = this.#emitters.get(d);
+      if (emit === undefined) {
+        emit = dissectorEmitter(d, (ev, args) => {
+          this.#emitFlowEvent(ev, args);
+        });
+        this.#emitters.set(d, emit);
+      }
+      const e = emit;
+      this.#run(d.name, flow, hold, (stream) => d.receiveStreamed(flow, stream, direction, e));
+    }
+    if (hold.streams.length === 0) hold.active = false;
+  }
+
+  #run(name: string, flow: TcpFlow, hold: Hold, body: (stream: TcpStream) => Promise<void> | void): void {
+    const stream = new TcpStream(hold, hold.next);
+    hold.streams.push(stream);
+    this.#runnable++;
+    const runName = (this.#runName ??= new AsyncLocalStorage<string>());
+    void runName.run(name, async () => {
+      try {
+        await body(stream);
+      } catch (err) {
+        this.#ruleError(name, err, flow);
+      } finally {
+        this.#runnable--;
+        stream.finish();
+      }
+    });
+  }
+
+  /** A flow dissector's event, raised from its run: once the flow is dropped, later listeners skip it. */
+  #emitFlowEvent(ev: AnyEvent, args: readonly unknown[]): void {
+    const list = this.#lists[ev.id];
+    if (list === undefined || list.length === 0) return;
+    const flow = args[0] as TcpFlow | undefined;
+    const outer = this.#rule;
+    for (const l of list) {
+      this.#rule = l.name;
+      try {
+        l.fn(...args);
+      } catch (err) {
+        this.#ruleError(l.name, err, flow);
+      }
+      if (flow?.dropped === true || (this.#inPacket && this.#pkt.dropped)) break;
+    }
+    this.#rule = outer;
+  }
+
+  /** Streamed rules are running (not all waiting for bytes): `await settle()` before the next packet. */
+  get busy(): boolean {
+    return this.#runnable > 0;
+  }
+
+  /**
+   * Waits until every streamed rule waits for bytes that have not arrived (or has ended), so
+   * that a replay is deterministic: each packet is fully judged before the next is read.
+   */
+  async settle(): Promise<void> {
+    let since = 0;
+    for (let i = 0; this.#runnable > 0; i++) {
+      // Microtask turns first (a run resumed by a read); then whole event-loop turns, for a rule
+      // that awaits something else (a timer, I/O), up to SETTLE_LIMIT_MS: a rule awaiting
+      // something that never comes must not stop the replay.
+      if (i < 64) {
+        await Promise.resolve();
+        continue;
+      }
+      if (since === 0) since = performance.now();
+      else if (performance.now() - since > SETTLE_LIMIT_MS) {
+        if (!this.#settleWarned) {
+          this.#settleWarned = true;
+          this.#log.warn({ limitMs: SETTLE_LIMIT_MS }, 'a streamed rule awaits something other than its stream; replay goes on without waiting for it');
+        }
+        return;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   // ---- the packet path ---------------------------------------------------------------------
@@ -347,7 +461,19 @@ export class Engine {
     if (this.#needUdpConnections) this.#udpTracker.expire(this.clock.now);
     const pkt = this.#pkt;
     pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id);
-    const v = this.#frame();
+    this.#pushing = true;
+    let v: number;
+    try {
+      v = this.#frame();
+    } finally {
+      this.#pushing = false;
+    }
+    // A frame held for streamed rules: its verdict comes when they have read its bytes.
+    const held = this.#needConnections ? this.#tracker.takeHeld() : null;
+    if (held !== null) {
+      if (v === ACCEPT) return 'pending';
+      this.#tracker.cancelHeld(held);
+    }
     if (v === ACCEPT) this.#forwardCurrent();
     else if (v === DROP) this.#dropCurrent();
     return verdictNames[v] as Verdict;
@@ -446,7 +572,14 @@ export class Engine {
   #fragment(ip: Ipv4Packet | Ipv6Packet): number {
     const pkt = this.#pkt;
     const ts = pkt.timestamp;
-    const frame: HeldFrame = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType };
+    const frame: HeldFrame = {
+      id: pkt.id,
+      bytes: Buffer.from(pkt.bytes),
+      secs: ts.secs,
+      nsecs: ts.nsecs,
+      linkType: pkt.linkType,
+      linkOffset: this.#link.offset,
+    };
     const r = this.#fragments.add(ip, frame, this.clock.now);
     if (r.status === 'pending') return PENDING;
     const earlier = r.frames.filter((f) => f.id !== frame.id);
@@ -455,16 +588,21 @@ export class Engine {
       return DROP;
     }
     let v: number;
-    if (ip.version === 4) {
-      const view = this.#ipv4;
-      v = dissectIpv4(view, pkt, r.datagram, 0, this.stats)
-        ? this.#ip(view, ipv4Events.receivePacket, ipv4Events.sendPacket)
-        : this.#malformed();
-    } else {
-      const view = this.#ipv6;
-      v = dissectIpv6(view, pkt, r.datagram, 0, this.stats)
-        ? this.#ip(view, ipv6Events.receivePacket, ipv6Events.sendPacket)
-        : this.#malformed();
+    this.#inDatagram = true;
+    try {
+      if (ip.version === 4) {
+        const view = this.#ipv4;
+        v = dissectIpv4(view, pkt, r.datagram, 0, this.stats)
+          ? this.#ip(view, ipv4Events.receivePacket, ipv4Events.sendPacket)
+          : this.#malformed();
+      } else {
+        const view = this.#ipv6;
+        v = dissectIpv6(view, pkt, r.datagram, 0, this.stats)
+          ? this.#ip(view, ipv6Events.receivePacket, ipv6Events.sendPacket)
+          : this.#malformed();
+      }
+    } finally {
+      this.#inDatagram = false;
     }
     // The datagram's verdict applies to every fragment; the output keeps the original frames.
     if (v === DROP) {
@@ -513,7 +651,10 @@ export class Engine {
     }
   }
 
-  /** End of input: fragments that never completed are dropped, open connections end ('shutdown'). */
+  /**
+   * End of input: fragments that never completed are dropped, open connections end ('shutdown').
+   * Streamed rules then see the end of their streams: `await settle()` before close().
+   */
   flush(): void {
     this.#fragments.flush(this.#dropHeld);
     this.#pkt.dropped = false;
@@ -529,6 +670,11 @@ export class Engine {
   /** Bytes held by stream reassembly now. */
   get reassemblyMemory(): number {
     return this.#tracker.reassemblyMemory;
+  }
+
+  /** Bytes of frames held for streamed rules now. */
+  get heldMemory(): number {
+    return this.#tracker.heldMemory;
   }
 
   #trackerHost(): TrackerHost {
@@ -559,6 +705,27 @@ export class Engine {
         this.stats.connections++;
         this.#onFlow?.(flowRecord(flow, this.clock.now));
       },
+      streaming: () => this.#streamed.length > 0 || flowDissectorsDefined(),
+      openStreams: (flow, direction, hold) => {
+        this.#openStreams(flow, direction, hold);
+      },
+      copyCurrent: () => {
+        // Monitor-only forwards everything at once; a reassembled datagram's fragments already went.
+        if (this.#passThrough || this.#inDatagram) return null;
+        const ts = pkt.timestamp;
+        return { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: link.offset };
+      },
+      release: (frame) => {
+        this.stats.accepted++;
+        this.#output?.forward(frame.bytes, frame.secs, frame.nsecs, frame.linkType, frame.id);
+      },
+      discard: (frame) => {
+        this.stats.dropped++;
+        this.#output?.drop?.(frame.id);
+      },
+      runnable: (delta) => {
+        this.#runnable += delta;
+      },
     };
   }
 
@@ -566,6 +733,9 @@ export class Engine {
   close(): void {
     if (this.#closed) return;
     this.flush();
+    // Frames still held by streamed rules that never finished (no settle(), or a rule stuck on
+    // something else): they go out now, or are dropped with their flow.
+    this.#tracker.releaseAll();
     this.#closed = true;
     this.#pkt.dropped = false;
     this.#emit(engineEvents.exiting);

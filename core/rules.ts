@@ -7,6 +7,9 @@ import { relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { AnyEvent, ArgsOf } from './events.ts';
 import type { AlertHandle, AlertInput } from './alert.ts';
+import type { EventDescriptor } from './events.ts';
+import type { Direction, TcpFlow } from '../dissectors/tcp-connection/flow.ts';
+import type { TcpStream } from '../dissectors/tcp-connection/stream.ts';
 
 export interface RuleSpec<E extends AnyEvent> {
   /** Names the rule in logs, alerts and traces; defaults to the file and line that declared it. */
@@ -14,6 +17,24 @@ export interface RuleSpec<E extends AnyEvent> {
   /** The event to listen to, e.g. `tcp.events.receivePacket`; it types `eval`'s parameters. */
   on: E;
   eval: (...args: ArgsOf<E>) => unknown;
+  options?: { streamed?: false };
+}
+
+/**
+ * A streamed rule (design §3): one async run per flow and direction over a TcpStream, from the
+ * direction's first byte to its end. Packets whose bytes it has not read yet are held.
+ */
+export interface StreamedRuleSpec {
+  name?: string;
+  on: EventDescriptor<[flow: TcpFlow, data: Buffer, direction: Direction, offset: number]>;
+  options: { streamed: true };
+  eval: (flow: TcpFlow, stream: TcpStream, direction: Direction) => Promise<void> | void;
+}
+
+/** rule(): the streamed overload first, so `options: { streamed: true }` picks it. */
+export interface RuleFunction {
+  (spec: StreamedRuleSpec): void;
+  <E extends AnyEvent>(spec: RuleSpec<E>): void;
 }
 
 export interface GroupRuleSpec<E extends AnyEvent> {
@@ -41,7 +62,7 @@ export interface RuleGroup<E extends AnyEvent> {
 
 // Function-typed properties, not methods: rule files destructure them (`({ rule, alert }) =>`).
 export interface RuleContext {
-  rule: <E extends AnyEvent>(spec: RuleSpec<E>) => void;
+  rule: RuleFunction;
   ruleGroup: <E extends AnyEvent>(spec: RuleGroupSpec<E>) => RuleGroup<E>;
   /** Raises an alert: one JSON line with the running rule's name. */
   alert: (input: AlertInput) => AlertHandle;
@@ -67,6 +88,25 @@ export function defineRules(setup: (ctx: RuleContext) => void): RuleSet {
 
 export function isRuleSet(value: unknown): value is RuleSet {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ruleSetBrand] === true;
+}
+
+/** The context of the defineRules() setup running now (for helpers such as dissector.onPort()). */
+let active: RuleContext | null = null;
+
+/** @internal runs a rule set's setup with its context active. */
+export function runSetup(set: RuleSet, ctx: RuleContext): void {
+  const outer = active;
+  active = ctx;
+  try {
+    set.setup(ctx);
+  } finally {
+    active = outer;
+  }
+}
+
+/** @internal the context of the setup running now, or null outside one. */
+export function activeContext(): RuleContext | null {
+  return active;
 }
 
 /** Every flowState's store, so that a flow's state can be released when it ends. */

@@ -124,6 +124,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     for (let rec = reader.next(); rec !== null; rec = reader.next()) {
       current++;
       engine.push(rec.data, rec, rec.linkType);
+      if (engine.busy) await engine.settle();
     }
   } catch (err) {
     if (!(err instanceof PalisadeError)) throw err;
@@ -132,6 +133,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     reader.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
+  engine.flush();
+  await engine.settle();
   engine.close();
   const dropped = [...verdicts].filter(([, v]) => v === 'drop').map(([id]) => id).sort((a, b) => a - b);
   return { alerts, logs, verdicts, dropped, output, injected, flows, stats: engine.stats, ...(error ? { error } : {}) };

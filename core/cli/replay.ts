@@ -104,13 +104,19 @@ export async function replay(argv: string[]): Promise<number> {
   let failure: PalisadeError | undefined;
   const t0 = performance.now();
   try {
-    for (let rec = reader.next(); rec !== null; rec = reader.next()) engine.push(rec.data, rec, rec.linkType);
+    for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+      engine.push(rec.data, rec, rec.linkType);
+      // Streamed rules judge a packet's bytes before the next packet is read (deterministic replay).
+      if (engine.busy) await engine.settle();
+    }
   } catch (err) {
     if (!(err instanceof PalisadeError)) throw err;
     failure = err;
   } finally {
     reader.close();
   }
+  engine.flush();
+  await engine.settle();
   engine.close();
   flows?.flush();
   const seconds = (performance.now() - t0) / 1000;

@@ -13,6 +13,7 @@ export const tcpAnomalies = [
   'reassembly-memcap', // a segment could not be buffered within the caps
   'flow-table-full', // no room for a new connection
   'no-connection', // not a SYN and no connection (midstream policy 'drop')
+  'hold-cap', // frames held for streamed rules past tcp.hold.maxBytes / memcap
 ] as const;
 
 export type TcpAnomalyKind = (typeof tcpAnomalies)[number];

@@ -3,6 +3,7 @@
  * fields and actions; the tracker keeps its endpoint state in the internal fields below.
  */
 import type { StreamReassembler } from './reassembly.ts';
+import type { Hold } from './hold.ts';
 import { FlowEndpoints, type EndpointKey } from '../flow-endpoints.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
 
@@ -46,6 +47,8 @@ export class Sender {
   /** Zeek history letters already recorded for this side (bit per letter). */
   historySeen = 0;
   stream: StreamReassembler | null = null;
+  /** Streamed consumers of this side's bytes and the frames held for them (from its first byte). */
+  hold: Hold | null = null;
   /** Rules no longer want this side's data (ignoreData). */
   ignoreData = false;
 }
@@ -58,6 +61,7 @@ const HALF_RESET = 3;
 export interface FlowActions {
   drop(flow: TcpFlow): void;
   reset(flow: TcpFlow, half: boolean): void;
+  send(flow: TcpFlow, direction?: Direction): void;
 }
 
 export class TcpFlow extends FlowEndpoints {
@@ -124,6 +128,13 @@ export class TcpFlow extends FlowEndpoints {
   /** Drops this packet and sends a RST to the server only: the client is left hanging. */
   halfreset(): void {
     this.#actions.reset(this, true);
+  }
+  /**
+   * Releases held frames whose bytes the streamed rules have read, without waiting for their
+   * next read (Haka's `send`): for one direction, or both.
+   */
+  send(direction?: Direction): void {
+    this.#actions.send(this, direction);
   }
   /** Stops reassembling one direction, or both: no more receiveData for it. */
   ignoreData(direction?: Direction): void {

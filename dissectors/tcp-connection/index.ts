@@ -23,10 +23,13 @@ import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
 import { craftRst } from './reset.ts';
 import { releaseFlowState } from '../../core/rules.ts';
+import { Hold, type HeldFrame, type HoldHost } from './hold.ts';
 
 export { tcpConnectionEvents } from './events.ts';
 export type { TcpAnomaly } from './events.ts';
 export { TcpFlow } from './flow.ts';
+export { TcpStream } from './stream.ts';
+export type { HeldFrame } from './hold.ts';
 export type { Direction, EndReason, FlowState, Endpoint, DirectionStats } from './flow.ts';
 export type { TcpAnomalyKind, AnomalyPolicy } from './anomalies.ts';
 
@@ -35,6 +38,7 @@ export interface TcpConnectionConfig {
   timeouts: { embryonic: number; established: number; closing: number };
   midstream: 'accept' | 'drop' | 'ignore';
   reassembly: { maxBytes: number; maxSegments: number; memcap: number };
+  hold: { maxBytes: number; memcap: number };
   policies: Record<TcpAnomalyKind, AnomalyPolicy>;
 }
 
@@ -54,6 +58,18 @@ export interface TrackerHost {
   alert: (description: string) => void;
   /** A connection ended (for the --flows log). */
   flowEnded: (flow: TcpFlow) => void;
+  /** Streamed rules or flow dissectors exist: each direction's data is streamed (asked once). */
+  streaming: () => boolean;
+  /** Starts the streamed consumers of a direction at its first byte (adds their streams to `hold`). */
+  openStreams: (flow: TcpFlow, direction: Direction, hold: Hold) => void;
+  /** A copy of the current frame, to hold it; null when it cannot be held (a reassembled IP datagram). */
+  copyCurrent: () => HeldFrame | null;
+  /** A held frame goes out now (its bytes were cleared by every streamed consumer). */
+  release: (frame: HeldFrame) => void;
+  /** A held frame is dropped now (its flow was dropped or reset). */
+  discard: (frame: HeldFrame) => void;
+  /** Streamed consumers started running (+1) or went waiting (-1). */
+  runnable: (delta: number) => void;
 }
 
 const ACCEPT = 0;
@@ -63,15 +79,19 @@ const DROP = 1;
 class DataSink implements StreamSink {
   flow: TcpFlow | null = null;
   direction: Direction = 'up';
-  constructor(private readonly host: TrackerHost) {}
+  constructor(
+    private readonly host: TrackerHost,
+    private readonly tracker: TcpTracker,
+  ) {}
   data(chunk: Buffer, offset: number): void {
     const flow = this.flow;
     if (flow === null || flow.verdict !== 0) return;
     this.host.emit(events.receiveData, flow, chunk, this.direction, offset);
+    if (!flow.dropped && this.tracker.streaming) this.tracker.feed(flow, this.direction, chunk, offset);
   }
 }
 
-export class TcpTracker implements FlowActions {
+export class TcpTracker implements FlowActions, HoldHost {
   readonly table = new FlowTable<TcpFlow>(3);
   readonly #host: TrackerHost;
   readonly #config: TcpConnectionConfig;
@@ -86,6 +106,21 @@ export class TcpTracker implements FlowActions {
   /** The segment being handled, for actions called from rules. */
   #tcp: TcpPacket | null = null;
   #up = true;
+  /** The flow of the segment being handled. */
+  #current: TcpFlow | null = null;
+  /** Streamed consumers exist (asked once, like #wantData). */
+  #streaming: boolean | undefined = undefined;
+  /** The current frame's copy, once a stream needed its bytes to last or it was held. */
+  #frameCopy: HeldFrame | null = null;
+  /** The current frame went into a hold queue: its verdict waits. */
+  #held: HeldFrame | null = null;
+  /** Stream offset past the current segment's bytes, and whether it brought new ones (set by #reassemble). */
+  #segEnd = 0;
+  #fresh = false;
+  /** Bytes of held frames, every connection together. */
+  #heldBytes = 0;
+  /** Holds with frames queued, for close(). */
+  readonly #holding = new Set<Hold>();
 
   constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats, nextId?: () => number) {
     let id = 1;
@@ -94,15 +129,50 @@ export class TcpTracker implements FlowActions {
     this.#config = config;
     this.#stats = stats;
     this.#budget = new ReassemblyBudget(config.reassembly.memcap);
-    this.#sink = new DataSink(host);
+    this.#sink = new DataSink(host, this);
   }
 
   get reassemblyMemory(): number {
     return this.#budget.used;
   }
 
+  /** Bytes of frames held for streamed consumers now. */
+  get heldMemory(): number {
+    return this.#heldBytes;
+  }
+
+  /** @internal */
+  get streaming(): boolean {
+    return (this.#streaming ??= this.#host.streaming());
+  }
+
+  /** The frame the last receive() held (its verdict waits), or null; clears it. */
+  takeHeld(): HeldFrame | null {
+    const h = this.#held;
+    this.#held = null;
+    this.#frameCopy = null;
+    return h;
+  }
+
+  /** The engine dropped the frame the last receive() held (a later rule): it leaves its queue. */
+  cancelHeld(frame: HeldFrame): void {
+    for (const hold of this.#holding) {
+      const q = hold.queue;
+      const last = q[q.length - 1];
+      if (last?.frame === frame) {
+        q.pop();
+        this.#unaccount(hold, frame);
+        break;
+      }
+    }
+    if (this.#held === frame) this.#held = null;
+  }
+
   /** Handles one segment; returns true when the packet must be dropped. */
   receive(tcp: TcpPacket): boolean {
+    this.#held = null;
+    this.#fresh = false;
+    this.#frameCopy = null;
     const host = this.#host;
     const ip = tcp.ip;
     const sport = tcp.srcport;
@@ -159,6 +229,7 @@ export class TcpTracker implements FlowActions {
       if (flow === null) return this.#config.policies['flow-table-full'] !== 'accept';
       this.#up = this.table.up;
       this.#tcp = tcp;
+      this.#current = flow;
       host.emit(events.newConnection, flow, tcp);
       if (host.packet.dropped || flow.verdict !== 0) {
         // Refused: the connection never opens. A retransmitted SYN is evaluated again (Haka);
@@ -175,6 +246,7 @@ export class TcpTracker implements FlowActions {
         this.#end(flow, 'dropped');
         this.table.touch(flow, LIST_CLOSING);
         this.#tcp = null;
+        this.#current = null;
         return true;
       }
     }
@@ -182,6 +254,7 @@ export class TcpTracker implements FlowActions {
     const up = this.table.up;
     this.#up = up;
     this.#tcp = tcp;
+    this.#current = flow;
     const sender = up ? flow.up : flow.down;
     const receiver = up ? flow.down : flow.up;
     const direction: Direction = up ? 'up' : 'down';
@@ -206,7 +279,154 @@ export class TcpTracker implements FlowActions {
     }
     // The receiver acknowledges: retained bytes go; an ack past a hole means it will never fill.
     if (ack && receiver.stream !== null && !receiver.ignoreData) this.#acknowledge(flow, tcp, receiver, up ? 'down' : 'up');
+    if (this.#stopped(flow)) return this.#finish(flow, true);
+    const hold = sender.hold;
+    if (hold !== null && hold.active && hold.queue.length + hold.streams.length > 0) {
+      if (this.#hold(flow, tcp, hold, this.#fresh, direction)) return this.#finish(flow, true);
+    }
     return this.#finish(flow, this.#stopped(flow));
+  }
+
+  /**
+   * Holds the current frame behind bytes a streamed consumer has not read: when it brought new
+   * bytes (in order or not), or when frames of its direction already wait (order is kept).
+   * Returns true when the hold cap's policy drops the packet.
+   */
+  #hold(flow: TcpFlow, tcp: TcpPacket, hold: Hold, fresh: boolean, direction: Direction): boolean {
+    if (hold.floor === Infinity && hold.queue.length === 0) return false;
+    if (!fresh && hold.queue.length === 0) return false;
+    const frame = (this.#frameCopy ??= this.#host.copyCurrent());
+    // A segment from a reassembled IP datagram cannot be held (its fragments already went): it passes.
+    if (frame === null) return false;
+    const size = frame.bytes.length;
+    const caps = this.#config.hold;
+    if (hold.bytes + size > caps.maxBytes || this.#heldBytes + size > caps.memcap) {
+      const drop = this.#anomaly(flow, 'hold-cap', direction, tcp);
+      if (drop) return true;
+      // accept: what waits goes now, and this direction is streamed no further.
+      this.#cut(flow, hold, true);
+      return false;
+    }
+    const end = fresh ? this.#segEnd : 0;
+    const f = tcp.flagsByte;
+    const seqEnd = seqAdd32(tcp.seqRaw, tcp.payloadLength + ((f & TCP_SYN) !== 0 ? 1 : 0) + ((f & TCP_FIN) !== 0 ? 1 : 0));
+    hold.queue.push({ frame, end, seqEnd });
+    hold.bytes += size;
+    this.#heldBytes += size;
+    hold.template = frame;
+    this.#holding.add(hold);
+    this.#held = frame;
+    return false;
+  }
+
+  /** Stops streaming a direction: its streams end (truncated: cut short), what it held goes. */
+  #cut(flow: TcpFlow, hold: Hold, truncated: boolean): void {
+    hold.active = false;
+    hold.end(truncated);
+    this.#flush(flow, hold, flow.verdict === 0);
+  }
+
+  /** Sends (or drops) every frame a direction holds, except the current one (the engine settles that). */
+  #flush(flow: TcpFlow, hold: Hold, send: boolean): void {
+    const q = hold.queue;
+    while (q.length > 0) {
+      const h = q.shift() as (typeof q)[number];
+      this.#unaccount(hold, h.frame);
+      if (h.frame === this.#held) {
+        this.#held = null;
+        continue;
+      }
+      if (send) {
+        this.#forwarded(hold.up ? flow.up : flow.down, h.seqEnd);
+        this.#host.release(h.frame);
+      } else {
+        this.#host.discard(h.frame);
+      }
+    }
+  }
+
+  #unaccount(hold: Hold, frame: HeldFrame): void {
+    hold.bytes -= frame.bytes.length;
+    this.#heldBytes -= frame.bytes.length;
+    if (hold.queue.length === 0) this.#holding.delete(hold);
+  }
+
+  /** What the receiver has been given now goes up to `end` (a RST must carry it, RFC 5961). */
+  #forwarded(sender: Sender, end: number): void {
+    if (!sender.forwarded || seqGt(end, sender.forwardedNxt)) sender.forwardedNxt = end;
+    sender.forwarded = true;
+  }
+
+  /** @internal in-order bytes for the streamed consumers of one direction (from the data sink). */
+  feed(flow: TcpFlow, direction: Direction, chunk: Buffer, offset: number): void {
+    const up = direction === 'up';
+    const sender = up ? flow.up : flow.down;
+    let hold = sender.hold;
+    if (hold === null) {
+      hold = new Hold(this, flow, up, offset);
+      sender.hold = hold;
+      this.#host.openStreams(flow, direction, hold);
+      if (flow.verdict !== 0) return;
+    }
+    if (!hold.active) return;
+    if (offset !== hold.next) {
+      // A gap: a stream cannot jump over bytes nobody saw. Its consumers get an early end.
+      this.#cut(flow, hold, true);
+      return;
+    }
+    hold.next = offset + chunk.length;
+    if (hold.floor === Infinity) return;
+    const stable = this.#stable(chunk);
+    for (const s of hold.streams) s.push(stable);
+  }
+
+  /** `chunk` as bytes that last: a view of the current frame's copy, or the reassembler's own piece. */
+  #stable(chunk: Buffer): Buffer {
+    const b = this.#host.packet.bytes;
+    const at = chunk.byteOffset - b.byteOffset;
+    if (chunk.buffer !== b.buffer || at < 0 || at + chunk.length > b.length) return chunk;
+    const frame = (this.#frameCopy ??= this.#host.copyCurrent());
+    return frame === null ? Buffer.from(chunk) : frame.bytes.subarray(at, at + chunk.length);
+  }
+
+  // ---- HoldHost -----------------------------------------------------------------------------
+
+  /** Consumers of `hold` committed: the frames they are all done with go out, in order. */
+  release(hold: Hold): void {
+    const flow = hold.flow;
+    if (flow.verdict !== 0) {
+      this.#flush(flow, hold, false);
+      return;
+    }
+    const floor = hold.floor;
+    const q = hold.queue;
+    const sender = hold.up ? flow.up : flow.down;
+    while (q.length > 0 && (q[0] as (typeof q)[number]).end <= floor) {
+      const h = q.shift() as (typeof q)[number];
+      this.#unaccount(hold, h.frame);
+      this.#forwarded(sender, h.seqEnd);
+      this.#host.release(h.frame);
+    }
+  }
+  blocked(): void {
+    this.#host.runnable(-1);
+  }
+  resumed(): void {
+    this.#host.runnable(1);
+  }
+
+  /** Streamed rules said they are done with what they read: release it (flow.send()). */
+  send(flow: TcpFlow, direction?: Direction): void {
+    for (const hold of [flow.up.hold, flow.down.hold]) {
+      if (hold === null || (direction !== undefined && hold.up !== (direction === 'up'))) continue;
+      for (const s of hold.streams) s.commit();
+      this.release(hold);
+    }
+  }
+
+  /** End of input: frames still held (consumers that never finished) go out, or are dropped with their flow. */
+  releaseAll(): void {
+    for (const hold of [...this.#holding]) this.#flush(hold.flow, hold, hold.flow.verdict === 0);
   }
 
   /** Read through a call: rules run between the checks and may have dropped packet or flow. */
@@ -217,12 +437,11 @@ export class TcpTracker implements FlowActions {
   /** After rules: what the receivers expect now, and the end of the connection. */
   #finish(flow: TcpFlow, drop: boolean): boolean {
     const tcp = this.#tcp;
-    if (!drop && tcp !== null && !flow.ended) {
+    if (drop && this.#held !== null) this.cancelHeld(this.#held);
+    if (!drop && tcp !== null && !flow.ended && this.#held === null) {
       // What the receiver has been given: a RST must carry the next of these (RFC 5961).
-      const sender = this.#up ? flow.up : flow.down;
-      const end = seqAdd32(tcp.seqRaw, tcp.payloadLength + ((tcp.flagsByte & TCP_SYN) !== 0 ? 1 : 0) + ((tcp.flagsByte & TCP_FIN) !== 0 ? 1 : 0));
-      if (!sender.forwarded || seqGt(end, sender.forwardedNxt)) sender.forwardedNxt = end;
-      sender.forwarded = true;
+      // A held frame counts when it is released.
+      this.#forwarded(this.#up ? flow.up : flow.down, seqAdd32(tcp.seqRaw, tcp.payloadLength + ((tcp.flagsByte & TCP_SYN) !== 0 ? 1 : 0) + ((tcp.flagsByte & TCP_FIN) !== 0 ? 1 : 0)));
     }
     if (!flow.ended) {
       if (flow.verdict !== 0) this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');
@@ -231,6 +450,7 @@ export class TcpTracker implements FlowActions {
     }
     this.table.touch(flow, flow.ended ? LIST_CLOSING : listOf(flow));
     this.#tcp = null;
+    this.#current = null;
     return drop;
   }
 
@@ -268,7 +488,7 @@ export class TcpTracker implements FlowActions {
       history(flow, sender, up, H_MULTIFLAG);
       if (this.#anomaly(flow, 'invalid-flags', direction, tcp)) return DROP;
     }
-    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData));
+    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.streaming);
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.
@@ -377,7 +597,9 @@ export class TcpTracker implements FlowActions {
     const sink = this.#sink;
     sink.flow = flow;
     sink.direction = direction;
+    this.#segEnd = stream.delivered + seqDiff(seq, stream.next) + tcp.payloadLength;
     const r = stream.add(seq, tcp.payload, sink, Math.max(flow.up === sender ? flow.down.window : flow.up.window, 65535) * 64);
+    this.#fresh = stream.lastNewBytes > 0;
     if (r === SEG_CONFLICT) {
       history(flow, sender, direction === 'up', H_INCONSISTENT);
       if (this.#anomaly(flow, 'overlap-different-data', direction, tcp)) return true;
@@ -434,20 +656,56 @@ export class TcpTracker implements FlowActions {
 
   // ---- actions (FlowActions) ----------------------------------------------------------------
 
+  /** Inside a packet of this flow (a rule on its events), not from a streamed rule between packets. */
+  #inPacketOf(flow: TcpFlow): boolean {
+    return this.#current === flow && this.#tcp !== null;
+  }
+
   drop(flow: TcpFlow): void {
     if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
-    this.#host.packet.drop();
+    if (this.#inPacketOf(flow)) this.#host.packet.drop();
+    this.#dropHeld(flow);
+    this.#endOutside(flow);
+  }
+
+  /** A flow dropped or reset between its packets (by a streamed rule) ends now, not at its next packet. */
+  #endOutside(flow: TcpFlow): void {
+    if (this.#inPacketOf(flow) || flow.ended) return;
+    this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');
+    if (flow.list >= 0) this.table.touch(flow, LIST_CLOSING);
   }
 
   reset(flow: TcpFlow, half: boolean): void {
     if (flow.verdict !== 0) {
-      this.#host.packet.drop();
+      if (this.#inPacketOf(flow)) this.#host.packet.drop();
       return;
     }
     flow.verdict = half ? FLOW_HALF_RESET : FLOW_RESET;
-    this.#host.packet.drop();
-    // Called outside a packet of this flow (e.g. from a timer): nothing to answer.
-    if (this.#tcp !== null && !flow.ended) this.#sendResets(flow);
+    // What it held never reaches the receiver: the RSTs count only what went (RFC 5961).
+    this.#dropHeld(flow);
+    if (flow.ended) return;
+    if (this.#inPacketOf(flow)) {
+      this.#host.packet.drop();
+      const pkt = this.#host.packet;
+      this.#sendResets(flow, { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: this.#host.linkOffset }, this.#up);
+      return;
+    }
+    // From a streamed rule between packets: the latest held frame of the flow is the template.
+    const a = flow.up.hold?.template ?? null;
+    const b = flow.down.hold?.template ?? null;
+    const t = a === null ? b : b === null || a.id > b.id ? a : b;
+    if (t !== null) this.#sendResets(flow, { frame: t.bytes, linkType: t.linkType, linkHeaderLength: t.linkOffset }, t === a);
+    this.#endOutside(flow);
+  }
+
+  /** Drops what a flow holds and ends its streams (their consumers see the end). */
+  #dropHeld(flow: TcpFlow): void {
+    for (const hold of [flow.up.hold, flow.down.hold]) {
+      if (hold === null) continue;
+      hold.active = false;
+      this.#flush(flow, hold, false);
+      hold.end(false);
+    }
   }
 
   /**
@@ -455,11 +713,8 @@ export class TcpTracker implements FlowActions {
    * forwarded: server→client first, then client→server (Haka's order). During the handshake the
    * client is answered as a refused SYN: RST|ACK acknowledging it (RFC 9293 §3.10.7.3).
    */
-  #sendResets(flow: TcpFlow): void {
+  #sendResets(flow: TcpFlow, link: { frame: Buffer; linkType: number; linkHeaderLength: number }, up: boolean): void {
     const host = this.#host;
-    const pkt = host.packet;
-    const up = this.#up;
-    const link = { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: host.linkOffset };
     if (flow.verdict === FLOW_RESET) {
       // To the client, travelling server→client.
       const answered = flow.down.forwarded;
@@ -469,11 +724,11 @@ export class TcpTracker implements FlowActions {
         answered
           ? craftRst({ ...link, sameDirection: !up, seq: flow.down.forwardedNxt >>> 0 })
           : craftRst({ ...link, sameDirection: !up, seq: 0, ack: seqAdd32(isn, 1) >>> 0 }),
-        pkt.linkType,
+        link.linkType,
       );
     }
     // To the server, travelling client→server: only if it has heard from the client at all.
-    if (flow.up.forwarded) host.inject(craftRst({ ...link, sameDirection: up, seq: flow.up.forwardedNxt >>> 0 }), pkt.linkType);
+    if (flow.up.forwarded) host.inject(craftRst({ ...link, sameDirection: up, seq: flow.up.forwardedNxt >>> 0 }), link.linkType);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -483,6 +738,9 @@ export class TcpTracker implements FlowActions {
     flow.ended = true;
     flow.endReason = reason;
     this.#host.emit(events.endConnection, flow);
+    // Streamed consumers get the end of their streams; what they hold goes when they finish.
+    flow.up.hold?.end(false);
+    flow.down.hold?.end(false);
     releaseFlowState(flow);
     this.#host.flowEnded(flow);
     this.#release(flow);

@@ -1,0 +1,84 @@
+/**
+ * Held packets of one direction of a connection (design §3, "Streamed rules"). While a streamed
+ * consumer (a streamed rule or a flow dissector) has not finished with some bytes, the packets
+ * that carried them wait here, in arrival order, and go out once every consumer of the direction
+ * has read past them: inline they get their verdict then, in replay they reach the output then
+ * (Haka's behaviour). A flow dropped or reset meanwhile drops them: the receiver never sees
+ * bytes a rule had not cleared.
+ */
+import type { StreamOwner, TcpStream } from './stream.ts';
+import type { TcpFlow } from './flow.ts';
+
+/** A copy of a frame kept past its push (held, or a fragment waiting for the rest). */
+export interface HeldFrame {
+  readonly id: number;
+  readonly bytes: Buffer;
+  readonly secs: number;
+  readonly nsecs: number;
+  readonly linkType: number;
+  /** Where its IP header starts (the link dissector's offset), for crafting RSTs from it. */
+  readonly linkOffset: number;
+}
+
+export interface HeldPacket {
+  readonly frame: HeldFrame;
+  /** Stream offset just past the bytes it brought (0 when it brought none): released once every consumer committed that far. */
+  readonly end: number;
+  /** The sequence number after it (int32, SYN and FIN counted): what the receiver expects once it is forwarded. */
+  readonly seqEnd: number;
+}
+
+/** What a Hold needs from the tracker and the engine. */
+export interface HoldHost {
+  /** Consumers committed: frames they are all done with may go. */
+  release(hold: Hold): void;
+  blocked(): void;
+  resumed(): void;
+}
+
+export class Hold implements StreamOwner {
+  readonly flow: TcpFlow;
+  /** The direction it holds: client→server when true. */
+  readonly up: boolean;
+  /** One per consumer (streamed rule, enabled flow dissector), started at the direction's first data. */
+  readonly streams: TcpStream[] = [];
+  readonly queue: HeldPacket[] = [];
+  /** Bytes of the frames in `queue`. */
+  bytes = 0;
+  /** Stream offset the streams expect next: data at another offset means a gap. */
+  next: number;
+  /** False once cut (gap, hold cap, flow dropped): nothing more is held or streamed. */
+  active = true;
+  /** The latest frame held in this direction, kept as a template for RSTs sent outside a packet. */
+  template: HeldFrame | null = null;
+  readonly #host: HoldHost;
+
+  constructor(host: HoldHost, flow: TcpFlow, up: boolean, offset: number) {
+    this.#host = host;
+    this.flow = flow;
+    this.up = up;
+    this.next = offset;
+  }
+
+  /** The lowest position every consumer is done with. */
+  get floor(): number {
+    let c = Infinity;
+    for (const s of this.streams) if (s.committed < c) c = s.committed;
+    return c;
+  }
+
+  committed(): void {
+    this.#host.release(this);
+  }
+  blocked(): void {
+    this.#host.blocked();
+  }
+  resumed(): void {
+    this.#host.resumed();
+  }
+
+  /** Ends every stream: their consumers get the end of stream (truncated: cut short). */
+  end(truncated: boolean): void {
+    for (const s of this.streams) s.end(truncated);
+  }
+}

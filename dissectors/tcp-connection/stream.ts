@@ -1,0 +1,232 @@
+/**
+ * TcpStream: one streamed consumer's view of one direction of a connection (design §3,
+ * "Streamed rules and flow dissectors"). A streamed rule or flow dissector reads it with awaits;
+ * each read waits for bytes that have not arrived yet.
+ *
+ * Chunks are shared, never copied on the way in: they are views of the held frames' own copies
+ * or of the reassembler's out-of-order pieces, neither of which is ever written again. A read
+ * that fits in one chunk returns a view; one that spans chunks returns a new Buffer.
+ *
+ * What the consumer has finished with: a read() call says the consumer is done with every byte
+ * before its position (it has looked and not acted), so the packets carrying them may go. That
+ * position is `committed`; ending the run commits everything.
+ */
+
+/** What a stream tells whoever holds the packets. */
+export interface StreamOwner {
+  /** The consumer is done with bytes before `stream.committed`. */
+  committed(stream: TcpStream): void;
+  /** The consumer waits for data that has not arrived (it was running). */
+  blocked(stream: TcpStream): void;
+  /** Data arrived for a waiting consumer: it runs again. */
+  resumed(stream: TcpStream): void;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+type Waiter = () => boolean;
+
+export class TcpStream {
+  readonly #owner: StreamOwner;
+  #chunks: Buffer[] = [];
+  /** Read offset inside #chunks[0]. */
+  #head = 0;
+  #available = 0;
+  #position: number;
+  #committed: number;
+  #ended = false;
+  #waiter: Waiter | null = null;
+  /** Where the next readLine() resumes looking for LF, relative to position (no rescans). */
+  #scanned = 0;
+  /** The stream was cut short (its hold cap was reached): `eof` came early. */
+  truncated = false;
+
+  /** @internal `offset`: the stream position of the first byte it will get. */
+  constructor(owner: StreamOwner, offset: number) {
+    this.#owner = owner;
+    this.#position = offset;
+    this.#committed = offset;
+  }
+
+  /** Bytes arrived and not read yet. */
+  get available(): number {
+    return this.#available;
+  }
+  /** Stream offset of the next byte read() returns (0 = the first byte after the SYN). */
+  get position(): number {
+    return this.#position;
+  }
+  /** The stream ended and every byte was read. */
+  get eof(): boolean {
+    return this.#ended && this.#available === 0;
+  }
+  /** @internal what the consumer has finished with (Infinity once it stopped reading). */
+  get committed(): number {
+    return this.#committed;
+  }
+  /** @internal the stream has ended (connection closed, flow dropped, or cut at the hold cap). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * `n` bytes, or fewer at the end of the stream; without `n`, whatever has arrived (at least
+   * one byte). Null at the end of the stream.
+   */
+  read(n?: number): Promise<Buffer | null> {
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) return Promise.reject(new RangeError(`read(${n}): want a non-negative integer`));
+    this.#commit();
+    const want = n ?? 1;
+    const take = (): Buffer | null => this.#take(n === undefined ? this.#available : Math.min(n, this.#available));
+    if (this.#available >= want || this.#ended) return Promise.resolve(want === 0 ? Buffer.alloc(0) : take());
+    return this.#wait(() => this.#available >= want || this.#ended, take);
+  }
+
+  /** The next line as latin1 text (every byte one char), without its LF or CRLF; null at the end. */
+  readLine(): Promise<string | null> {
+    this.#commit();
+    const now = this.#lineNow();
+    if (now !== undefined) return Promise.resolve(now);
+    return this.#wait(
+      () => this.#findLf() >= 0 || this.#ended,
+      () => this.#lineNow() ?? null,
+    );
+  }
+
+  /** Every line, as readLine() gives them, until the end of the stream. */
+  async *lines(): AsyncIterableIterator<string> {
+    for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
+  }
+
+  /** The bytes as they arrive, until the end of the stream. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    for (let chunk = await this.read(); chunk !== null; chunk = await this.read()) yield chunk;
+  }
+
+  // ---- producer side (the tracker) ------------------------------------------------------------
+
+  /** @internal in-order bytes; `chunk` must stay unchanged for as long as the stream holds it. */
+  push(chunk: Buffer): void {
+    if (this.#ended || chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#available += chunk.length;
+    this.#wake();
+  }
+
+  /** @internal no more bytes will come. */
+  end(truncated = false): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (truncated) this.truncated = true;
+    this.#wake();
+  }
+
+  /** @internal the consumer is gone (returned or threw): it holds nothing back any more. */
+  finish(): void {
+    this.#committed = Infinity;
+    this.#ended = true;
+    this.#chunks = [];
+    this.#available = 0;
+    this.#waiter = null;
+    this.#owner.committed(this);
+  }
+
+  /** @internal the consumer is done with what it read (flow.send()). */
+  commit(): void {
+    this.#commit();
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  #commit(): void {
+    if (this.#position > this.#committed) {
+      this.#committed = this.#position;
+      this.#owner.committed(this);
+    }
+  }
+
+  #wait<T>(ready: () => boolean, value: () => T): Promise<T> {
+    if (this.#waiter !== null) return Promise.reject(new Error('TcpStream: one read at a time (await the previous read first)'));
+    return new Promise<T>((resolve) => {
+      this.#waiter = () => {
+        if (!ready()) return false;
+        resolve(value());
+        return true;
+      };
+      this.#owner.blocked(this);
+    });
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (w !== null && w()) {
+      this.#waiter = null;
+      this.#owner.resumed(this);
+    }
+  }
+
+  /** Takes `n` (<= available) bytes: a view when they sit in one chunk. */
+  #take(n: number): Buffer | null {
+    if (n === 0) return this.#ended ? null : Buffer.alloc(0);
+    const first = this.#chunks[0] as Buffer;
+    let out: Buffer;
+    if (first.length - this.#head >= n) {
+      out = first.subarray(this.#head, this.#head + n);
+      this.#head += n;
+      if (this.#head === first.length) {
+        this.#chunks.shift();
+        this.#head = 0;
+      }
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const c = this.#chunks[0] as Buffer;
+        const k = Math.min(c.length - this.#head, n - at);
+        c.copy(out, at, this.#head, this.#head + k);
+        at += k;
+        this.#head += k;
+        if (this.#head === c.length) {
+          this.#chunks.shift();
+          this.#head = 0;
+        }
+      }
+    }
+    this.#available -= n;
+    this.#position += n;
+    this.#scanned = Math.max(0, this.#scanned - n);
+    return out;
+  }
+
+  /** Offset of the next LF from the read position, or -1; remembers how far it looked. */
+  #findLf(): number {
+    let base = 0;
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const c = this.#chunks[i] as Buffer;
+      const start = i === 0 ? this.#head : 0;
+      const len = c.length - start;
+      if (base + len > this.#scanned) {
+        const from = Math.max(0, this.#scanned - base);
+        const at = c.indexOf(LF, start + from);
+        if (at >= 0) return base + (at - start);
+      }
+      base += len;
+    }
+    this.#scanned = base;
+    return -1;
+  }
+
+  /** A complete line if one is there (or the rest at the end of the stream); undefined to wait. */
+  #lineNow(): string | null | undefined {
+    const lf = this.#findLf();
+    if (lf < 0) {
+      if (!this.#ended) return undefined;
+      if (this.#available === 0) return null;
+      return (this.#take(this.#available) as Buffer).toString('latin1');
+    }
+    const line = this.#take(lf + 1) as Buffer;
+    const end = line.length >= 2 && line[line.length - 2] === CR ? line.length - 2 : line.length - 1;
+    return line.toString('latin1', 0, end);
+  }
+}

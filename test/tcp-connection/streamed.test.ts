@@ -1,0 +1,329 @@
+/**
+ * Streamed rules (design §3): TcpStream reads across segments, packets held until every
+ * streamed rule has read their bytes, a reset keeping the forbidden bytes out of the output,
+ * the hold cap, flow.send(), rule errors, and flow dissectors with typed events.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createEngine, defineFlowDissector, defineRules, flowEvent, tcpConnection, type TcpFlow } from '../../index.ts';
+import { openCapture } from '../../core/io/capture.ts';
+import { replay, tcpSession, type OutputPacket } from '../../testing.ts';
+import { dissectLink, LinkLayer } from '../../dissectors/link.ts';
+import { dissectIpv4, Ipv4Packet } from '../../dissectors/ipv4.ts';
+import { dissectTcp, TcpPacket } from '../../dissectors/tcp.ts';
+import { Packet } from '../../core/packet.ts';
+import { Stats } from '../../core/stats.ts';
+
+interface Seg {
+  id: number;
+  injected: boolean;
+  srcport: number;
+  flags: number;
+  seq: number;
+  payload: Buffer;
+}
+
+/** Decodes the output frames' TCP headers with palisade's own dissectors. */
+function segments(output: readonly OutputPacket[]): Seg[] {
+  const stats = new Stats();
+  return output.map((o) => {
+    const pkt = new Packet();
+    pkt.reset(o.bytes, o.secs, o.nsecs, o.linkType, o.id);
+    const link = new LinkLayer();
+    const ip = new Ipv4Packet();
+    const t = new TcpPacket();
+    if (!dissectLink(o.linkType, o.bytes, link, stats) || !dissectIpv4(ip, pkt, o.bytes, link.offset, stats) || !dissectTcp(t, ip, stats)) {
+      throw new Error(`output frame ${o.id} is not TCP/IPv4`);
+    }
+    return { id: o.id, injected: o.injected, srcport: t.srcport, flags: t.flagsByte, seq: t.seq, payload: Buffer.from(t.payload) };
+  });
+}
+
+/** What the server received: the client's payload in the output, in order. */
+const upBytes = (output: readonly OutputPacket[]): string =>
+  segments(output)
+    .filter((s) => s.srcport === 40000 && !s.injected)
+    .map((s) => s.payload.toString('latin1'))
+    .join('');
+
+describe('streamed rules', () => {
+  it('reads lines across segments and sees every byte once, in order', async () => {
+    const seen: string[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'lines',
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          for await (const line of stream.lines()) seen.push(`${direction}:${line}`);
+          seen.push(`${direction}:eof@${stream.position}`);
+        },
+      });
+    });
+    const pcap = tcpSession()
+      .handshake()
+      .send('up', 'HELO a\r\nMAIL FR', { segments: 3 })
+      .send('up', 'OM:<x>\r\nRCPT', { segments: 2 })
+      .send('down', '250 ok\n')
+      .send('up', ' TO:<y>\r\n')
+      .close()
+      .pcap();
+    const r = await replay({ rules, pcap });
+    expect(seen.filter((l) => l.startsWith('up:'))).toEqual(['up:HELO a', 'up:MAIL FROM:<x>', 'up:RCPT TO:<y>', 'up:eof@36']);
+    expect(seen.filter((l) => l.startsWith('down:'))).toEqual(['down:250 ok', 'down:eof@7']);
+    // Nothing dropped, every frame went out, the stream intact.
+    expect(r.dropped).toEqual([]);
+    expect(r.output.filter((o) => !o.injected)).toHaveLength(r.verdicts.size);
+    expect(upBytes(r.output)).toBe('HELO a\r\nMAIL FROM:<x>\r\nRCPT TO:<y>\r\n');
+  });
+
+  it('read(n) waits for n bytes across segments; read() returns what has arrived', async () => {
+    const got: string[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          if (direction === 'down') return;
+          const head = await stream.read(6);
+          got.push(`${head?.toString()}@${stream.position}`);
+          for (let c = await stream.read(); c !== null; c = await stream.read()) got.push(c.toString());
+          got.push(`eof:${String(stream.eof)}`);
+        },
+      });
+    });
+    const pcap = tcpSession().handshake().send('up', 'abcdefgh', { segments: 4 }).send('up', 'ij').close().pcap();
+    await replay({ rules, pcap });
+    expect(got[0]).toBe('abcdef@6');
+    expect(got.slice(1, -1).join('')).toBe('ghij');
+    expect(got.at(-1)).toBe('eof:true');
+  });
+
+  it('a reset keeps every byte from the forbidden line onward out of the output, and sends the RSTs', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'no-debug',
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (flow, stream, direction) => {
+          if (direction !== 'up') return;
+          for await (const line of stream.lines()) {
+            if (line.includes('DEBUG')) {
+              flow.reset();
+              return;
+            }
+          }
+        },
+      });
+    });
+    const pcap = tcpSession()
+      .handshake()
+      .send('up', 'HELO a\r\n')
+      .send('down', '250 hi\r\n')
+      // The forbidden command arrives split over 5 segments, then more data follows.
+      .send('up', 'DEBUG everything\r\n', { segments: 5 })
+      .send('up', 'QUIT\r\n')
+      .close()
+      .pcap();
+    const r = await replay({ rules, pcap });
+    // The server got the first line, and not one byte of the forbidden one or after it.
+    expect(upBytes(r.output)).toBe('HELO a\r\n');
+    // Two RSTs, server→client first (Haka), at what each receiver expects: only forwarded bytes count.
+    const rsts = segments(r.injected);
+    expect(rsts).toHaveLength(2);
+    expect(rsts.map((s) => s.srcport)).toEqual([80, 40000]);
+    expect(rsts[1]?.seq).toBe(1000001 + 'HELO a\r\n'.length);
+    expect(rsts[0]?.seq).toBe(2000001 + '250 hi\r\n'.length);
+    // The five held segments were dropped, not forwarded.
+    expect(r.dropped.length).toBeGreaterThanOrEqual(5);
+    expect(r.flows[0]?.end_reason).toBe('rst');
+  });
+
+  it('holds a packet until the rule has read it; data it never asks for goes at the end of the stream', async () => {
+    const order: string[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          if (direction !== 'up') return;
+          await stream.read(3);
+          order.push(`read3@${stream.position}`);
+          // Stops reading: the rest is released when its run ends (end of stream).
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        },
+      });
+    });
+    const pcap = tcpSession().handshake().send('up', 'abcdef', { segments: 2 }).close().pcap();
+    const r = await replay({ rules, pcap });
+    expect(order).toEqual(['read3@3']);
+    expect(upBytes(r.output)).toBe('abcdef');
+    expect(r.dropped).toEqual([]);
+  });
+
+  it('caps what is held: past tcp.hold.maxBytes the hold-cap anomaly releases it and the stream ends truncated', async () => {
+    let truncated = false;
+    let maxHeld = 0;
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        // Never reads until the stream ends: everything waits for it.
+        eval: async (_flow, stream) => {
+          await stream.read(1 << 30);
+          truncated ||= stream.truncated;
+        },
+      });
+    });
+    const data = Buffer.alloc(200_000, 0x61);
+    const pcap = tcpSession({ mss: 1000 }).handshake().send('up', data).close().pcap();
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-hold-'));
+    try {
+      writeFileSync(join(dir, 'c.pcap'), pcap);
+      const forwarded: number[] = [];
+      const engine = createEngine({
+        rules,
+        config: { tcp: { hold: { maxBytes: 32768 } } },
+        alerts: 'stdout',
+        log: 'stderr',
+        output: { forward: (_b, _s, _n, _l, id) => forwarded.push(id) },
+      });
+      const reader = openCapture(join(dir, 'c.pcap'));
+      for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+        engine.push(rec.data, rec, rec.linkType);
+        if (engine.busy) await engine.settle();
+        maxHeld = Math.max(maxHeld, engine.heldMemory);
+      }
+      reader.close();
+      engine.flush();
+      await engine.settle();
+      engine.close();
+      expect(maxHeld).toBeLessThanOrEqual(32768);
+      expect(maxHeld).toBeGreaterThan(16384);
+      expect(engine.stats.anomalies.get('tcp-hold-cap')).toBe(1);
+      expect(truncated).toBe(true);
+      // Every frame went out in the end (policy accept), each once.
+      expect(new Set(forwarded).size).toBe(forwarded.length);
+      expect(forwarded.length).toBe(engine.stats.packets);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flow.send() releases what the rule has read without waiting for its next read', async () => {
+    const events: string[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (flow, stream, direction) => {
+          if (direction !== 'up') return;
+          await stream.read(4);
+          flow.send('up');
+          // Busy with something else for a while: only send() lets the segment go meanwhile.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          events.push('rule-done');
+          await stream.read(1000);
+        },
+      });
+    });
+    const engine = createEngine({
+      rules,
+      alerts: 'stdout',
+      log: 'stderr',
+      output: { forward: (_b, _s, _n, _l, id) => events.push(`fwd:${id}`) },
+    });
+    const frames = tcpSession().handshake().send('up', 'abcd', { ack: false }).frames();
+    let ts = 0;
+    const verdicts = frames.map((f) => engine.push(f, { secs: ++ts, nsecs: 0 }, 1));
+    expect(verdicts).toEqual(['accept', 'accept', 'accept', 'pending']);
+    await engine.settle();
+    engine.close();
+    expect(events).toEqual(['fwd:1', 'fwd:2', 'fwd:3', 'fwd:4', 'rule-done']);
+  });
+
+  it('an exception in a streamed rule is a rule error: logged, alerted, the flow dropped (fail closed)', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'throws',
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          if (direction !== 'up') return;
+          await stream.readLine();
+          throw new Error('parser bug');
+        },
+      });
+    });
+    const pcap = tcpSession().handshake().send('up', 'one\n').send('up', 'two\n').close().pcap();
+    const r = await replay({ rules, pcap });
+    expect(r.stats.ruleErrors).toBe(1);
+    expect(r.alerts).toContainEqual(expect.objectContaining({ rule: 'throws', description: 'rule error: parser bug' }));
+    expect(upBytes(r.output)).toBe('');
+    expect(r.flows[0]?.end_reason).toBe('dropped');
+  });
+});
+
+describe('flow dissectors', () => {
+  interface Command {
+    verb: string;
+    args: string;
+  }
+  const lineProto = defineFlowDissector({
+    name: 'lineproto',
+    events: {
+      command: flowEvent<[flow: TcpFlow, command: Command]>(),
+      reply: flowEvent<[flow: TcpFlow, code: number]>(),
+    },
+    async receiveStreamed(flow, stream, direction, emit) {
+      for await (const line of stream.lines()) {
+        if (direction === 'up') {
+          const [verb = '', ...rest] = line.split(' ');
+          emit.command(flow, { verb: verb.toUpperCase(), args: rest.join(' ') });
+        } else {
+          emit.reply(flow, Number(line.slice(0, 3)));
+        }
+      }
+    },
+  });
+
+  it('onPort enables it; rules get its typed events and can reset through its flow', async () => {
+    const commands: string[] = [];
+    const replies: number[] = [];
+    const rules = defineRules(({ rule }) => {
+      lineProto.onPort(25);
+      rule({
+        on: lineProto.events.command,
+        eval: (flow, cmd) => {
+          commands.push(cmd.verb);
+          if (cmd.verb === 'EXPN') flow.reset();
+        },
+      });
+      rule({ on: lineProto.events.reply, eval: (_flow, code) => replies.push(code) });
+    });
+    const smtp = tcpSession({ server: '192.168.20.25:25' })
+      .handshake()
+      .send('down', '220 hello\r\n')
+      .send('up', 'HELO x\r\n')
+      .send('down', '250 ok\r\n')
+      .send('up', 'EXPN staff\r\n', { segments: 3 })
+      .send('up', 'QUIT\r\n')
+      .close();
+    // Not port 25: the dissector stays off.
+    const other = tcpSession({ server: '192.168.20.26:2525', client: '192.168.10.11:41000' }).handshake().send('up', 'EXPN x\r\n').close();
+    const r = await replay({ rules, packets: [...smtp.frames(), ...other.frames()] });
+    expect(commands).toEqual(['HELO', 'EXPN']);
+    expect(replies).toEqual([220, 250]);
+    expect(upBytes(r.output)).toBe('HELO x\r\n');
+    expect(r.injected).toHaveLength(2);
+    expect(r.flows.map((f) => f.end_reason)).toEqual(['rst', 'fin']);
+  });
+
+  it('onPort outside defineRules is a coded error', () => {
+    expect(() => {
+      lineProto.onPort(25);
+    }).toThrow(/inside defineRules/);
+  });
+});
