@@ -3,9 +3,9 @@
  * other TCP segment is dropped. Stateless, per segment: nothing tracks connections here, so the
  * server's answers are judged on their own (source port 80) rather than as part of a flow.
  *
- * Haka's file carries a deliberate bug for its tutorial, `pkt.destport` for `pkt.dstport`, found
- * there by a Lua error at run time. Here that typo does not compile (see README.md), so this file
- * is the corrected rule.
+ * Haka's file carries a deliberate bug for its tutorial, `pkt.destport` for `pkt.dstport`, which
+ * Haka finds only at run time. Here that typo does not compile (see README.md), so this file is
+ * the corrected rule.
  */
 import { defineRules, tcp } from 'palisade';
 
