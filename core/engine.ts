@@ -677,6 +677,47 @@ export class Engine {
     return this.#tracker.heldMemory;
   }
 
+  // ---- inline: idle timers, ctl reload, ctl loglevel ------------------------------------------
+
+  /** Advances the clock with no packet (inline, when the queue is idle): timeouts fire. */
+  tick(timestamp: { readonly secs: number; readonly nsecs: number }): void {
+    this.clock.advance(timestamp.secs, timestamp.nsecs);
+    // The last packet's verdict is settled: its drop must not skip listeners of expiring flows.
+    this.#pkt.dropped = false;
+    if (this.#fragments.pending > 0) this.#fragments.expire(this.clock.now, this.#dropHeld);
+    if (this.#needConnections) this.#tracker.expire(this.clock.now);
+    if (this.#needUdpConnections) this.#udpTracker.expire(this.clock.now);
+  }
+
+  /**
+   * Swaps in new rule sets and keeps the flow table (`palisade ctl reload`); call it between
+   * packets. A set that fails to install leaves the old rules in place, and its error is thrown.
+   */
+  replaceRules(rules: RuleSet | readonly RuleSet[]): void {
+    const sets: readonly RuleSet[] = isRuleSetList(rules) ? rules : [rules];
+    const lists = this.#lists.map((l) => l.slice());
+    const streamed = this.#streamed.splice(0);
+    for (const l of this.#lists) l.length = 0;
+    try {
+      for (const set of sets) this.#install(set);
+    } catch (err) {
+      lists.forEach((l, i) => (this.#lists[i] = l));
+      this.#streamed.splice(0, this.#streamed.length, ...streamed);
+      throw err;
+    }
+    this.#enableDissectors();
+    if (this.#started) {
+      this.#pkt.dropped = false;
+      this.#emit(engineEvents.started);
+    }
+  }
+
+  /** The level of the rule files' `log` (`palisade ctl loglevel`). */
+  setLogLevel(level: Config['logLevel']): void {
+    this.config.logLevel = level;
+    this.#log.level = level;
+  }
+
   #trackerHost(): TrackerHost {
     const pkt = this.#pkt;
     const clock = this.clock;
