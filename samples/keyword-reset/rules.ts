@@ -21,8 +21,8 @@ const forbidden = [
 // client cannot make palisade buffer without bound by never sending a newline.
 const LINE_START = 64;
 
-/** The start of the command line the client is sending, not yet ended by a newline. */
-const line = flowState(() => ({ start: '' }));
+/** The start of the command line the client is sending, and whether it was already matched. */
+const line = flowState(() => ({ start: '', matched: false }));
 
 export default defineRules(({ rule, alert }) => {
   rule({
@@ -44,23 +44,27 @@ export default defineRules(({ rule, alert }) => {
       for (let from = 0; from <= text.length; ) {
         const newline = text.indexOf('\n', from);
         const end = newline < 0 ? text.length : newline;
-        const room = LINE_START - current.start.length;
-        if (room > 0) current.start += text.slice(from, Math.min(end, from + room));
-        const hit = forbidden.find((f) => f.pattern.test(current.start));
-        if (hit) {
-          alert({
-            description: `forbidden FTP command: ${current.start.trim()}`,
-            severity: 'high',
-            method: { description: hit.description, ref: hit.ref },
-            sources: [flow.client.ip],
-            targets: [{ address: flow.server.ip, service: `tcp/${flow.server.port}` }],
-            flow,
-          });
-          flow.reset();
-          return;
+        if (!current.matched) {
+          const room = LINE_START - current.start.length;
+          if (room > 0) current.start += text.slice(from, Math.min(end, from + room));
+          const hit = forbidden.find((f) => f.pattern.test(current.start));
+          // One alert per command line, however many segments it takes.
+          if (hit) {
+            current.matched = true;
+            alert({
+              description: `forbidden FTP command: ${current.start.trim()}`,
+              severity: 'high',
+              method: { description: hit.description, ref: hit.ref },
+              sources: [flow.client.ip],
+              targets: [{ address: flow.server.ip, service: `tcp/${flow.server.port}` }],
+              flow,
+            });
+            flow.reset();
+          }
         }
         if (newline < 0) break;
         current.start = '';
+        current.matched = false;
         from = newline + 1;
       }
     },
