@@ -2,7 +2,6 @@
  * The engine: one packet source's dissector chain, rule registry, clock and verdicts. One frame
  * is fully handled (every event, every rule) before the next; views are reused frame to frame.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { Packet } from './packet.ts';
 import { Stats } from './stats.ts';
@@ -136,10 +135,13 @@ export class Engine {
   /** Handling a datagram reassembled from IP fragments: its frames cannot be held. */
   #inDatagram = false;
   readonly #streamed: StreamedListener[] = [];
-  /** Streamed runs that are running, not waiting for bytes: replay waits for none before the next packet. */
+  /** Streamed runs running now (not waiting for bytes). */
   #runnable = 0;
-  /** The running streamed rule's name, across its awaits (created with the first streamed run). */
-  #runName: AsyncLocalStorage<string> | undefined = undefined;
+  /** Streams whose waiting run can resume, in the order their bytes came. */
+  readonly #ready: TcpStream[] = [];
+  /** The streamed rule (or dissector) resumed last: runs resume one at a time. */
+  #running = '';
+  #settling: Promise<void> | null = null;
   #settleWarned = false;
   readonly #emitters = new Map<FlowDissector, Record<string, (...args: unknown[]) => void>>();
   #started = false;
@@ -264,7 +266,7 @@ export class Engine {
 
   /** The rule running now: a listener of the current event, or a streamed rule across its awaits. */
   #ruleName(): string {
-    return this.#rule !== '' ? this.#rule : (this.#runName?.getStore() ?? '');
+    return this.#rule !== '' ? this.#rule : this.#running;
   }
 
   /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */
@@ -373,19 +375,23 @@ export class Engine {
 
   #run(name: string, flow: TcpFlow, hold: Hold, body: (stream: TcpStream) => Promise<void> | void): void {
     const stream = new TcpStream(hold, hold.next);
+    stream.runName = name;
     hold.streams.push(stream);
     this.#runnable++;
-    const runName = (this.#runName ??= new AsyncLocalStorage<string>());
-    void runName.run(name, async () => {
+    // The body runs now, inside the packet, up to its first wait.
+    const outer = this.#running;
+    this.#running = name;
+    void (async () => {
       try {
         await body(stream);
       } catch (err) {
         this.#ruleError(name, err, flow);
       } finally {
-        this.#runnable--;
+        this.#runnable = Math.max(0, this.#runnable - 1);
         stream.finish();
       }
-    });
+    })();
+    this.#running = outer;
   }
 
   /** A flow dissector's event, raised from its run: once the flow is dropped, later listeners skip it. */
@@ -406,21 +412,47 @@ export class Engine {
     this.#rule = outer;
   }
 
-  /** Streamed rules are running (not all waiting for bytes): `await settle()` before the next packet. */
+  /** Streamed runs are running or ready to resume: `await settle()` before the next packet. */
   get busy(): boolean {
-    return this.#runnable > 0;
+    return this.#runnable > 0 || this.#ready.length > 0;
   }
 
   /**
-   * Waits until every streamed rule waits for bytes that have not arrived (or has ended), so
-   * that a replay is deterministic: each packet is fully judged before the next is read.
+   * Lets streamed rules run until each waits for bytes that have not arrived (or has ended):
+   * runs resume one at a time, in the order their bytes came, so a replay is deterministic and
+   * each packet is fully judged before the next is read. Also runs by itself after a push.
    */
-  async settle(): Promise<void> {
+  settle(): Promise<void> {
+    if (this.#settling === null && this.busy) {
+      this.#settling = this.#settleLoop().finally(() => {
+        this.#settling = null;
+      });
+    }
+    return this.#settling ?? Promise.resolve();
+  }
+
+  async #settleLoop(): Promise<void> {
+    for (;;) {
+      await this.#drain();
+      const stream = this.#ready.shift();
+      if (stream === undefined) {
+        if (this.#runnable === 0) break;
+        continue;
+      }
+      this.#running = stream.runName;
+      if (stream.resume()) this.#runnable++;
+    }
+    this.#running = '';
+  }
+
+  /**
+   * Waits until no run is running: microtask turns first (a run resumed by a read), then whole
+   * event-loop turns for a rule that awaits something else (a timer, I/O), up to
+   * SETTLE_LIMIT_MS: a rule awaiting what never comes must not stop the engine.
+   */
+  async #drain(): Promise<void> {
     let since = 0;
     for (let i = 0; this.#runnable > 0; i++) {
-      // Microtask turns first (a run resumed by a read); then whole event-loop turns, for a rule
-      // that awaits something else (a timer, I/O), up to SETTLE_LIMIT_MS: a rule awaiting
-      // something that never comes must not stop the replay.
       if (i < 64) {
         await Promise.resolve();
         continue;
@@ -429,8 +461,10 @@ export class Engine {
       else if (performance.now() - since > SETTLE_LIMIT_MS) {
         if (!this.#settleWarned) {
           this.#settleWarned = true;
-          this.#log.warn({ limitMs: SETTLE_LIMIT_MS }, 'a streamed rule awaits something other than its stream; replay goes on without waiting for it');
+          this.#log.warn({ rule: this.#running, limitMs: SETTLE_LIMIT_MS }, 'a streamed rule awaits something other than its stream; going on without waiting for it');
         }
+        // Counted as waiting from now on; if it resumes, its next wait counts it down again.
+        this.#runnable = 0;
         return;
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -764,8 +798,13 @@ export class Engine {
         this.stats.dropped++;
         this.#output?.drop?.(frame.id);
       },
-      runnable: (delta) => {
-        this.#runnable += delta;
+      blocked: () => {
+        this.#runnable = Math.max(0, this.#runnable - 1);
+      },
+      ready: (stream) => {
+        this.#ready.push(stream);
+        // Nobody may call settle() (a library user): the runs still go on, after this packet.
+        if (this.#settling === null) queueMicrotask(() => void this.settle());
       },
     };
   }

@@ -33,7 +33,7 @@ export interface HoldHost {
   /** Consumers committed: frames they are all done with may go. */
   release(hold: Hold): void;
   blocked(): void;
-  resumed(): void;
+  ready(stream: TcpStream): void;
 }
 
 export class Hold implements StreamOwner {
@@ -73,8 +73,8 @@ export class Hold implements StreamOwner {
   blocked(): void {
     this.#host.blocked();
   }
-  resumed(): void {
-    this.#host.resumed();
+  ready(stream: TcpStream): void {
+    this.#host.ready(stream);
   }
 
   /** Ends every stream: their consumers get the end of stream (truncated: cut short). */

@@ -24,6 +24,7 @@ import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
 import { craftRst } from './reset.ts';
 import { releaseFlowState } from '../../core/rules.ts';
 import { Hold, type HeldFrame, type HoldHost } from './hold.ts';
+import type { TcpStream } from './stream.ts';
 
 export { tcpConnectionEvents } from './events.ts';
 export type { TcpAnomaly } from './events.ts';
@@ -68,8 +69,10 @@ export interface TrackerHost {
   release: (frame: HeldFrame) => void;
   /** A held frame is dropped now (its flow was dropped or reset). */
   discard: (frame: HeldFrame) => void;
-  /** Streamed consumers started running (+1) or went waiting (-1). */
-  runnable: (delta: number) => void;
+  /** A streamed consumer went waiting for bytes. */
+  blocked: () => void;
+  /** What a waiting streamed consumer waits for has come. */
+  ready: (stream: TcpStream) => void;
 }
 
 const ACCEPT = 0;
@@ -409,10 +412,10 @@ export class TcpTracker implements FlowActions, HoldHost {
     }
   }
   blocked(): void {
-    this.#host.runnable(-1);
+    this.#host.blocked();
   }
-  resumed(): void {
-    this.#host.runnable(1);
+  ready(stream: TcpStream): void {
+    this.#host.ready(stream);
   }
 
   /** Streamed rules said they are done with what they read: release it (flow.send()). */

@@ -18,8 +18,8 @@ export interface StreamOwner {
   committed(stream: TcpStream): void;
   /** The consumer waits for data that has not arrived (it was running). */
   blocked(stream: TcpStream): void;
-  /** Data arrived for a waiting consumer: it runs again. */
-  resumed(stream: TcpStream): void;
+  /** What a waiting consumer waits for has come: resume() it when its turn comes. */
+  ready(stream: TcpStream): void;
 }
 
 const LF = 0x0a;
@@ -41,6 +41,10 @@ export class TcpStream {
   #scanned = 0;
   /** The stream was cut short (its hold cap was reached): `eof` came early. */
   truncated = false;
+  /** @internal the name of the rule or dissector reading it, for alerts and errors. */
+  runName = '';
+  /** Announced ready and not resumed yet. */
+  #readyAnnounced = false;
 
   /** @internal `offset`: the stream position of the first byte it will get. */
   constructor(owner: StreamOwner, offset: number) {
@@ -83,6 +87,15 @@ export class TcpStream {
     return this.#wait(() => this.#available >= want || this.#ended, take);
   }
 
+  /** @internal resumes the waiting consumer if what it waits for is there; true if it did. */
+  resume(): boolean {
+    this.#readyAnnounced = false;
+    const w = this.#waiter;
+    if (w === null || !w()) return false;
+    this.#waiter = null;
+    return true;
+  }
+
   /** The next line as latin1 text (every byte one char), without its LF or CRLF; null at the end. */
   readLine(): Promise<string | null> {
     this.#commit();
@@ -95,8 +108,13 @@ export class TcpStream {
   }
 
   /** Every line, as readLine() gives them, until the end of the stream. */
-  async *lines(): AsyncIterableIterator<string> {
-    for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
+  lines(): AsyncIterableIterator<string> {
+    // A plain iterator rather than an async generator: one promise per line, not three.
+    const it: AsyncIterableIterator<string> = {
+      next: () => this.readLine().then((value): IteratorResult<string> => (value === null ? { done: true, value: undefined } : { done: false, value })),
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
   /** The bytes as they arrive, until the end of the stream. */
@@ -158,12 +176,11 @@ export class TcpStream {
     });
   }
 
+  /** Consumers resume one at a time, in order, when the engine settles (not inside a packet). */
   #wake(): void {
-    const w = this.#waiter;
-    if (w !== null && w()) {
-      this.#waiter = null;
-      this.#owner.resumed(this);
-    }
+    if (this.#waiter === null || this.#readyAnnounced) return;
+    this.#readyAnnounced = true;
+    this.#owner.ready(this);
   }
 
   /** Takes `n` (<= available) bytes: a view when they sit in one chunk. */
