@@ -348,3 +348,14 @@ describe('the SMTP dissector, byte by byte', () => {
     expect(out.filter((s) => s.id === 0)).toHaveLength(2);
   });
 });
+
+describe('docs/streams.md', () => {
+  it('quotes the SMTP dissector verbatim in its excerpts', () => {
+    const page = readFileSync(join(root, 'docs/streams.md'), 'utf8');
+    const source = readFileSync(join(samples, 'dissector.ts'), 'utf8');
+    // The ```ts blocks without a `// name.ts` header; test/docs.test.ts checks the others.
+    const excerpts = [...page.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '').filter((b) => !/^\/\/ [\w-]+\.ts\n/.test(b));
+    expect(excerpts.length).toBeGreaterThanOrEqual(4);
+    for (const e of excerpts) expect(source, e).toContain(e);
+  });
+});
