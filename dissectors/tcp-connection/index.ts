@@ -491,7 +491,8 @@ export class TcpTracker implements FlowActions, HoldHost {
       history(flow, sender, up, H_MULTIFLAG);
       if (this.#anomaly(flow, 'invalid-flags', direction, tcp)) return DROP;
     }
-    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.streaming);
+    // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need reassembly.
+    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly) || this.streaming);
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.

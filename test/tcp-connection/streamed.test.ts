@@ -327,3 +327,17 @@ describe('flow dissectors', () => {
     }).toThrow(/inside defineRules/);
   });
 });
+
+describe('reassembly on demand', () => {
+  it('a rule listening only to anomalies gets the stream ones (overlap-different-data)', async () => {
+    const kinds: string[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({ on: tcpConnection.events.anomaly, eval: (_flow, a) => kinds.push(a.kind) });
+    });
+    const pcap = tcpSession().handshake().send('up', 'hello world', { ack: false }).resend('up', 'HELLO world').close().pcap();
+    const r = await replay({ rules, pcap });
+    expect(kinds).toEqual(['overlap-different-data']);
+    // The default policy drops the copy that differs.
+    expect(r.dropped).toEqual([5]);
+  });
+});
