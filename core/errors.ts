@@ -16,7 +16,13 @@ export type ErrorCode =
   | 'PAL_ERR_PCAP_CORRUPT'
   | 'PAL_ERR_OUTPUT'
   | 'PAL_ERR_CASE'
-  | 'PAL_ERR_NO_CASES';
+  | 'PAL_ERR_NO_CASES'
+  | 'PAL_ERR_NFQUEUE'
+  | 'PAL_ERR_BRIDGE'
+  | 'PAL_ERR_IPTABLES'
+  | 'PAL_ERR_INJECT'
+  | 'PAL_ERR_CTL_SOCKET'
+  | 'PAL_ERR_CTL';
 
 /** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
 const exitCodes: Record<ErrorCode, number> = {
@@ -33,6 +39,12 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_OUTPUT: 1,
   PAL_ERR_CASE: 2,
   PAL_ERR_NO_CASES: 2,
+  PAL_ERR_NFQUEUE: 1,
+  PAL_ERR_BRIDGE: 1,
+  PAL_ERR_IPTABLES: 1,
+  PAL_ERR_INJECT: 1,
+  PAL_ERR_CTL_SOCKET: 1,
+  PAL_ERR_CTL: 1,
 };
 
 export class PalisadeError extends Error {
@@ -113,3 +125,24 @@ export const noCases = (dirs: readonly string[]): PalisadeError =>
     'PAL_ERR_NO_CASES',
     `no test case under ${dirs.map((d) => `'${d}'`).join(', ')}; a case is a directory holding an expect.json (see docs/testing.md)`,
   );
+
+/** The queue could not be bound (`palisade run --queue`). */
+export const nfqueueError = (queue: number, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_NFQUEUE', `NFQUEUE ${queue}: ${detail}`);
+
+/** `--bridge`: the bridge, br_netfilter or its sysctls are not as palisade needs them. */
+export const bridgeError = (bridge: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_BRIDGE', `bridge '${bridge}': ${detail}`);
+
+export const iptablesError = (command: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_IPTABLES', `'${command}' failed: ${detail}`);
+
+/** The raw sockets that send flow.reset()'s RSTs could not be opened. */
+export const injectError = (detail: string): PalisadeError => new PalisadeError('PAL_ERR_INJECT', detail);
+
+/** The control socket of `palisade run` could not be created. */
+export const ctlSocketError = (path: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_CTL_SOCKET', `control socket '${path}': ${detail}`);
+
+/** `palisade ctl`: no palisade answered, or the command failed there. */
+export const ctlError = (detail: string): PalisadeError => new PalisadeError('PAL_ERR_CTL', detail);

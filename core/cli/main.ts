@@ -4,6 +4,8 @@ import { PalisadeError, usageError } from '../errors.ts';
 import { replay } from './replay.ts';
 import { check } from './check.ts';
 import { test } from './test.ts';
+import { run } from './run.ts';
+import { ctl } from './ctl.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -13,12 +15,14 @@ Commands:
   replay <rules.ts> <capture>   run a rule file over a pcap/pcapng capture
   check <rules.ts>              type-check and load a rule file
   test [dir…]                   run rule test cases (rules, capture, expect.json)
+  run <rules.ts> --queue N      run a rule file inline on NFQUEUE (e.g. on a bridge)
+  ctl <command>                 control a running palisade run: status, stats, reload, loglevel, stop
 
 Run 'palisade <command> --help' for a command's options.
 Options: -h, --help   -v, --version
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { replay, check, test };
+const commands: Record<string, (argv: string[]) => Promise<number>> = { replay, check, test, run, ctl };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

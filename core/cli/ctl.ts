@@ -1,0 +1,160 @@
+/** `palisade ctl status | stats | reload [rules.ts] | loglevel LEVEL | stop`: talks to `palisade run`. */
+import { resolve } from 'node:path';
+import { parse } from './args.ts';
+import { configSchema } from '../config.ts';
+import { ctlError, PalisadeError, usageError, type ErrorCode } from '../errors.ts';
+import { DEFAULT_SOCKET, request, type CtlRequest } from '../inline/control.ts';
+import type { WorkerStats } from '../inline/queue-worker.ts';
+
+export const ctlHelp = `Usage: palisade ctl <command> [--socket PATH] [--json]
+
+Talks to a running 'palisade run' over its control socket (root only).
+
+Commands:
+  status            what runs: pid, rule file, queues, bridge, iptables rule, workers
+  stats             packets, verdicts, RSTs, alerts and connections, per queue and in total
+  reload [rules.ts] load the rule file again (or another one) without losing the flow table;
+                    if it does not type-check or load, the old rules stay and the error is shown
+  loglevel LEVEL    set the rule files' log level (${(configSchema.find((l) => l.key === 'logLevel') as { values: readonly string[] }).values.join(', ')})
+  stop              stop palisade as SIGTERM does
+
+Options:
+  --socket PATH     the control socket given to palisade run (default ${DEFAULT_SOCKET})
+  --json            print the reply as JSON (one line), for scripts
+  --timeout SECS    how long to wait for the reply (default 60)
+  -h, --help        show this help
+
+Exit status: 0 done, 1 palisade is not reachable or the command failed, 2 bad usage.
+`;
+
+const n = (x: number): string => x.toLocaleString('en-US');
+
+function size(x: number): string {
+  if (x < 1024) return `${x} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = x / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i] ?? ''}`;
+}
+
+type Row = Omit<WorkerStats, 'queue' | 'pid'> & { queue?: number };
+
+/** The stats reply as a table for people. */
+export function statsTable(result: { uptime: number; queues: WorkerStats[]; total: Row }): string {
+  const cols: [string, (r: Row) => string][] = [
+    ['queue', (r) => (r.queue === undefined ? 'total' : String(r.queue))],
+    ['packets', (r) => n(r.packets)],
+    ['bytes', (r) => size(r.bytes)],
+    ['accepted', (r) => n(r.accepted)],
+    ['dropped', (r) => n(r.dropped)],
+    ['pending', (r) => n(r.pending)],
+    ['RSTs', (r) => (r.injectFailed > 0 ? `${n(r.injected)} (${n(r.injectFailed)} failed)` : n(r.injected))],
+    ['alerts', (r) => n(r.alerts)],
+    ['rule errors', (r) => n(r.ruleErrors)],
+    ['anomalies', (r) => n(r.anomalies)],
+    ['open flows', (r) => n(r.flows)],
+    ['ended', (r) => n(r.connections)],
+    ['errors', (r) => n(r.errors)],
+  ];
+  const rows: Row[] = [...result.queues, ...(result.queues.length > 1 ? [result.total] : [])];
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+  const lines = cells.map((c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));
+  const pps = result.uptime > 0 ? result.total.packets / result.uptime : 0;
+  lines.push('', `uptime ${result.uptime.toFixed(1)} s, ${n(Math.round(pps))} packets/s on average, rss ${size(result.total.rss)}`);
+  return lines.join('\n');
+}
+
+function statusText(s: Record<string, unknown>): string {
+  const workers = s.workers as { queue: number; pid: number; alive: boolean; restarts: number }[];
+  const iptables = s.iptables as string[];
+  return [
+    `pid         ${String(s.pid)}`,
+    `uptime      ${(s.uptime as number).toFixed(1)} s (since ${String(s.started)})`,
+    `rules       ${String(s.rules)}${(s.reloads as number) > 0 ? ` (reloaded ${String(s.reloads)}×)` : ''}`,
+    `queues      ${String(s.queues)}`,
+    `bridge      ${typeof s.bridge === 'string' ? s.bridge : '(none: your own iptables rule queues the packets)'}`,
+    ...(iptables.length === 0 ? [] : iptables.map((l, i) => `${i === 0 ? 'iptables    ' : '            '}${l}`)),
+    `policy      ${s.passThrough === true ? 'pass-through (monitor only)' : s.failOpen === true ? 'fail-open' : 'fail-closed'}`,
+    `log level   ${String(s.logLevel)}`,
+    `socket      ${String(s.socket)}`,
+    ...workers.map(
+      (w) => `worker      queue ${w.queue}: pid ${w.pid}, ${w.alive ? 'running' : 'not running'}${w.restarts > 0 ? `, restarted ${w.restarts}×` : ''}`,
+    ),
+  ].join('\n');
+}
+
+export async function ctl(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('ctl', argv, {
+    socket: { type: 'string' },
+    json: { type: 'boolean' },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(ctlHelp);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  let req: CtlRequest;
+  switch (command) {
+    case 'status':
+    case 'stats':
+    case 'stop':
+      if (args.length > 0) throw usageError(`palisade ctl ${command}: takes no argument`);
+      req = { cmd: command };
+      break;
+    case 'reload':
+      if (args.length > 1) throw usageError('palisade ctl reload: takes at most one rule file');
+      // A path is the caller's: resolve it here, where its working directory is.
+      req = args[0] === undefined ? { cmd: 'reload' } : { cmd: 'reload', rules: resolve(args[0]) };
+      break;
+    case 'loglevel': {
+      const levels = (configSchema.find((l) => l.key === 'logLevel') as { values: readonly string[] }).values;
+      if (args.length !== 1 || !levels.includes(args[0] ?? '')) throw usageError(`palisade ctl loglevel: needs one level (${levels.join(', ')})`);
+      req = { cmd: 'loglevel', level: args[0] ?? '' };
+      break;
+    }
+    case undefined:
+      throw usageError('palisade ctl: needs a command (status, stats, reload, loglevel, stop)');
+    default:
+      throw usageError(`palisade ctl: unknown command '${command}' (status, stats, reload, loglevel, stop)`);
+  }
+  const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw usageError(`palisade ctl: --timeout takes seconds, not '${values.timeout ?? ''}'`);
+
+  const reply = await request(resolve(values.socket ?? DEFAULT_SOCKET), req, timeout * 1000);
+  if (values.json ?? false) {
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+    return reply.ok ? 0 : 1;
+  }
+  if (!reply.ok) {
+    const failure = reply.error.code.startsWith('PAL_ERR_') ? new PalisadeError(reply.error.code as ErrorCode, reply.error.message) : ctlError(reply.error.message);
+    const prefix = req.cmd === 'reload' ? 'reload failed, the old rules stay: ' : '';
+    process.stderr.write(`palisade ctl: ${prefix}${failure.toString()}\n`);
+    return 1;
+  }
+  const result = reply.result as Record<string, unknown>;
+  switch (req.cmd) {
+    case 'status':
+      process.stdout.write(`${statusText(result)}\n`);
+      break;
+    case 'stats':
+      process.stdout.write(`${statsTable(result as unknown as Parameters<typeof statsTable>[0])}\n`);
+      break;
+    case 'reload':
+      process.stdout.write(`reloaded ${String(result.rules)}\n`);
+      break;
+    case 'loglevel':
+      process.stdout.write(`log level ${String(result.logLevel)}\n`);
+      break;
+    case 'stop':
+      process.stdout.write('stopping\n');
+      break;
+  }
+  return 0;
+}

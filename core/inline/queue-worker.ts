@@ -1,0 +1,266 @@
+/**
+ * One NFQUEUE queue judged by one engine: packets from the queue go through the engine with the
+ * wall clock as their time, and each settled frame becomes a verdict for its queued packet.
+ * Crafted RSTs leave through raw sockets. One per process (see core/io/nfqueue.ts for why).
+ */
+import { performance } from 'node:perf_hooks';
+import pino, { type DestinationStream } from 'pino';
+import { createEngine, type Engine } from '../engine.ts';
+import type { Config } from '../config.ts';
+import { outputError } from '../errors.ts';
+import type { FlowRecord } from '../flow-log.ts';
+import { LINKTYPE_RAW } from '../io/link-types.ts';
+import { Injector } from '../io/inject.ts';
+import { NfQueue } from '../io/nfqueue.ts';
+import { loadRuleFile } from '../rule-loader.ts';
+
+export interface WorkerOptions {
+  queue: number;
+  rulesPath: string;
+  config: Config;
+  /** Accept when palisade cannot judge a packet (an internal error), instead of dropping it. */
+  failOpen: boolean;
+  passThrough: boolean;
+  /** Files, appended to (several workers share them); stdout/stderr when absent. */
+  alerts?: string | undefined;
+  log?: string | undefined;
+  flows?: string | undefined;
+}
+
+/** One queue's counters, as `palisade ctl stats` shows them. */
+export interface WorkerStats {
+  queue: number;
+  pid: number;
+  packets: number;
+  bytes: number;
+  accepted: number;
+  dropped: number;
+  /** Packets waiting for a verdict (held for streamed rules, IP fragments). */
+  pending: number;
+  injected: number;
+  injectFailed: number;
+  alerts: number;
+  ruleErrors: number;
+  anomalies: number;
+  /** Connections that ended, and those open now. */
+  connections: number;
+  flows: number;
+  /** Packets palisade failed on (a bug): given the fail-open or fail-closed verdict. */
+  errors: number;
+  rss: number;
+}
+
+/** How long the queue must stay quiet before a stopping worker closes its engine, and the cap. */
+const DRAIN_QUIET_MS = 200;
+const DRAIN_MAX_MS = 3000;
+
+/** Wall time as { secs, nsecs }, into one reused object (the engine reads it during push only). */
+function wallTime(into: { secs: number; nsecs: number }): { secs: number; nsecs: number } {
+  const ms = performance.timeOrigin + performance.now();
+  const secs = Math.floor(ms / 1000);
+  into.secs = secs;
+  into.nsecs = Math.floor((ms - secs * 1000) * 1e6);
+  return into;
+}
+
+function appendStream(path: string): DestinationStream & { flushSync(): void } {
+  try {
+    // Synchronous appends: lines from several workers never interleave, and an alert is on disk
+    // when its packet's verdict goes out.
+    return pino.destination({ dest: path, append: true, sync: true, mkdir: false });
+  } catch (err) {
+    throw outputError(path, `cannot be written: ${(err as Error).message}`, err);
+  }
+}
+
+export class QueueWorker {
+  readonly queue: number;
+  readonly #engine: Engine;
+  readonly #nfq: NfQueue;
+  readonly #injector: Injector;
+  readonly #failOpen: boolean;
+  readonly #report: (message: string) => void;
+  readonly #flows: (DestinationStream & { flushSync(): void }) | undefined;
+  readonly #streams: (DestinationStream & { flushSync(): void })[] = [];
+  readonly #ts = { secs: 0, nsecs: 0 };
+  readonly #tick: NodeJS.Timeout;
+
+  /** The engine's frame number of the packet being pushed (0 between pushes), and its queue id. */
+  #current = 0;
+  #currentId = 0;
+  #settled = false;
+  #frames = 0;
+  /** Frames the engine holds (pending): engine frame number → queue packet id. */
+  readonly #pending = new Map<number, number>();
+  #errors = 0;
+  #lastError = 0;
+  #closed = false;
+  #lastPacket = 0;
+
+  private constructor(options: WorkerOptions, rules: Awaited<ReturnType<typeof loadRuleFile>>, report: (message: string) => void) {
+    this.queue = options.queue;
+    this.#failOpen = options.failOpen;
+    this.#report = report;
+    const alerts = options.alerts === undefined ? undefined : appendStream(options.alerts);
+    const log = options.log === undefined ? undefined : appendStream(options.log);
+    this.#flows = options.flows === undefined ? undefined : appendStream(options.flows);
+    for (const s of [alerts, log, this.#flows]) if (s !== undefined) this.#streams.push(s);
+    const flows = this.#flows;
+
+    this.#injector = new Injector((err, dst) => {
+      this.#throttled(`queue ${this.queue}: a RST to ${dst || '?'} was not sent: ${err.message} (does the host have a route to it through the bridge? see docs/inline.md)`);
+    });
+    this.#engine = createEngine({
+      rules,
+      config: options.config,
+      passThrough: options.passThrough,
+      // Wrapped: openDestination() would take a SonicBoom (it has a `file`) for a path to truncate.
+      alerts: alerts === undefined ? 'stdout' : { write: (line: string) => alerts.write(line) },
+      log: log === undefined ? 'stderr' : { write: (line: string) => log.write(line) },
+      ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.write(`${JSON.stringify(record)}\n`) }),
+      output: {
+        forward: (_bytes, _secs, _nsecs, _linkType, id) => {
+          this.#verdict(id, true);
+        },
+        drop: (id) => {
+          this.#verdict(id, false);
+        },
+        inject: (bytes) => {
+          this.#injector.send(bytes);
+        },
+      },
+    });
+    // Alerts raised before the first packet carry the right time too.
+    this.#engine.tick(wallTime(this.#ts));
+    this.#engine.start();
+    // Bound last: from here on packets arrive.
+    this.#nfq = new NfQueue(options.queue, this.#onPacket);
+    // Timeouts fire on the wall clock even when no packet comes.
+    this.#tick = setInterval(() => {
+      if (!this.#closed) this.#engine.tick(wallTime(this.#ts));
+    }, 1000);
+  }
+
+  /** Loads the rule file, builds the engine and binds the queue. */
+  static async start(options: WorkerOptions, report: (message: string) => void): Promise<QueueWorker> {
+    const rules = await loadRuleFile(options.rulesPath);
+    return new QueueWorker(options, rules, report);
+  }
+
+  readonly #onPacket = (payload: Buffer, id: number): void => {
+    // The binding crashes the process if this throws: nothing may escape.
+    if (this.#closed) {
+      this.#nfq.accept(id);
+      return;
+    }
+    this.#current = ++this.#frames;
+    this.#currentId = id;
+    this.#settled = false;
+    try {
+      if (this.#engine.push(payload, wallTime(this.#ts), LINKTYPE_RAW) === 'pending') {
+        this.#pending.set(this.#current, id);
+        this.#settled = true;
+      }
+    } catch (err) {
+      this.#errors++;
+      this.#throttled(`queue ${this.queue}: packet ${this.#current} could not be judged (${err instanceof Error ? err.message : String(err)}); ${this.#failOpen ? 'accepted (--fail-open)' : 'dropped'}`);
+      if (!this.#settled) {
+        this.#settled = true;
+        try {
+          if (this.#failOpen) this.#nfq.accept(id);
+          else this.#nfq.drop(id);
+        } catch {
+          // The verdict socket failed too: the kernel applies its own when palisade exits.
+        }
+      }
+    }
+    this.#current = 0;
+    this.#lastPacket = performance.now();
+  };
+
+  /** A settled frame: the packet being pushed, or one the engine held. */
+  #verdict(frame: number, accept: boolean): void {
+    let id: number;
+    if (frame === this.#current) {
+      id = this.#currentId;
+      this.#settled = true;
+    } else {
+      const held = this.#pending.get(frame);
+      if (held === undefined) return;
+      this.#pending.delete(frame);
+      id = held;
+    }
+    if (accept) this.#nfq.accept(id);
+    else this.#nfq.drop(id);
+  }
+
+  /** At most one message a second, with how many were left out. */
+  #suppressed = 0;
+  #throttled(message: string): void {
+    const now = performance.now();
+    if (now - this.#lastError < 1000) {
+      this.#suppressed++;
+      return;
+    }
+    this.#lastError = now;
+    this.#report(this.#suppressed > 0 ? `${message} (and ${this.#suppressed} more)` : message);
+    this.#suppressed = 0;
+  }
+
+  stats(): WorkerStats {
+    const s = this.#engine.stats;
+    return {
+      queue: this.queue,
+      pid: process.pid,
+      packets: s.packets,
+      bytes: s.bytes,
+      accepted: s.accepted,
+      dropped: s.dropped,
+      pending: this.#pending.size,
+      injected: this.#injector.stats.sent,
+      injectFailed: this.#injector.stats.failed,
+      alerts: s.alerts,
+      ruleErrors: s.ruleErrors,
+      anomalies: s.anomalyTotal,
+      connections: s.connections,
+      flows: this.#engine.flows,
+      errors: this.#errors,
+      rss: process.memoryUsage.rss(),
+    };
+  }
+
+  /** Loads `path` and swaps it in, keeping the flow table; on failure the old rules stay (and it throws). */
+  async reload(path: string): Promise<void> {
+    const rules = await loadRuleFile(path);
+    this.#engine.replaceRules(rules);
+  }
+
+  setLogLevel(level: Config['logLevel']): void {
+    this.#engine.setLogLevel(level);
+  }
+
+  /**
+   * Drains: once the queue has been quiet for a moment (the iptables rule is gone by then), open
+   * connections end with reason `shutdown`, held frames get their verdicts, alerts and logs are
+   * flushed. Later packets are accepted without rules until the process exits.
+   */
+  async stop(): Promise<WorkerStats> {
+    const start = performance.now();
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    while (performance.now() - Math.max(this.#lastPacket, start) < DRAIN_QUIET_MS && performance.now() - start < DRAIN_MAX_MS) {
+      await sleep(50);
+    }
+    clearInterval(this.#tick);
+    this.#engine.tick(wallTime(this.#ts));
+    this.#engine.flush();
+    await this.#engine.settle();
+    this.#engine.close();
+    this.#closed = true;
+    // Anything the engine still held: let it through rather than leave it to the kernel's drop.
+    for (const id of this.#pending.values()) this.#nfq.accept(id);
+    this.#pending.clear();
+    for (const s of this.#streams) s.flushSync();
+    this.#injector.close();
+    return this.stats();
+  }
+}
