@@ -182,7 +182,7 @@ export const configSchema: readonly Leaf[] = [
       ['gap', 'accept', 'Bytes the capture never held (snaplen, loss): reported, never glued.'],
       ['reassembly-memcap', 'drop-packet', 'A segment that cannot be held within the reassembly caps.'],
       ['flow-table-full', 'drop-packet', 'A new connection with no room in the table.'],
-      ['hold-cap', 'accept', 'Held frames past tcp.hold.maxBytes or tcp.hold.memcap: `accept` releases them and ends that direction\'s streams early (stream.truncated), `drop-packet` drops the frame that went past, `drop-flow` drops the connection and what it held.'],
+      ['hold-cap', 'accept', 'Held frames past tcp.hold.maxBytes or tcp.hold.memcap: `accept` releases them and ends that direction\'s streams early (stream.truncated), `drop-packet` and `drop-flow` drop the connection and what it held (the frame\'s bytes are in the streams already: dropping it alone would let its retransmission pass unread).'],
     ] as const
   ).map(
     ([kind, def, doc]): Leaf => ({

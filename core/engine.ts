@@ -132,8 +132,8 @@ export class Engine {
   #rule = '';
   /** Inside push(): rules run for a packet (streamed rules run between pushes). */
   #pushing = false;
-  /** Handling a datagram reassembled from IP fragments: its frames cannot be held. */
-  #inDatagram = false;
+  /** The fragments of the datagram being handled (reassembled from IP fragments), or null. */
+  #datagramFrames: readonly HeldFrame[] | null = null;
   readonly #streamed: StreamedListener[] = [];
   /** Streamed runs running now (not waiting for bytes). */
   #runnable = 0;
@@ -399,6 +399,10 @@ export class Engine {
     const list = this.#lists[ev.id];
     if (list === undefined || list.length === 0) return;
     const flow = args[0] as TcpFlow | undefined;
+    // Read through a call: a listener may drop the flow between two reads.
+    const stopped = (): boolean => flow?.dropped === true || (this.#inPacket && this.#pkt.dropped);
+    // A dropped or reset flow's later events (bytes its dissector had buffered) reach no rule.
+    if (stopped()) return;
     const outer = this.#rule;
     for (const l of list) {
       this.#rule = l.name;
@@ -407,7 +411,7 @@ export class Engine {
       } catch (err) {
         this.#ruleError(l.name, err, flow);
       }
-      if (flow?.dropped === true || (this.#inPacket && this.#pkt.dropped)) break;
+      if (stopped()) break;
     }
     this.#rule = outer;
   }
@@ -622,7 +626,7 @@ export class Engine {
       return DROP;
     }
     let v: number;
-    this.#inDatagram = true;
+    this.#datagramFrames = r.frames;
     try {
       if (ip.version === 4) {
         const view = this.#ipv4;
@@ -636,13 +640,15 @@ export class Engine {
           : this.#malformed();
       }
     } finally {
-      this.#inDatagram = false;
+      this.#datagramFrames = null;
     }
     // The datagram's verdict applies to every fragment; the output keeps the original frames.
     if (v === DROP) {
       this.#dropHeld(earlier);
       return DROP;
     }
+    // Held for streamed rules: every fragment waits, and goes (or is dropped) with the segment.
+    if (this.#needConnections && this.#tracker.heldNow) return ACCEPT;
     for (const f of earlier) {
       pkt.reset(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
       this.#forwardCurrent();
@@ -785,18 +791,25 @@ export class Engine {
         this.#openStreams(flow, direction, hold);
       },
       copyCurrent: () => {
-        // Monitor-only forwards everything at once; a reassembled datagram's fragments already went.
-        if (this.#passThrough || this.#inDatagram) return null;
+        // Monitor-only forwards everything at once.
+        if (this.#passThrough) return null;
+        const parts = this.#datagramFrames;
+        // A segment of a reassembled datagram: its fragments (copies already) are what waits.
+        if (parts !== null) return { ...(parts[parts.length - 1] as HeldFrame), id: pkt.id, parts };
         const ts = pkt.timestamp;
         return { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: link.offset };
       },
       release: (frame) => {
-        this.stats.accepted++;
-        this.#output?.forward(frame.bytes, frame.secs, frame.nsecs, frame.linkType, frame.id);
+        for (const f of frame.parts ?? [frame]) {
+          this.stats.accepted++;
+          this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+        }
       },
       discard: (frame) => {
-        this.stats.dropped++;
-        this.#output?.drop?.(frame.id);
+        for (const f of frame.parts ?? [frame]) {
+          this.stats.dropped++;
+          this.#output?.drop?.(f.id);
+        }
       },
       blocked: () => {
         this.#runnable = Math.max(0, this.#runnable - 1);

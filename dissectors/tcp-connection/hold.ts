@@ -18,6 +18,19 @@ export interface HeldFrame {
   readonly linkType: number;
   /** Where its IP header starts (the link dissector's offset), for crafting RSTs from it. */
   readonly linkOffset: number;
+  /**
+   * A segment that came in a fragmented IP datagram: the fragments' frames, which go (or are
+   * dropped) together. `bytes` is then the last fragment's, with no TCP header.
+   */
+  readonly parts?: readonly HeldFrame[];
+}
+
+/** Bytes a held frame takes (all its fragments). */
+export function heldSize(frame: HeldFrame): number {
+  if (frame.parts === undefined) return frame.bytes.length;
+  let n = 0;
+  for (const p of frame.parts) n += p.bytes.length;
+  return n;
 }
 
 export interface HeldPacket {

@@ -23,7 +23,7 @@ import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
 import { craftRst } from './reset.ts';
 import { releaseFlowState } from '../../core/rules.ts';
-import { Hold, type HeldFrame, type HoldHost } from './hold.ts';
+import { Hold, heldSize, type HeldFrame, type HoldHost } from './hold.ts';
 import type { TcpStream } from './stream.ts';
 
 export { tcpConnectionEvents } from './events.ts';
@@ -147,6 +147,11 @@ export class TcpTracker implements FlowActions, HoldHost {
   /** @internal */
   get streaming(): boolean {
     return (this.#streaming ??= this.#host.streaming());
+  }
+
+  /** The segment being handled was held (its frame's verdict waits). */
+  get heldNow(): boolean {
+    return this.#held !== null;
   }
 
   /** The frame the last receive() held (its verdict waits), or null; clears it. */
@@ -299,13 +304,17 @@ export class TcpTracker implements FlowActions, HoldHost {
     if (hold.floor === Infinity && hold.queue.length === 0) return false;
     if (!fresh && hold.queue.length === 0) return false;
     const frame = (this.#frameCopy ??= this.#host.copyCurrent());
-    // A segment from a reassembled IP datagram cannot be held (its fragments already went): it passes.
+    // Monitor-only mode: nothing is held.
     if (frame === null) return false;
-    const size = frame.bytes.length;
+    const size = heldSize(frame);
     const caps = this.#config.hold;
     if (hold.bytes + size > caps.maxBytes || this.#heldBytes + size > caps.memcap) {
-      const drop = this.#anomaly(flow, 'hold-cap', direction, tcp);
-      if (drop) return true;
+      if (this.#anomaly(flow, 'hold-cap', direction, tcp)) {
+        // The frame's bytes are in the streams already: dropping the frame alone would let its
+        // retransmission pass unread. drop-packet fails closed like drop-flow.
+        if (flow.verdict === 0) this.drop(flow);
+        return true;
+      }
       // accept: what waits goes now, and this direction is streamed no further.
       this.#cut(flow, hold, true);
       return false;
@@ -316,7 +325,8 @@ export class TcpTracker implements FlowActions, HoldHost {
     hold.queue.push({ frame, end, seqEnd });
     hold.bytes += size;
     this.#heldBytes += size;
-    hold.template = frame;
+    // A RST is built behind a frame's link, IP and TCP headers: a fragment has no TCP header.
+    if (frame.parts === undefined) hold.template = frame;
     this.#holding.add(hold);
     this.#held = frame;
     return false;
@@ -349,8 +359,9 @@ export class TcpTracker implements FlowActions, HoldHost {
   }
 
   #unaccount(hold: Hold, frame: HeldFrame): void {
-    hold.bytes -= frame.bytes.length;
-    this.#heldBytes -= frame.bytes.length;
+    const size = heldSize(frame);
+    hold.bytes -= size;
+    this.#heldBytes -= size;
     if (hold.queue.length === 0) this.#holding.delete(hold);
   }
 

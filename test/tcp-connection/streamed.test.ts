@@ -341,3 +341,39 @@ describe('reassembly on demand', () => {
     expect(r.dropped).toEqual([5]);
   });
 });
+
+describe('holding segments carried in IP fragments', () => {
+  it('holds every fragment of the datagram; a reset drops them all, so the line never arrives', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (flow, stream, direction) => {
+          if (direction !== 'up') return;
+          for await (const line of stream.lines()) {
+            if (line.startsWith('VRFY')) {
+              flow.reset();
+              return;
+            }
+          }
+        },
+      });
+    });
+    const session = tcpSession().handshake().send('up', 'HELO a\r\n').send('up', 'VRFY root\r\n', { fragment: 8 }).close();
+    const frames = session.frames();
+    const r = await replay({ rules, packets: frames });
+    // The fragments of the VRFY segment were held, then dropped with the flow: none went out.
+    const out = new Set(r.output.filter((o) => !o.injected).map((o) => o.id));
+    const fragmentIds = [...r.verdicts.keys()].filter((id) => {
+      const f = frames[id - 1] as Buffer;
+      return f.readUInt16BE(12) === 0x0800 && (f.readUInt16BE(20) & 0x3fff) !== 0;
+    });
+    expect(fragmentIds.length).toBeGreaterThanOrEqual(2);
+    for (const id of fragmentIds) {
+      expect(out.has(id)).toBe(false);
+      expect(r.verdicts.get(id)).toBe('drop');
+    }
+    expect(r.injected).toHaveLength(2);
+    expect(upBytes(r.output)).toBe('HELO a\r\n');
+  });
+});
