@@ -137,6 +137,7 @@ export async function run(argv: string[]): Promise<number> {
   if (rulesArg === undefined) throw usageError('palisade run: needs <rules.ts>');
   if (extra.length > 0) throw usageError(`palisade run: unexpected argument '${extra[0] ?? ''}'`);
   const range = parseQueues(values.queue, values.queues);
+  if (!isFile(rulesArg)) throw fileNotFound('rule file', rulesArg);
   if (values.bridge === '') throw usageError('palisade run: --bridge needs an interface name');
   const socketPath = resolve(values.socket ?? DEFAULT_SOCKET);
   const typecheck = !(values['no-typecheck'] ?? false);

@@ -1,0 +1,145 @@
+// The real endpoints of the inline end-to-end test, run with plain `node` inside the test's
+// network namespaces (ip netns exec NS node endpoints.js …). Each prints JSON lines on stdout.
+//
+//   node endpoints.js server
+//       HTTP on 8080: GET /small, GET /big (10 MiB of seeded bytes), POST /upload (answers the
+//       body's SHA-256); plain TCP on 9000, 9100 and 9999, reporting accept/data/error/close.
+//       Prints {"event":"listening","bigSha256"} when ready.
+//   node endpoints.js keyword HOST PORT WORD
+//       Connects, sends "hello\n", then "x WORD y\n", and reports when the socket closes, or
+//       2 s after the keyword if it does not: {"localPort","connected","error","closed","ms"}.
+//   node endpoints.js connect HOST PORT MS
+//       Tries to connect for MS ms: {"connected": true|false}.
+//   node endpoints.js hold HOST PORT
+//       Connects and keeps the connection; reads commands on stdin: "send TEXT", "end".
+//
+// (A .js file, ESM through package.json "type": "module": eslint.config.js ignores **/*.js.)
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+
+const out = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
+
+/** Seeded pseudo-random bytes (xorshift32). */
+function prng(seed, n) {
+  const words = new Uint32Array(Math.ceil(n / 4));
+  let x = seed >>> 0 || 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    words[i] = x;
+  }
+  return Buffer.from(words.buffer, 0, n);
+}
+
+const BIG_SEED = 6;
+const BIG_SIZE = 10 * 1024 * 1024;
+
+function server() {
+  const big = prng(BIG_SEED, BIG_SIZE);
+  const web = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/small') {
+      res.end('hello through palisade\n');
+    } else if (req.method === 'GET' && req.url === '/big') {
+      res.setHeader('content-length', big.length);
+      res.end(big);
+    } else if (req.method === 'POST' && req.url === '/upload') {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (d) => {
+        hash.update(d);
+        bytes += d.length;
+      });
+      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  const listening = [new Promise((resolve) => web.listen(8080, resolve))];
+  for (const port of [9000, 9100, 9999]) {
+    const s = net.createServer((sock) => {
+      const remotePort = sock.remotePort;
+      out({ event: 'accept', port, remotePort });
+      sock.on('data', (d) => out({ event: 'data', port, remotePort, text: d.toString('latin1') }));
+      sock.on('error', (err) => out({ event: 'error', port, remotePort, code: err.code }));
+      sock.on('close', () => out({ event: 'close', port, remotePort }));
+    });
+    listening.push(new Promise((resolve) => s.listen(port, resolve)));
+  }
+  void Promise.all(listening).then(() => out({ event: 'listening', bigSha256: createHash('sha256').update(big).digest('hex') }));
+}
+
+function keyword(host, port, word) {
+  const result = { localPort: 0, connected: false, error: null, closed: false, ms: -1 };
+  let t0 = 0;
+  const report = () => {
+    out(result);
+    process.exit(0);
+  };
+  const sock = net.connect(Number(port), host, () => {
+    result.connected = true;
+    result.localPort = sock.localPort;
+    sock.write('hello\n');
+    setTimeout(() => {
+      t0 = performance.now();
+      sock.write(`x ${word} y\n`);
+      // A socket still open then was left alone.
+      setTimeout(report, 2000);
+    }, 300);
+  });
+  sock.on('error', (err) => {
+    result.error = err.code;
+  });
+  sock.on('close', () => {
+    result.closed = true;
+    if (t0 > 0) result.ms = Math.round(performance.now() - t0);
+    report();
+  });
+}
+
+function connect(host, port, ms) {
+  const sock = net.connect(Number(port), host, () => {
+    out({ connected: true });
+    sock.destroy();
+    process.exit(0);
+  });
+  sock.on('error', (err) => {
+    out({ connected: false, error: err.code });
+    process.exit(0);
+  });
+  setTimeout(() => {
+    out({ connected: false, error: 'timeout' });
+    process.exit(0);
+  }, Number(ms));
+}
+
+function hold(host, port) {
+  const sock = net.connect(Number(port), host, () => {
+    out({ event: 'connected', localPort: sock.localPort });
+  });
+  sock.on('data', (d) => out({ event: 'data', text: d.toString('latin1') }));
+  sock.on('error', (err) => out({ event: 'error', code: err.code }));
+  sock.on('close', () => {
+    out({ event: 'close' });
+    process.exit(0);
+  });
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.startsWith('send ')) sock.write(`${line.slice(5)}\n`, () => out({ event: 'sent' }));
+    else if (line === 'end') sock.end();
+  });
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === 'server') server();
+else if (mode === 'keyword') keyword(args[0], args[1], args[2]);
+else if (mode === 'connect') connect(args[0], args[1], args[2]);
+else if (mode === 'hold') hold(args[0], args[1]);
+else if (mode !== undefined) {
+  process.stderr.write(`unknown mode ${mode}\n`);
+  process.exit(2);
+}

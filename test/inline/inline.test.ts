@@ -1,0 +1,398 @@
+/**
+ * palisade inline, end to end: a client and a server namespace with real kernel TCP stacks, a
+ * kernel bridge between them in a third namespace, and `palisade run --bridge br0` judging the
+ * bridged traffic through NFQUEUE. Needs root; the namespaces are removed even when a test fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canRun, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, spawnInNs, type Topology } from './netns.ts';
+
+const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
+const endpoints = fileURLToPath(new URL('./endpoints.js', import.meta.url));
+const rules = fileURLToPath(new URL('./fixtures/rules.ts', import.meta.url));
+const can = canRun();
+
+/** JSON lines from a child's stdout, and a way to wait for one. */
+class Lines {
+  readonly records: Record<string, unknown>[] = [];
+  #waiters: (() => void)[] = [];
+
+  constructor(proc: ChildProcess) {
+    let buffered = '';
+    proc.stdout?.setEncoding('utf8');
+    proc.stdout?.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          this.records.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // Not ours.
+        }
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    });
+  }
+
+  async waitFor(pred: (r: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const found = this.records.find(pred);
+      if (found !== undefined) return found;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}; saw ${JSON.stringify(this.records.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** A `palisade run` inside the bridge namespace. */
+class Palisade {
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly proc: ChildProcess,
+    readonly socket: string,
+  ) {
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    proc.stdout?.resume();
+    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  static async start(t: Topology, dir: string, args: readonly string[]): Promise<Palisade> {
+    const socket = join(dir, `ctl-${Math.random().toString(36).slice(2, 8)}.sock`);
+    const proc = spawnInNs(t.mid, process.execPath, [bin, 'run', rules, '--bridge', 'br0', '--socket', socket, '--no-typecheck', ...args]);
+    const p = new Palisade(proc, socket);
+    const deadline = performance.now() + 30_000;
+    const exit = { seen: false };
+    void p.exited.then(() => (exit.seen = true));
+    while (!p.stderr.includes('palisade run: ready:')) {
+      if (exit.seen || performance.now() > deadline) throw new Error(`palisade run did not start:\n${p.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return p;
+  }
+
+  ctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [bin, 'ctl', ...args, '--socket', this.socket], { encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+  }
+}
+
+function runEndpoint(t: Topology, mode: string, ...args: string[]): Record<string, unknown> {
+  const out = inNs(t.client, process.execPath, [endpoints, mode, ...args], 20_000).trim().split('\n').pop() ?? '';
+  return JSON.parse(out) as Record<string, unknown>;
+}
+
+function palisadeRules(t: Topology): string[] {
+  return inNs(t.mid, 'iptables', ['-S', 'FORWARD'])
+    .split('\n')
+    .filter((l) => l.includes('palisade:'));
+}
+
+function alerts(file: string): Record<string, unknown>[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const curl = (t: Topology, ...args: string[]): string => inNs(t.client, 'curl', ['-sS', '-m', '30', ...args], 40_000);
+
+describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endpoints${can.ok ? '' : ` (skipped: ${can.why})`}`, () => {
+  let t: Topology | undefined;
+  let dir = '';
+  let server: ChildProcess | undefined;
+  let serverLines: Lines;
+  let bigSha256 = '';
+  const running: Palisade[] = [];
+  const net = (): Topology => {
+    if (t === undefined) throw new Error('no topology');
+    return t;
+  };
+  const serverSaw = (port: number, remotePort: unknown, event: string, ms = 2000): Promise<Record<string, unknown>> =>
+    serverLines.waitFor((r) => r.event === event && r.port === port && r.remotePort === remotePort, ms, `server ${event} on ${port} from ${String(remotePort)}`);
+
+  beforeAll(async () => {
+    cleanLeftovers();
+    dir = mkdtempSync(join(tmpdir(), 'pal-inline-'));
+    t = createTopology();
+    server = spawnInNs(t.server, process.execPath, [endpoints, 'server']);
+    serverLines = new Lines(server);
+    const listening = await serverLines.waitFor((r) => r.event === 'listening', 15_000, 'the server');
+    bigSha256 = String(listening.bigSha256);
+  }, 30_000);
+
+  afterAll(() => {
+    try {
+      for (const p of running) p.kill('SIGKILL');
+      server?.kill('SIGKILL');
+    } finally {
+      if (t !== undefined) destroyTopology(t);
+      if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('one queue', () => {
+    let pal: Palisade;
+    let alertFile = '';
+    let flowFile = '';
+
+    beforeAll(async () => {
+      alertFile = join(dir, 'alerts.jsonl');
+      flowFile = join(dir, 'flows.jsonl');
+      pal = await Palisade.start(net(), dir, ['--queue', '0', '--alerts', alertFile, '--flows', flowFile]);
+      running.push(pal);
+    }, 40_000);
+
+    it('inserts one iptables rule for bridged traffic, with --queue-bypass', () => {
+      const lines = palisadeRules(net());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/-i br0 -o br0 -m physdev --physdev-is-bridged .*-j NFQUEUE --queue-num 0 --queue-bypass/);
+    });
+
+    it('an allowed connection carries an HTTP exchange, and 10 MiB each way byte-exact', () => {
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+
+      const down = join(dir, 'big.bin');
+      expect(curl(net(), '-o', down, '-w', '%{http_code}', `http://${SERVER_IP}:8080/big`)).toBe('200');
+      const got = readFileSync(down);
+      expect(got.length).toBe(10 * 1024 * 1024);
+      expect(createHash('sha256').update(got).digest('hex')).toBe(bigSha256);
+
+      const upFile = join(dir, 'up.bin');
+      const up = randomBytes(10 * 1024 * 1024);
+      writeFileSync(upFile, up);
+      const answer = JSON.parse(curl(net(), '--data-binary', `@${upFile}`, '-H', 'content-type: application/octet-stream', `http://${SERVER_IP}:8080/upload`)) as {
+        bytes: number;
+        sha256: string;
+      };
+      expect(answer).toEqual({ bytes: up.length, sha256: createHash('sha256').update(up).digest('hex') });
+    }, 60_000);
+
+    it('a connection the firewall group refuses never completes its handshake', () => {
+      expect(runEndpoint(net(), 'connect', SERVER_IP, '9999', '2500')).toEqual({ connected: false, error: 'timeout' });
+      expect(serverLines.records.some((r) => r.event === 'accept' && r.port === 9999)).toBe(false);
+      expect(alerts(alertFile).some((a) => a.description === 'connection refused')).toBe(true);
+    });
+
+    it('flow.reset() on a keyword kills the connection: client and server both see ECONNRESET at once', async () => {
+      const r = runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'FORBIDDEN');
+      expect(r).toMatchObject({ connected: true, error: 'ECONNRESET', closed: true });
+      expect(r.ms).toBeLessThan(1000);
+      await serverSaw(9000, r.localPort, 'error');
+      expect(serverLines.records.find((x) => x.event === 'error' && x.remotePort === r.localPort)?.code).toBe('ECONNRESET');
+      // The segment carrying the keyword was dropped: the server only got the first line.
+      const data = serverLines.records.filter((x) => x.event === 'data' && x.remotePort === r.localPort).map((x) => x.text);
+      expect(data.join('')).toBe('hello\n');
+      // palisade's RSTs leave through LOCAL_OUT, never FORWARD: none came back into the queue.
+      expect(alerts(alertFile).filter((a) => String(a.description).startsWith('rst seen'))).toEqual([]);
+    }, 20_000);
+
+    it('flow.halfreset() resets the server side only: the client is left hanging', async () => {
+      const r = runEndpoint(net(), 'keyword', SERVER_IP, '9100', 'HALFKILL');
+      expect(r).toMatchObject({ connected: true, error: null, closed: false });
+      const e = await serverSaw(9100, r.localPort, 'error');
+      expect(e.code).toBe('ECONNRESET');
+      expect(alerts(alertFile).filter((a) => String(a.description).startsWith('rst seen'))).toEqual([]);
+    }, 20_000);
+
+    it('ctl stats reports the packets seen, as a table and as JSON; ctl status names the rule file', () => {
+      const json = pal.ctl('stats', '--json');
+      expect(json.status, json.stderr).toBe(0);
+      const reply = JSON.parse(json.stdout) as { ok: boolean; result: { total: { packets: number; accepted: number; dropped: number; injected: number }; queues: unknown[] } };
+      expect(reply.ok).toBe(true);
+      expect(reply.result.queues).toHaveLength(1);
+      // 20 MiB in 1500-byte frames, plus ACKs.
+      expect(reply.result.total.packets).toBeGreaterThan(14_000);
+      expect(reply.result.total.dropped).toBeGreaterThan(0);
+      expect(reply.result.total.injected).toBe(3);
+
+      const table = pal.ctl('stats');
+      expect(table.status).toBe(0);
+      expect(table.stdout).toMatch(/^queue +packets +bytes +accepted +dropped/);
+      expect(table.stdout).toMatch(/\n0 +[\d,]+ +[\d.]+ MiB/);
+
+      const status = pal.ctl('status');
+      expect(status.stdout).toContain(`rules       ${rules}`);
+      expect(status.stdout).toContain('bridge      br0');
+    });
+
+    it('ctl reload with a broken file shows the error and keeps the old rules; a good reload keeps open flows', async () => {
+      const broken = join(dir, 'broken.ts');
+      writeFileSync(broken, "import { defineRules } from 'palisade';\nexport default defineRules(({ rule }) => { rule({ on: ( => 1 }); });\n");
+      const bad = pal.ctl('reload', broken);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/reload failed, the old rules stay: PAL_ERR_RULE_LOAD: .*broken\.ts/);
+      // The old rules still refuse and reset.
+      expect(runEndpoint(net(), 'connect', SERVER_IP, '9999', '1500')).toMatchObject({ connected: false });
+      expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'FORBIDDEN')).toMatchObject({ error: 'ECONNRESET' });
+
+      // A connection opened before a good reload is still tracked after it: the keyword resets it.
+      const hold = spawnInNs(net().client, process.execPath, [endpoints, 'hold', SERVER_IP, '9000']);
+      try {
+        const lines = new Lines(hold);
+        await lines.waitFor((r) => r.event === 'connected', 5000, 'the client to connect');
+        hold.stdin?.write('send before reload\n');
+        await lines.waitFor((r) => r.event === 'sent', 5000, 'the first line');
+        const good = pal.ctl('reload');
+        expect(good.status, good.stderr).toBe(0);
+        expect(good.stdout).toBe(`reloaded ${rules}\n`);
+        hold.stdin?.write('send FORBIDDEN\n');
+        const err = await lines.waitFor((r) => r.event === 'error', 3000, 'the reset');
+        expect(err.code).toBe('ECONNRESET');
+      } finally {
+        hold.kill('SIGKILL');
+      }
+    }, 30_000);
+
+    it('SIGTERM: open flows end with reason shutdown, the iptables rule goes, traffic still flows', async () => {
+      const hold = spawnInNs(net().client, process.execPath, [endpoints, 'hold', SERVER_IP, '9100']);
+      try {
+        const lines = new Lines(hold);
+        const connected = await lines.waitFor((r) => r.event === 'connected', 5000, 'the client to connect');
+        hold.stdin?.write('send before shutdown\n');
+        await serverSaw(9100, connected.localPort, 'data');
+
+        pal.kill('SIGTERM');
+        const exit = await pal.exited;
+        expect(exit, pal.stderr).toEqual({ code: 0, signal: null });
+        expect(pal.stderr).toMatch(/palisade run: stopped after [\d.]+ s: [\d,]+ packets/);
+        expect(palisadeRules(net())).toEqual([]);
+
+        const flows = readFileSync(flowFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+        const flow = flows.find((f) => f['id.orig_p'] === connected.localPort);
+        expect(flow?.end_reason).toBe('shutdown');
+
+        // The same connection goes on, no longer inspected: the keyword passes now.
+        hold.stdin?.write('send FORBIDDEN after shutdown\n');
+        const after = await serverLines.waitFor(
+          (r) => r.event === 'data' && r.remotePort === connected.localPort && String(r.text).includes('after shutdown'),
+          3000,
+          'data after shutdown',
+        );
+        expect(after.text).toBe('FORBIDDEN after shutdown\n');
+        expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      } finally {
+        hold.kill('SIGKILL');
+      }
+    }, 30_000);
+  });
+
+  describe('crash and several queues', () => {
+    it('kill -9 does not black-hole the bridge (queue bypass); the next start removes the dead rule', async () => {
+      const dead = await Palisade.start(net(), dir, []);
+      running.push(dead);
+      dead.kill('SIGKILL');
+      await dead.exited;
+      expect(palisadeRules(net())).toHaveLength(1);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+
+      const next = await Palisade.start(net(), dir, ['--queues', '0-1']);
+      running.push(next);
+      expect(next.stderr).toContain('removed a rule left by a palisade that is gone');
+      const lines = palisadeRules(net());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('--queue-balance 0:1 --queue-bypass');
+
+      // Worker processes judge the traffic: the firewall and the reset work as with one queue.
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'FORBIDDEN')).toMatchObject({ error: 'ECONNRESET' });
+      const stats = JSON.parse(next.ctl('stats', '--json').stdout) as { result: { queues: { queue: number; packets: number }[]; total: { packets: number } } };
+      expect(stats.result.queues.map((q) => q.queue)).toEqual([0, 1]);
+      expect(stats.result.total.packets).toBeGreaterThan(10);
+
+      const stop = next.ctl('stop');
+      expect(stop.status).toBe(0);
+      expect(await next.exited).toEqual({ code: 0, signal: null });
+      expect(palisadeRules(net())).toEqual([]);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+    }, 60_000);
+  });
+});
+
+describe('palisade run and ctl: bad flags and files fail fast with coded messages', () => {
+  const cli = (...args: string[]): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stderr: r.stderr };
+  };
+  it.each([
+    [['run'], /PAL_ERR_USAGE: palisade run: needs <rules.ts>/],
+    [['run', rules, '--queue', 'x'], /PAL_ERR_USAGE: palisade run: --queue takes a queue number from 0 to 65535, not 'x'/],
+    [['run', rules, '--queue', '1', '--queues', '0-1'], /PAL_ERR_USAGE: palisade run: give --queue or --queues, not both/],
+    [['run', rules, '--queues', '3-1'], /PAL_ERR_USAGE: .*the range is empty/],
+    [['run', rules, '--frobnicate'], /PAL_ERR_USAGE: palisade run: Unknown option '--frobnicate'/],
+    [['run', 'no-such-rules.ts'], /PAL_ERR_FILE_NOT_FOUND: rule file 'no-such-rules.ts'/],
+    [['run', rules, '--config', 'no-such.json'], /PAL_ERR_FILE_NOT_FOUND: config file 'no-such.json'/],
+    [['ctl'], /PAL_ERR_USAGE: palisade ctl: needs a command/],
+    [['ctl', 'frob'], /PAL_ERR_USAGE: palisade ctl: unknown command 'frob'/],
+    [['ctl', 'loglevel', 'loud'], /PAL_ERR_USAGE: palisade ctl loglevel: needs one level/],
+  ])('palisade %j exits 2', (args, message) => {
+    const r = cli(...args);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a bad config value exits 2 naming the key', () => {
+    const d = mkdtempSync(join(tmpdir(), 'pal-inline-cfg-'));
+    try {
+      const cfg = join(d, 'config.json');
+      writeFileSync(cfg, JSON.stringify({ tcp: { maxFlows: 'many' } }));
+      const r = cli('run', rules, '--config', cfg);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/PAL_ERR_CONFIG: .*key 'tcp.maxFlows' is "many"/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('ctl with no palisade behind the socket exits 1 and says so', () => {
+    const r = cli('ctl', 'stats', '--socket', join(tmpdir(), `pal-none-${process.pid}.sock`));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/PAL_ERR_CTL: cannot reach .*: no palisade is running there/);
+  });
+
+  it.skipIf(!can.ok)('a missing bridge is PAL_ERR_BRIDGE before anything is installed', () => {
+    const ns = `pal-inl-${process.pid}-x`;
+    const d = mkdtempSync(join(tmpdir(), 'pal-inline-br-'));
+    try {
+      spawnSync('ip', ['netns', 'add', ns]);
+      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, bin, 'run', rules, '--no-typecheck', '--bridge', 'nobr0', '--socket', join(d, 's.sock')], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/PAL_ERR_BRIDGE: bridge 'nobr0': no such interface in this network namespace/);
+      expect(inNs(ns, 'iptables', ['-S', 'FORWARD'])).not.toContain('palisade');
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
