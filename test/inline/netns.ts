@@ -2,9 +2,9 @@
  * The inline test's network: three namespaces, client — bridge (palisade inline) — server, with
  * real kernel TCP stacks at both ends.
  *
- *   <tag>-c: eth0 10.201.0.1/24 ── veth ── pc ┐
- *                                             br0 10.201.0.254/24   <tag>-m (palisade)
- *   <tag>-s: eth0 10.201.0.2/24 ── veth ── ps ┘
+ *   <tag>-c: eth0 10.201.0.1/24 fd77:201::1/64 ── veth ── pc ┐
+ *                                                            br0 10.201.0.254/24 fd77:201::fe/64   <tag>-m (palisade)
+ *   <tag>-s: eth0 10.201.0.2/24 fd77:201::2/64 ── veth ── ps ┘
  *
  * Names carry the test process's pid, so a run never touches another's namespaces, and a run
  * that died (its pid gone) is cleaned up by the next one. Traffic stays inside the namespaces.
@@ -15,6 +15,9 @@ export const PREFIX = 'pal-inl-';
 export const CLIENT_IP = '10.201.0.1';
 export const SERVER_IP = '10.201.0.2';
 export const BRIDGE_IP = '10.201.0.254';
+export const CLIENT_IP6 = 'fd77:201::1';
+export const SERVER_IP6 = 'fd77:201::2';
+export const BRIDGE_IP6 = 'fd77:201::fe';
 
 export interface Topology {
   client: string;
@@ -115,10 +118,14 @@ export function createTopology(): Topology {
   }
   // The bridge's own address: the host's route to the endpoints, for the RSTs it injects.
   ip('-n', t.mid, 'addr', 'add', `${BRIDGE_IP}/24`, 'dev', 'br0');
+  // IPv6 without duplicate address detection: addresses usable at once.
+  ip('-n', t.mid, 'addr', 'add', `${BRIDGE_IP6}/64`, 'dev', 'br0', 'nodad');
   ip('-n', t.mid, 'link', 'set', 'br0', 'up');
   ip('-n', t.client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0');
+  ip('-n', t.client, 'addr', 'add', `${CLIENT_IP6}/64`, 'dev', 'eth0', 'nodad');
   ip('-n', t.client, 'link', 'set', 'eth0', 'up');
   ip('-n', t.server, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 'eth0');
+  ip('-n', t.server, 'addr', 'add', `${SERVER_IP6}/64`, 'dev', 'eth0', 'nodad');
   ip('-n', t.server, 'link', 'set', 'eth0', 'up');
   return t;
 }
