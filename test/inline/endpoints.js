@@ -2,8 +2,8 @@
 // network namespaces (ip netns exec NS node endpoints.js …). Each prints JSON lines on stdout.
 //
 //   node endpoints.js server
-//       HTTP on 8080: GET /small, GET /big (10 MiB of seeded bytes), POST /upload (answers the
-//       body's SHA-256); plain TCP on 9000, 9100 and 9999, reporting accept/data/error/close.
+//       HTTP on 8080: GET /small, GET /big (10 MiB of seeded bytes), GET /bulk/N (N zero bytes),
+//       POST /upload (answers the body's SHA-256); plain TCP on 9000, 9100 and 9999, reporting accept/data/error/close.
 //       Prints {"event":"listening","bigSha256"} when ready.
 //   node endpoints.js keyword HOST PORT WORD
 //       Connects, sends "hello\n", then "x WORD y\n", and reports when the socket closes, or
@@ -47,6 +47,23 @@ function server() {
     } else if (req.method === 'GET' && req.url === '/big') {
       res.setHeader('content-length', big.length);
       res.end(big);
+    } else if (req.method === 'GET' && req.url?.startsWith('/bulk/')) {
+      // N bytes of zeros, in 1 MiB writes (bench/inline.ts).
+      let left = Number(req.url.slice('/bulk/'.length));
+      const chunk = Buffer.alloc(1024 * 1024);
+      res.setHeader('content-length', left);
+      const more = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
     } else if (req.method === 'POST' && req.url === '/upload') {
       const hash = createHash('sha256');
       let bytes = 0;
