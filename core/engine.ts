@@ -427,52 +427,49 @@ export class Engine {
    * each packet is fully judged before the next is read. Also runs by itself after a push.
    */
   settle(): Promise<void> {
-    if (this.#settling === null && this.busy) {
-      this.#settling = this.#settleLoop().finally(() => {
-        this.#settling = null;
-      });
-    }
+    if (this.#settling === null && this.busy) this.#settling = this.#settleLoop();
     return this.#settling ?? Promise.resolve();
   }
 
+  /**
+   * Resumes ready runs one at a time, each until it waits again: microtask turns first (a run
+   * resumed by a read), then whole event-loop turns for a rule that awaits something else (a
+   * timer, I/O), up to SETTLE_LIMIT_MS: a rule awaiting what never comes must not stop the engine.
+   * One loop, no nested async calls: replay settles after every packet that fed a stream.
+   */
   async #settleLoop(): Promise<void> {
+    let turns = 0;
+    let since = 0;
+    // Never finishes synchronously: settle() must have stored this promise before it ends.
+    await Promise.resolve();
     for (;;) {
-      await this.#drain();
-      const stream = this.#ready.shift();
-      if (stream === undefined) {
-        if (this.#runnable === 0) break;
+      if (this.#runnable > 0) {
+        if (turns++ < 64) {
+          await Promise.resolve();
+          continue;
+        }
+        if (since === 0) since = performance.now();
+        else if (performance.now() - since > SETTLE_LIMIT_MS) {
+          if (!this.#settleWarned) {
+            this.#settleWarned = true;
+            this.#log.warn({ rule: this.#running, limitMs: SETTLE_LIMIT_MS }, 'a streamed rule awaits something other than its stream; going on without waiting for it');
+          }
+          // Counted as waiting from now on; when it waits on its stream, the count stays at 0.
+          this.#runnable = 0;
+          continue;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
+      const stream = this.#ready.shift();
+      if (stream === undefined) break;
+      turns = 0;
+      since = 0;
       this.#running = stream.runName;
       if (stream.resume()) this.#runnable++;
     }
     this.#running = '';
-  }
-
-  /**
-   * Waits until no run is running: microtask turns first (a run resumed by a read), then whole
-   * event-loop turns for a rule that awaits something else (a timer, I/O), up to
-   * SETTLE_LIMIT_MS: a rule awaiting what never comes must not stop the engine.
-   */
-  async #drain(): Promise<void> {
-    let since = 0;
-    for (let i = 0; this.#runnable > 0; i++) {
-      if (i < 64) {
-        await Promise.resolve();
-        continue;
-      }
-      if (since === 0) since = performance.now();
-      else if (performance.now() - since > SETTLE_LIMIT_MS) {
-        if (!this.#settleWarned) {
-          this.#settleWarned = true;
-          this.#log.warn({ rule: this.#running, limitMs: SETTLE_LIMIT_MS }, 'a streamed rule awaits something other than its stream; going on without waiting for it');
-        }
-        // Counted as waiting from now on; if it resumes, its next wait counts it down again.
-        this.#runnable = 0;
-        return;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    this.#settling = null;
   }
 
   // ---- the packet path ---------------------------------------------------------------------
