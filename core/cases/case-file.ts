@@ -57,7 +57,7 @@ const SETUP_KEYS = ['description', 'rules', 'capture', 'config'] as const;
 export const EXPECTATION_KEYS = ['alerts', 'dropped', 'injected', 'flows', 'logs', 'anomalies'] as const;
 const KNOWN_KEYS: readonly string[] = [...SETUP_KEYS, ...EXPECTATION_KEYS];
 /** What an injected entry may name: the fields palisade decodes from a crafted packet. */
-export const INJECTED_KEYS = ['to', 'flags', 'after', 'seq', 'ack', 'window', 'ttl'] as const;
+export const INJECTED_KEYS = ['to', 'flags', 'after', 'seq', 'ack', 'window', 'ttl', 'vlan'] as const;
 const DEFAULT_RULES = 'rules.ts';
 const DEFAULT_CAPTURES = ['input.pcap', 'input.pcapng'];
 
@@ -127,6 +127,9 @@ function checkCaseFile(file: string, v: unknown): CaseFile {
     if (entry.to !== 'client' && entry.to !== 'server') bad(`injected[${i}].to`, '"client" or "server"');
     if (entry.flags !== undefined && typeof entry.flags !== 'string') bad(`injected[${i}].flags`, 'TCP flag letters, e.g. "R" or "RA"');
     if (entry.after !== undefined && !isCount(entry.after, 1)) bad(`injected[${i}].after`, 'a frame number (from 1)');
+    if (entry.vlan !== undefined && !(Array.isArray(entry.vlan) && entry.vlan.every((id) => isCount(id, 0) && id < 4096))) {
+      bad(`injected[${i}].vlan`, 'VLAN ids (0-4095), outermost first, as a list: [100], or [] for untagged');
+    }
   });
   if (v.dropped !== undefined) {
     const d = v.dropped;

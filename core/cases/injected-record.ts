@@ -1,6 +1,7 @@
 /**
  * What a crafted packet (a RST palisade sent) says in expect.json terms: to which side of its
- * connection it went, its TCP flags, and the input frame it followed. Decoded with palisade's own
+ * connection it went, its TCP flags, the input frame it followed, and the header fields a case
+ * may check (sequence numbers, window, TTL, 802.1Q tags). Decoded with palisade's own
  * dissectors, as the engine would read the packet.
  */
 import { Packet } from '../packet.ts';
@@ -25,6 +26,8 @@ export type InjectedRecord = {
   ack: number;
   window: number;
   ttl: number;
+  /** 802.1Q/802.1ad ids, outermost first; [] when untagged. A RST must carry its flow's tags to reach the right VLAN. */
+  vlan: number[];
 };
 
 /** Flag letters by bit, FIN (0x01) first, as `tcp({ flags })` takes them. */
@@ -82,5 +85,6 @@ export function injectedRecord(
     ack: tcp.ack,
     window: tcp.window,
     ttl,
+    vlan: link.vlanIds,
   };
 }

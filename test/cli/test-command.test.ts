@@ -227,6 +227,42 @@ describe('palisade test', () => {
     );
   });
 
+  it('checks the 802.1Q tags of crafted RSTs: all of them, outermost first, [] when untagged', () => {
+    const dir = freshDir();
+    // Frames 1-5: untagged, 'attack' in frame 4. Frames 6-10: QinQ 100/7, 'attack' in frame 9.
+    const capture = pcap([
+      ...tcpSession({ client: '192.168.10.10:40001' }).handshake().send('up', 'attack').frames(),
+      ...tcpSession({ client: '192.168.10.10:40002', vlan: [100, 7] }).handshake().send('up', 'attack').frames(),
+    ]);
+    const injected = [
+      { to: 'client', after: 4, vlan: [] },
+      { to: 'server', after: 4, vlan: [] },
+      { to: 'client', after: 9, vlan: [100, 7] },
+      { to: 'server', after: 9, vlan: [100, 7] },
+    ];
+    writeCase(dir, { 'rules.ts': resetRules, 'input.pcap': capture, 'expect.json': { injected } });
+    const ok = palisade(['test'], { cwd: dir });
+    expect(ok.stdout + ok.stderr).toMatch(/^1 passed, 0 failed$/m);
+    expect(ok.status).toBe(0);
+
+    // The outer tag alone is not the flow's tags.
+    writeCase(dir, { 'expect.json': { injected: [...injected.slice(0, 2), { to: 'client', vlan: [100] }, { to: 'server', vlan: [100] }] } });
+    const r = palisade(['test'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(
+      [
+        '  injected (- expected, + actual):',
+        '      {"to": "client", "after": 4, "vlan": []}',
+        '      {"to": "server", "after": 4, "vlan": []}',
+        '    - {"to": "client", "vlan": [100]}',
+        '    - {"to": "server", "vlan": [100]}',
+        '    + {"to": "client", "flags": "R", "after": 9, "vlan": [100, 7]}',
+        '    + {"to": "server", "flags": "R", "after": 9, "vlan": [100, 7]}',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('--update writes the actual result as the expectation, and the next run passes', () => {
     const dir = freshDir();
     goodTree(dir);
@@ -378,7 +414,8 @@ export default defineRules(({ rule, alert }) => {
       [{ dropped: [3, 2] }, /'dropped' must be frame numbers \(from 1\) in ascending order$/],
       [{ alerts: [{ rule: 'x', count: 0 }] }, /'alerts\[0\]\.count' must be a whole number from 1 up$/],
       [{ injected: [{ to: 'both' }] }, /'injected\[0\]\.to' must be "client" or "server"$/],
-      [{ injected: [{ to: 'client', vlan: 7 }] }, /'injected\[0\]' has unknown key 'vlan'; an injected entry knows to, flags, after, seq, ack, window, ttl$/],
+      [{ injected: [{ to: 'client', srcport: 80 }] }, /'injected\[0\]' has unknown key 'srcport'; an injected entry knows to, flags, after, seq, ack, window, ttl, vlan$/],
+      [{ injected: [{ to: 'client', vlan: 100 }] }, /'injected\[0\]\.vlan' must be VLAN ids \(0-4095\), outermost first, as a list: \[100\], or \[\] for untagged$/],
       [{ flows: {} }, /'flows' must be an array of objects$/],
       [{ anomalies: { 'tcp-gap': -1 } }, /'anomalies\.tcp-gap' must be a count \(0 or more\)$/],
       [{ dropped: [], rules: 'nope.ts' }, /rule file 'nope\.ts' \(typo\/nope\.ts\) does not exist/],
