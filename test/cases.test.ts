@@ -1,28 +1,29 @@
 /**
- * The replay case corpus (design §8): each test/cases/<name>/ holds rules.ts, input.pcap and
- * expect.json. One test per case replays the capture through the rules and compares what
- * expect.json names:
+ * The replay case corpus (design §8): each test/cases/<name>/ holds rules.ts, input.pcap,
+ * expect.json and trace.json. expect.json is a `palisade test` case file (docs/testing.md):
+ * `dropped`, `injected`, `flows`, `alerts` and `anomalies`, checked as `palisade test` checks
+ * them. trace.json holds what the recording rules (test/cases/record-rules.ts) log, which only
+ * this suite reads:
  *
  * - `streams`: per flow id and direction, the text rebuilt from the receiveData log lines at
  *   their offsets, compared exactly (a direction without data is left out). Bytes palisade
  *   skipped show as `[gap N]`; bytes delivered twice as `[rewind N]` (always a failure).
  * - `events`: the other log lines (newConnection, anomaly, endConnection), in order, each
  *   matched by the fields given; the list is complete.
- * - `dropped`: frame numbers dropped, exactly.
- * - `injected`: crafted packets in order, matched by fields: `to` ('client' | 'server'),
- *   `seq`, `ack`, `flags` (tcpdump letters), `window`, `ttl`, `vlan`.
- * - `flows`: the --flows records in order, matched by fields.
- * - `alerts`: alerts in order, matched by fields.
- * - `anomalies`: counts from the replay's stats, matched by key (`tcp-gap`…).
  *
- * Omitted keys are not checked. Captures are made by test/cases/make-cases.ts.
+ * One test per case replays the capture through the rules and checks both files; one more runs
+ * `palisade test test/cases` as a user would. Captures are made by test/cases/make-cases.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { replay, type ReplayResult } from 'palisade/testing';
+import { replay } from 'palisade/testing';
+import { readCase } from '../core/cases/case-file.ts';
+import { compare } from '../core/cases/compare.ts';
+import { observe } from '../core/cases/observed.ts';
+import { palisade } from './cli/run-cli.ts';
 import { cases as captures } from './cases/make-cases.ts';
 
 const root = fileURLToPath(new URL('./cases/', import.meta.url));
@@ -33,16 +34,12 @@ const names = readdirSync(root)
 type Dir = 'up' | 'down';
 type Fields = Record<string, unknown>;
 
-interface Expectation {
-  description: string;
+/** trace.json: what the recording rules logged. */
+interface Trace {
   streams?: Record<string, Partial<Record<Dir, string>>>;
   events?: Fields[];
-  dropped?: number[];
-  injected?: Fields[];
-  flows?: Fields[];
-  alerts?: Fields[];
-  anomalies?: Record<string, number>;
 }
+const TRACE_KEYS: readonly string[] = ['streams', 'events'];
 
 /** Each flow's streams, rebuilt from the receiveData lines at their offsets. */
 function streamsOf(logs: readonly Fields[]): Record<string, Partial<Record<Dir, string>>> {
@@ -81,42 +78,6 @@ function eventsOf(logs: readonly Fields[], want: readonly Fields[]): Fields[] {
     });
 }
 
-/** tcpdump's flag letters, by bit from FIN (0x01) to CWR (0x80). */
-const FLAG_LETTERS = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'] as const;
-
-/** A crafted packet's TCP/IP fields (Ethernet, 802.1Q tags, IPv4 or IPv6 without extension headers). */
-function decodeInjected(frame: Buffer, flows: ReplayResult['flows']): Fields {
-  let off = 12;
-  let vlan: number | undefined;
-  while (frame.readUInt16BE(off) === 0x8100 || frame.readUInt16BE(off) === 0x88a8) {
-    vlan ??= frame.readUInt16BE(off + 2) & 0x0fff;
-    off += 4;
-  }
-  const etherType = frame.readUInt16BE(off);
-  const ip = off + 2;
-  const v4 = etherType === 0x0800;
-  const tcp = v4 ? ip + ((frame[ip] ?? 0) & 0x0f) * 4 : ip + 40;
-  const srcport = frame.readUInt16BE(tcp);
-  const dstport = frame.readUInt16BE(tcp + 2);
-  const bits = frame[tcp + 13] ?? 0;
-  const flags = FLAG_LETTERS.filter((_, i) => (bits & (1 << i)) !== 0).join('');
-  const flow = flows.find(
-    (f) => (f['id.orig_p'] === dstport && f['id.resp_p'] === srcport) || (f['id.orig_p'] === srcport && f['id.resp_p'] === dstport),
-  );
-  const to = flow === undefined ? `port ${dstport}` : flow['id.orig_p'] === dstport ? 'client' : 'server';
-  return {
-    to,
-    srcport,
-    dstport,
-    seq: frame.readUInt32BE(tcp + 4),
-    ack: frame.readUInt32BE(tcp + 8),
-    flags,
-    window: frame.readUInt16BE(tcp + 14),
-    ttl: v4 ? frame[ip + 8] : frame[ip + 7],
-    ...(vlan === undefined ? {} : { vlan }),
-  };
-}
-
 describe('replay cases (test/cases)', () => {
   it('has a capture generator for every case directory and a directory for every generator', () => {
     expect(names).toEqual(Object.keys(captures).sort());
@@ -125,24 +86,31 @@ describe('replay cases (test/cases)', () => {
   for (const name of names) {
     it(name, async () => {
       const dir = join(root, name);
-      for (const file of ['rules.ts', 'input.pcap', 'expect.json']) expect(existsSync(join(dir, file)), `${name}/${file}`).toBe(true);
-      const want = JSON.parse(readFileSync(join(dir, 'expect.json'), 'utf8')) as Expectation;
-      expect(typeof want.description, `${name}/expect.json needs a description`).toBe('string');
+      for (const file of ['rules.ts', 'input.pcap', 'expect.json', 'trace.json']) expect(existsSync(join(dir, file)), `${name}/${file}`).toBe(true);
+      // Read as `palisade test` reads it: an unknown key or a malformed entry throws here.
+      const c = readCase(dir, { update: false });
+      expect(typeof c.spec.description, `${name}/expect.json needs a description`).toBe('string');
+      const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as Trace;
+      expect(Object.keys(trace).filter((k) => !TRACE_KEYS.includes(k)), `${name}/trace.json keys`).toEqual([]);
 
-      const got = await replay({ rules: join(dir, 'rules.ts'), capture: join(dir, 'input.pcap') });
+      const got = await replay({ rules: c.rules, capture: c.capture, config: c.spec.config });
       expect(got.error, 'capture error').toBeUndefined();
       // A rule that threw is logged at level error (50) and raised as an alert.
       expect(got.logs.filter((l) => typeof l.level === 'number' && l.level >= 50), 'rule errors').toEqual([]);
 
-      if (want.streams) expect.soft(streamsOf(got.logs), 'streams').toEqual(want.streams);
-      if (want.events) expect.soft(eventsOf(got.logs, want.events), 'events').toMatchObject(want.events);
-      if (want.dropped) expect.soft(got.dropped, 'dropped frames').toEqual(want.dropped);
-      if (want.injected) expect.soft(got.injected.map((p) => decodeInjected(p.bytes, got.flows)), 'injected').toMatchObject(want.injected);
-      if (want.flows) expect.soft(got.flows, 'flows').toMatchObject(want.flows);
-      if (want.alerts) expect.soft(got.alerts, 'alerts').toMatchObject(want.alerts);
-      if (want.anomalies) expect.soft(Object.fromEntries(got.stats.anomalies), 'anomaly counts').toMatchObject(want.anomalies);
+      if (trace.streams) expect.soft(streamsOf(got.logs), 'streams').toEqual(trace.streams);
+      if (trace.events) expect.soft(eventsOf(got.logs, trace.events), 'events').toMatchObject(trace.events);
+      // The diff `palisade test` would print, per expect.json key: empty when the case passes.
+      expect.soft(compare(c.spec, observe(got)), 'expect.json').toEqual([]);
     });
   }
+
+  it('pass `palisade test test/cases` as a user runs it: exit 0, N passed, 0 failed', () => {
+    const r = palisade(['test', 'test/cases']);
+    expect(r.stdout).not.toMatch(/^FAIL /m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(`${names.length} passed, 0 failed`);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
 });
 
 /** Records in a classic pcap (little-endian, as encodePcap writes it). */

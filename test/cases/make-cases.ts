@@ -1,8 +1,8 @@
 /**
  * Writes test/cases/<name>/input.pcap for every replay case, deterministically, from the
  * session builder (testing/session.ts) and, for fragments, the packet builder
- * (testing/packets.ts). Each case's rules.ts and expect.json are written by hand; this script
- * only makes the captures, so a capture can always be rebuilt and reviewed:
+ * (testing/packets.ts). Each case's rules.ts, expect.json and trace.json are written by hand;
+ * this script only makes the captures, so a capture can always be rebuilt and reviewed:
  *
  *     npx tsx test/cases/make-cases.ts
  *

@@ -1,7 +1,7 @@
 /**
  * The recording rule set most replay cases share: one log line per tcpConnection event, from
  * which test/cases.test.ts rebuilds each flow's streams and the ordered list of events that
- * expect.json describes.
+ * each case's trace.json describes.
  */
 import { defineRules, tcpConnection, type RuleContext } from 'palisade';
 
