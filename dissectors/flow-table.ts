@@ -1,8 +1,9 @@
 /**
  * The flow table of the connection trackers (TCP, UDP): flows keyed by their 4-tuple, both
- * directions finding the same flow, with no string built per packet. A Map from a symmetric
- * 32-bit hash to a chain of flows; the chain compares addresses and ports as integers (IPv6:
- * four 32-bit words each).
+ * directions finding the same flow, with no string built per packet. A power-of-two array of
+ * chains indexed by a symmetric 32-bit hash (a Map keyed by numbers boxed half of the hashes,
+ * those past the 31-bit small integers, on every lookup); the chain compares addresses and
+ * ports as integers (IPv6: four 32-bit words each). The array doubles past one flow per slot.
  *
  * Timeouts: one LRU list per timeout class (TCP: embryonic, established, closing; UDP: one). A
  * flow moves to its list's tail on every packet, so within a list the head is always the first
@@ -52,8 +53,12 @@ function equal6(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
   return true;
 }
 
+/** Slots of a new table; it doubles from there (a power of two: the index is hash & mask). */
+const INITIAL_SLOTS = 1024;
+
 export class FlowTable<F extends TableFlow<F>> {
-  readonly #buckets = new Map<number, F>();
+  #buckets: (F | null)[] = new Array<F | null>(INITIAL_SLOTS).fill(null);
+  #mask = INITIAL_SLOTS - 1;
   #size = 0;
   readonly #lists: number;
   readonly #heads: (F | null)[];
@@ -89,7 +94,7 @@ export class FlowTable<F extends TableFlow<F>> {
   }
 
   find4(src: number, dst: number, sport: number, dport: number, hash: number): F | null {
-    for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+    for (let f = this.#buckets[hash & this.#mask] ?? null; f !== null; f = f.nextInBucket) {
       if (f.version !== 4) continue;
       if (f.clientAddr === src && f.serverAddr === dst && f.clientPort === sport && f.serverPort === dport) {
         this.up = true;
@@ -105,7 +110,7 @@ export class FlowTable<F extends TableFlow<F>> {
 
   /** `bytes` holds the IPv6 header at `off` (source at off+8, destination at off+24). */
   find6(bytes: Uint8Array, off: number, sport: number, dport: number, hash: number): F | null {
-    for (let f = this.#buckets.get(hash) ?? null; f !== null; f = f.nextInBucket) {
+    for (let f = this.#buckets[hash & this.#mask] ?? null; f !== null; f = f.nextInBucket) {
       const c = f.clientAddr6;
       const s = f.serverAddr6;
       if (c === null || s === null) continue;
@@ -122,19 +127,21 @@ export class FlowTable<F extends TableFlow<F>> {
   }
 
   insert(flow: F, list: number): void {
-    flow.nextInBucket = this.#buckets.get(flow.hash) ?? null;
-    this.#buckets.set(flow.hash, flow);
+    if (this.#size >= this.#buckets.length) this.#grow();
+    const i = flow.hash & this.#mask;
+    flow.nextInBucket = this.#buckets[i] ?? null;
+    this.#buckets[i] = flow;
     this.#size++;
     this.#append(flow, list);
   }
 
   remove(flow: F): void {
-    const head = this.#buckets.get(flow.hash);
+    const i = flow.hash & this.#mask;
+    const head = this.#buckets[i] ?? null;
     if (head === flow) {
-      if (flow.nextInBucket === null) this.#buckets.delete(flow.hash);
-      else this.#buckets.set(flow.hash, flow.nextInBucket);
+      this.#buckets[i] = flow.nextInBucket;
     } else {
-      for (let f = head ?? null; f !== null; f = f.nextInBucket) {
+      for (let f = head; f !== null; f = f.nextInBucket) {
         if (f.nextInBucket === flow) {
           f.nextInBucket = flow.nextInBucket;
           break;
@@ -144,6 +151,25 @@ export class FlowTable<F extends TableFlow<F>> {
     flow.nextInBucket = null;
     this.#unlink(flow);
     this.#size--;
+  }
+
+  /** Twice the slots, every chain rebuilt (amortised: the table only grows). */
+  #grow(): void {
+    const old = this.#buckets;
+    const slots = old.length * 2;
+    const next = new Array<F | null>(slots).fill(null);
+    const mask = slots - 1;
+    for (let head of old) {
+      while (head !== null) {
+        const f: F = head;
+        head = f.nextInBucket;
+        const i = f.hash & mask;
+        f.nextInBucket = next[i] ?? null;
+        next[i] = f;
+      }
+    }
+    this.#buckets = next;
+    this.#mask = mask;
   }
 
   /** Moves the flow to the tail of `list`: it was just active. */
