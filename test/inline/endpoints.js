@@ -3,20 +3,26 @@
 //
 //   node endpoints.js server
 //       HTTP on 8080: GET /small, GET /big (10 MiB of seeded bytes), GET /bulk/N (N zero bytes),
-//       POST /upload (answers the body's SHA-256); plain TCP on 9000, 9100 and 9999, reporting accept/data/error/close.
+//       POST /upload (answers the body's SHA-256); plain TCP on 9000, 9100, 9200 and 9999,
+//       reporting accept/data/error/close.
 //       Prints {"event":"listening","bigSha256"} when ready.
 //   node endpoints.js keyword HOST PORT WORD
 //       Connects, sends "hello\n", then "x WORD y\n", and reports when the socket closes, or
 //       2 s after the keyword if it does not: {"localPort","connected","error","closed","ms"}.
 //   node endpoints.js connect HOST PORT MS
 //       Tries to connect for MS ms: {"connected": true|false}.
+//   node endpoints.js garbage SRC DST
+//       Sends malformed IPv4/TCP datagrams from SRC to DST through a raw socket (a TCP header
+//       cut short, a data offset past the end, no flags, a bad checksum) and prints {"sent": N}.
 //   node endpoints.js hold HOST PORT
-//       Connects and keeps the connection; reads commands on stdin: "send TEXT", "end".
+//       Connects and keeps the connection; reads commands on stdin: "send TEXT" (a line),
+//       "write TEXT" (no line end), "end".
 //
 // (A .js file, ESM through package.json "type": "module": eslint.config.js ignores **/*.js.)
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 
 const out = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
@@ -78,7 +84,7 @@ function server() {
     }
   });
   const listening = [new Promise((resolve) => web.listen(8080, resolve))];
-  for (const port of [9000, 9100, 9999]) {
+  for (const port of [9000, 9100, 9200, 9999]) {
     const s = net.createServer((sock) => {
       const remotePort = sock.remotePort;
       out({ event: 'accept', port, remotePort });
@@ -139,6 +145,8 @@ function hold(host, port) {
   const sock = net.connect(Number(port), host, () => {
     out({ event: 'connected', localPort: sock.localPort });
   });
+  // No Nagle: a line's second half must not wait for the ACK of its first, which palisade holds.
+  sock.setNoDelay(true);
   sock.on('data', (d) => out({ event: 'data', text: d.toString('latin1') }));
   sock.on('error', (err) => out({ event: 'error', code: err.code }));
   sock.on('close', () => {
@@ -147,8 +155,64 @@ function hold(host, port) {
   });
   createInterface({ input: process.stdin }).on('line', (line) => {
     if (line.startsWith('send ')) sock.write(`${line.slice(5)}\n`, () => out({ event: 'sent' }));
+    else if (line.startsWith('write ')) sock.write(line.slice(6), () => out({ event: 'sent' }));
     else if (line === 'end') sock.end();
   });
+}
+
+function garbage(src, dst) {
+  const raw = createRequire(import.meta.url)('raw-socket');
+  const sock = raw.createSocket({ addressFamily: raw.AddressFamily.IPv4, protocol: 255 });
+  const ip = (payload, proto = 6) => {
+    const b = Buffer.alloc(20 + payload.length);
+    b[0] = 0x45;
+    b.writeUInt16BE(b.length, 2);
+    b[8] = 64;
+    b[9] = proto;
+    src.split('.').forEach((x, i) => (b[12 + i] = Number(x)));
+    dst.split('.').forEach((x, i) => (b[16 + i] = Number(x)));
+    payload.copy(b, 20);
+    return b;
+  };
+  const tcp = (flags, dataOffsetWords, extra = 0) => {
+    const t = Buffer.alloc(20 + extra);
+    t.writeUInt16BE(40000, 0);
+    t.writeUInt16BE(9000, 2);
+    t.writeUInt32BE(12345, 4);
+    t[12] = dataOffsetWords << 4;
+    t[13] = flags;
+    t.writeUInt16BE(0xbeef, 16); // wrong on purpose
+    return t;
+  };
+  const datagrams = [
+    ip(Buffer.from([1, 2, 3])), // TCP header cut short
+    ip(tcp(0x18, 15)), // data offset 60 bytes, only 20 there
+    ip(tcp(0x00, 5, 4)), // no flags
+    ip(tcp(0x03, 5)), // SYN+FIN
+    ip(tcp(0x10, 5, 100)), // bad checksum, no connection
+    ip(Buffer.from([0x45, 0, 0, 8]), 17), // UDP header cut short
+  ];
+  // One at a time, and a timer to hold the event loop open: raw-socket's poll handle alone does
+  // not keep the process alive until its queued sends are done.
+  const guard = setTimeout(() => {
+    out({ sent, error: 'timeout' });
+    process.exit(1);
+  }, 5000);
+  let sent = 0;
+  const next = () => {
+    const d = datagrams[sent];
+    if (d === undefined) {
+      clearTimeout(guard);
+      out({ sent });
+      process.exit(0);
+    }
+    sock.send(d, 0, d.length, dst, (err) => {
+      if (err) process.stderr.write(`${err.message}\n`);
+      sent++;
+      next();
+    });
+  };
+  next();
 }
 
 const [mode, ...args] = process.argv.slice(2);
@@ -156,6 +220,7 @@ if (mode === 'server') server();
 else if (mode === 'keyword') keyword(args[0], args[1], args[2]);
 else if (mode === 'connect') connect(args[0], args[1], args[2]);
 else if (mode === 'hold') hold(args[0], args[1]);
+else if (mode === 'garbage') garbage(args[0], args[1]);
 else if (mode !== undefined) {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canRun, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, SERVER_IP6, spawnInNs, type Topology } from './netns.ts';
+import { canRun, CLIENT_IP, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, SERVER_IP6, spawnInNs, type Topology } from './netns.ts';
 
 const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
 const endpoints = fileURLToPath(new URL('./endpoints.js', import.meta.url));
@@ -232,6 +232,42 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(alerts(alertFile).filter((a) => String(a.description).startsWith('rst seen'))).toEqual([]);
     }, 20_000);
 
+    it('a streamed rule holds a line until it is whole: verdicts for held packets come later, a blocked line never arrives', async () => {
+      const hold = spawnInNs(net().client, process.execPath, [endpoints, 'hold', SERVER_IP, '9200']);
+      try {
+        const lines = new Lines(hold);
+        const c = await lines.waitFor((r) => r.event === 'connected', 5000, 'the client to connect');
+        const received = (): string =>
+          serverLines.records
+            .filter((r) => r.event === 'data' && r.port === 9200 && r.remotePort === c.localPort)
+            .map((r) => String(r.text))
+            .join('');
+        hold.stdin?.write('write first half, \n');
+        await lines.waitFor((r) => r.event === 'sent', 3000, 'the first half');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(received()).toBe('');
+        hold.stdin?.write('send second half\n');
+        await serverLines.waitFor(() => received() === 'first half, second half\n', 3000, 'the whole line');
+        hold.stdin?.write('send a BLOCKED line\n');
+        const err = await lines.waitFor((r) => r.event === 'error', 3000, 'the reset');
+        expect(err.code).toBe('ECONNRESET');
+        expect((await serverSaw(9200, c.localPort, 'error')).code).toBe('ECONNRESET');
+        expect(received()).toBe('first half, second half\n');
+      } finally {
+        hold.kill('SIGKILL');
+      }
+    }, 20_000);
+
+    it('malformed packets are counted and judged; palisade goes on', () => {
+      const before = JSON.parse(pal.ctl('stats', '--json').stdout) as { result: { total: { packets: number; anomalies: number; errors: number } } };
+      expect(runEndpoint(net(), 'garbage', CLIENT_IP, SERVER_IP)).toEqual({ sent: 6 });
+      const after = JSON.parse(pal.ctl('stats', '--json').stdout) as { result: { total: { packets: number; anomalies: number; errors: number } } };
+      expect(after.result.total.packets - before.result.total.packets).toBeGreaterThanOrEqual(6);
+      expect(after.result.total.anomalies).toBeGreaterThan(before.result.total.anomalies);
+      expect(after.result.total.errors).toBe(0);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+    });
+
     it('ctl stats reports the packets seen, as a table and as JSON; ctl status names the rule file', () => {
       const json = pal.ctl('stats', '--json');
       expect(json.status, json.stderr).toBe(0);
@@ -241,7 +277,7 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       // 20 MiB in 1500-byte frames, plus ACKs.
       expect(reply.result.total.packets).toBeGreaterThan(14_000);
       expect(reply.result.total.dropped).toBeGreaterThan(0);
-      expect(reply.result.total.injected).toBe(5);
+      expect(reply.result.total.injected).toBe(7);
 
       const table = pal.ctl('stats');
       expect(table.status).toBe(0);
