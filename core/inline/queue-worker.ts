@@ -55,8 +55,8 @@ const DRAIN_QUIET_MS = 200;
 const DRAIN_MAX_MS = 3000;
 
 /** Wall time as { secs, nsecs }, into one reused object (the engine reads it during push only). */
-function wallTime(into: { secs: number; nsecs: number }): { secs: number; nsecs: number } {
-  const ms = performance.timeOrigin + performance.now();
+function wallTime(into: { secs: number; nsecs: number }, now = performance.now()): { secs: number; nsecs: number } {
+  const ms = performance.timeOrigin + now;
   const secs = Math.floor(ms / 1000);
   into.secs = secs;
   into.nsecs = Math.floor((ms - secs * 1000) * 1e6);
@@ -153,11 +153,13 @@ export class QueueWorker {
       this.#nfq.accept(id);
       return;
     }
+    const now = performance.now();
+    this.#lastPacket = now;
     this.#current = ++this.#frames;
     this.#currentId = id;
     this.#settled = false;
     try {
-      if (this.#engine.push(payload, wallTime(this.#ts), LINKTYPE_RAW) === 'pending') {
+      if (this.#engine.push(payload, wallTime(this.#ts, now), LINKTYPE_RAW) === 'pending') {
         this.#pending.set(this.#current, id);
         this.#settled = true;
       }
@@ -175,7 +177,6 @@ export class QueueWorker {
       }
     }
     this.#current = 0;
-    this.#lastPacket = performance.now();
   };
 
   /** A settled frame: the packet being pushed, or one the engine held. */
