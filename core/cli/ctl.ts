@@ -5,6 +5,7 @@ import { configSchema } from '../config.ts';
 import { ctlError, PalisadeError, usageError, type ErrorCode } from '../errors.ts';
 import { DEFAULT_SOCKET, request, type CtlRequest } from '../inline/control.ts';
 import type { WorkerStats } from '../inline/queue-worker.ts';
+import { byteSize, count as n } from './figures.ts';
 
 export const ctlHelp = `Usage: palisade ctl <command> [--socket PATH] [--json]
 
@@ -27,20 +28,6 @@ Options:
 Exit status: 0 done, 1 palisade is not reachable or the command failed, 2 bad usage.
 `;
 
-const n = (x: number): string => x.toLocaleString('en-US');
-
-function size(x: number): string {
-  if (x < 1024) return `${x} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = x / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i] ?? ''}`;
-}
-
 type Row = Omit<WorkerStats, 'queue' | 'pid'> & { queue?: number };
 
 /** The stats reply as a table for people. */
@@ -48,7 +35,7 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
   const cols: [string, (r: Row) => string][] = [
     ['queue', (r) => (r.queue === undefined ? 'total' : String(r.queue))],
     ['packets', (r) => n(r.packets)],
-    ['bytes', (r) => size(r.bytes)],
+    ['bytes', (r) => byteSize(r.bytes)],
     ['accepted', (r) => n(r.accepted)],
     ['dropped', (r) => n(r.dropped)],
     ['pending', (r) => n(r.pending)],
@@ -65,7 +52,7 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
   const widths = cols.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
   const lines = cells.map((c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));
   const pps = result.uptime > 0 ? result.total.packets / result.uptime : 0;
-  lines.push('', `uptime ${result.uptime.toFixed(1)} s, ${n(Math.round(pps))} packets/s on average, rss ${size(result.total.rss)}`);
+  lines.push('', `uptime ${result.uptime.toFixed(1)} s, ${n(Math.round(pps))} packets/s on average, rss ${byteSize(result.total.rss)}`);
   return lines.join('\n');
 }
 
