@@ -271,7 +271,13 @@ export class TcpTracker implements FlowActions, HoldHost {
     dstats.ipBytes += ip.len;
     flow.lastTime = host.now;
 
-    if (flow.verdict !== 0) return true;
+    // A dropped or reset flow's packets are dropped without rules (and leave no packet in hand
+    // for an action from a streamed rule to mistake for its own).
+    if (flow.verdict !== 0) {
+      this.#tcp = null;
+      this.#current = null;
+      return true;
+    }
 
     const verdict = this.#track(flow, tcp, sender, receiver, up, direction);
     if (verdict === DROP || this.#stopped(flow)) return this.#finish(flow, true);
