@@ -743,6 +743,9 @@ export class Engine {
       throw err;
     }
     this.#enableDissectors();
+    // New flows get reassembly (or lose it) as the new rules want; open ones keep what they have.
+    this.#tracker.rulesChanged();
+    this.#udpTracker.rulesChanged();
     if (this.#started) {
       this.#pkt.dropped = false;
       this.#emit(engineEvents.started);

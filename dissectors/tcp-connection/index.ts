@@ -144,6 +144,13 @@ export class TcpTracker implements FlowActions, HoldHost {
     return this.#heldBytes;
   }
 
+  /** The rule set changed (ctl reload): which events have listeners is asked again. */
+  rulesChanged(): void {
+    this.#wantData = undefined;
+    this.#wantAnomalies = undefined;
+    this.#streaming = undefined;
+  }
+
   /** @internal */
   get streaming(): boolean {
     return (this.#streaming ??= this.#host.streaming());

@@ -42,6 +42,11 @@ export class UdpTracker implements UdpFlowActions {
   // Asked once: the rule set is fixed by the first packet.
   #wantData: boolean | undefined = undefined;
 
+  /** The rule set changed (ctl reload): whether data is wanted is asked again. */
+  rulesChanged(): void {
+    this.#wantData = undefined;
+  }
+
   /**
    * `nextId` hands out flow ids; pass a counter shared with other trackers to make ids (and the
    * flow log's uids) unique across protocols. By default the tracker counts from 1.
