@@ -141,6 +141,8 @@ export class Engine {
   readonly #ready: TcpStream[] = [];
   /** The streamed rule (or dissector) resumed last: runs resume one at a time. */
   #running = '';
+  /** The frame that brought the bytes it resumed for. */
+  #runningFrame = 0;
   #settling: Promise<void> | null = null;
   #settleWarned = false;
   readonly #emitters = new Map<FlowDissector, Record<string, (...args: unknown[]) => void>>();
@@ -254,7 +256,7 @@ export class Engine {
         };
       },
       alert: (input: AlertInput): AlertHandle =>
-        this.#alerts.raise(this.#ruleName(), this.#inPacket ? this.#pkt.id : undefined, input),
+        this.#alerts.raise(this.#ruleName(), this.#alertPacket(), input),
       log,
       flowState,
     };
@@ -262,6 +264,12 @@ export class Engine {
 
   get #inPacket(): boolean {
     return this.#pushing;
+  }
+
+  /** The frame an alert names: the packet being judged, or the one whose bytes a streamed rule just read. */
+  #alertPacket(): number | undefined {
+    if (this.#inPacket) return this.#pkt.id;
+    return this.#running !== '' && this.#runningFrame > 0 ? this.#runningFrame : undefined;
   }
 
   /** The rule running now: a listener of the current event, or a streamed rule across its awaits. */
@@ -347,7 +355,7 @@ export class Engine {
     this.stats.ruleErrors++;
     const message = err instanceof Error ? err.message : String(err);
     this.#log.error({ rule: name, err, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
-    this.#alerts.raise(name, this.#inPacket ? this.#pkt.id : undefined, { description: `rule error: ${message}` }, { error: message });
+    this.#alerts.raise(name, this.#alertPacket(), { description: `rule error: ${message}` }, { error: message });
     if (this.config.ruleErrorPolicy !== 'drop') return;
     // Between packets (a streamed rule) there is no packet to drop: fail closed on its flow.
     if (this.#inPacket) this.#pkt.drop();
@@ -466,9 +474,11 @@ export class Engine {
       turns = 0;
       since = 0;
       this.#running = stream.runName;
+      this.#runningFrame = stream.lastFrame;
       if (stream.resume()) this.#runnable++;
     }
     this.#running = '';
+    this.#runningFrame = 0;
     this.#settling = null;
   }
 

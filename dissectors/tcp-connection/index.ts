@@ -404,7 +404,11 @@ export class TcpTracker implements FlowActions, HoldHost {
     hold.next = offset + chunk.length;
     if (hold.floor === Infinity) return;
     const stable = this.#stable(chunk);
-    for (const s of hold.streams) s.push(stable);
+    const id = this.#host.packet.id;
+    for (const s of hold.streams) {
+      s.lastFrame = id;
+      s.push(stable);
+    }
   }
 
   /** `chunk` as bytes that last: a view of the current frame's copy, or the reassembler's own piece. */

@@ -43,6 +43,8 @@ export class TcpStream {
   truncated = false;
   /** @internal the name of the rule or dissector reading it, for alerts and errors. */
   runName = '';
+  /** @internal the frame that brought its latest bytes: an alert raised by its reader names it. */
+  lastFrame = 0;
   /** Announced ready and not resumed yet. */
   #readyAnnounced = false;
 

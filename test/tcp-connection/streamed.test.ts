@@ -102,7 +102,7 @@ describe('streamed rules', () => {
   });
 
   it('a reset keeps every byte from the forbidden line onward out of the output, and sends the RSTs', async () => {
-    const rules = defineRules(({ rule }) => {
+    const rules = defineRules(({ rule, alert }) => {
       rule({
         name: 'no-debug',
         on: tcpConnection.events.receiveData,
@@ -111,6 +111,7 @@ describe('streamed rules', () => {
           if (direction !== 'up') return;
           for await (const line of stream.lines()) {
             if (line.includes('DEBUG')) {
+              alert({ description: 'debug command' });
               flow.reset();
               return;
             }
@@ -139,6 +140,8 @@ describe('streamed rules', () => {
     // The five held segments were dropped, not forwarded.
     expect(r.dropped.length).toBeGreaterThanOrEqual(5);
     expect(r.flows[0]?.end_reason).toBe('rst');
+    // The alert names the rule and the frame that completed the line (the 5th DEBUG segment).
+    expect(r.alerts).toEqual([expect.objectContaining({ rule: 'no-debug', description: 'debug command', packet: 12 })]);
   });
 
   it('holds a packet until the rule has read it; data it never asks for goes at the end of the stream', async () => {
