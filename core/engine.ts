@@ -514,11 +514,7 @@ export class Engine {
       this.#pushing = false;
     }
     // A frame held for streamed rules: its verdict comes when they have read its bytes.
-    const held = this.#needConnections ? this.#tracker.takeHeld() : null;
-    if (held !== null) {
-      if (v === ACCEPT) return 'pending';
-      this.#tracker.cancelHeld(held);
-    }
+    if (this.#needConnections && this.#tracker.settleHeld(v === ACCEPT) !== null && v === ACCEPT) return 'pending';
     if (v === ACCEPT) this.#forwardCurrent();
     else if (v === DROP) this.#dropCurrent();
     return verdictNames[v] as Verdict;

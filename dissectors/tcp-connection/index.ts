@@ -23,7 +23,7 @@ import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
 import { craftRst } from './reset.ts';
 import { releaseFlowState } from '../../core/rules.ts';
-import { Hold, heldSize, type HeldFrame, type HoldHost } from './hold.ts';
+import { Hold, heldSize, type HeldFrame, type HeldPacket, type HoldHost } from './hold.ts';
 import type { TcpStream } from './stream.ts';
 
 export { tcpConnectionEvents } from './events.ts';
@@ -115,8 +115,9 @@ export class TcpTracker implements FlowActions, HoldHost {
   #streaming: boolean | undefined = undefined;
   /** The current frame's copy, once a stream needed its bytes to last or it was held. */
   #frameCopy: HeldFrame | null = null;
-  /** The current frame went into a hold queue: its verdict waits. */
+  /** The current frame went into a hold queue (#heldIn's): its verdict waits. */
   #held: HeldFrame | null = null;
+  #heldIn: Hold | null = null;
   /** Stream offset past the current segment's bytes, and whether it brought new ones (set by #reassemble). */
   #segEnd = 0;
   #fresh = false;
@@ -161,31 +162,37 @@ export class TcpTracker implements FlowActions, HoldHost {
     return this.#held !== null;
   }
 
-  /** The frame the last receive() held (its verdict waits), or null; clears it. */
-  takeHeld(): HeldFrame | null {
+  /**
+   * After the engine's verdict on the frame: the frame the last receive() held, or null. When
+   * the engine dropped it after all (a later rule), it leaves its queue. Either way the tracker
+   * holds no current frame any more.
+   */
+  settleHeld(accepted: boolean): HeldFrame | null {
     const h = this.#held;
+    if (!accepted) this.#cancelHeld();
     this.#held = null;
+    this.#heldIn = null;
     this.#frameCopy = null;
     return h;
   }
 
-  /** The engine dropped the frame the last receive() held (a later rule): it leaves its queue. */
-  cancelHeld(frame: HeldFrame): void {
-    for (const hold of this.#holding) {
-      const q = hold.queue;
-      const last = q[q.length - 1];
-      if (last?.frame === frame) {
-        q.pop();
-        this.#unaccount(hold, frame);
-        break;
-      }
+  /** The current frame leaves the queue it went into last (nothing leaves a queue out of order while a packet is handled). */
+  #cancelHeld(): void {
+    const hold = this.#heldIn;
+    const frame = this.#held;
+    if (hold === null || frame === null) return;
+    if (hold.queue[hold.queue.length - 1]?.frame === frame) {
+      hold.queue.pop();
+      this.#unaccount(hold, frame);
     }
-    if (this.#held === frame) this.#held = null;
+    this.#held = null;
+    this.#heldIn = null;
   }
 
   /** Handles one segment; returns true when the packet must be dropped. */
   receive(tcp: TcpPacket): boolean {
     this.#held = null;
+    this.#heldIn = null;
     this.#fresh = false;
     this.#frameCopy = null;
     const host = this.#host;
@@ -333,15 +340,14 @@ export class TcpTracker implements FlowActions, HoldHost {
       return false;
     }
     const end = fresh ? this.#segEnd : 0;
-    const f = tcp.flagsByte;
-    const seqEnd = seqAdd32(tcp.seqRaw, tcp.payloadLength + ((f & TCP_SYN) !== 0 ? 1 : 0) + ((f & TCP_FIN) !== 0 ? 1 : 0));
-    hold.queue.push({ frame, end, seqEnd });
+    hold.queue.push({ frame, end, seqEnd: segmentEnd(tcp) });
     hold.bytes += size;
     this.#heldBytes += size;
     // A RST is built behind a frame's link, IP and TCP headers: a fragment has no TCP header.
     if (frame.parts === undefined) hold.template = frame;
     this.#holding.add(hold);
     this.#held = frame;
+    this.#heldIn = hold;
     return false;
   }
 
@@ -360,14 +366,11 @@ export class TcpTracker implements FlowActions, HoldHost {
       this.#unaccount(hold, h.frame);
       if (h.frame === this.#held) {
         this.#held = null;
+        this.#heldIn = null;
         continue;
       }
-      if (send) {
-        this.#forwarded(hold.up ? flow.up : flow.down, h.seqEnd);
-        this.#host.release(h.frame);
-      } else {
-        this.#host.discard(h.frame);
-      }
+      if (send) this.#sendHeld(flow, hold, h);
+      else this.#host.discard(h.frame);
     }
   }
 
@@ -431,13 +434,17 @@ export class TcpTracker implements FlowActions, HoldHost {
     }
     const floor = hold.floor;
     const q = hold.queue;
-    const sender = hold.up ? flow.up : flow.down;
     while (q.length > 0 && (q[0] as (typeof q)[number]).end <= floor) {
       const h = q.shift() as (typeof q)[number];
       this.#unaccount(hold, h.frame);
-      this.#forwarded(sender, h.seqEnd);
-      this.#host.release(h.frame);
+      this.#sendHeld(flow, hold, h);
     }
+  }
+
+  /** A held frame (already out of its queue) goes to the receiver, which now expects what follows it. */
+  #sendHeld(flow: TcpFlow, hold: Hold, h: HeldPacket): void {
+    this.#forwarded(hold.up ? flow.up : flow.down, h.seqEnd);
+    this.#host.release(h.frame);
   }
   blocked(): void {
     this.#host.blocked();
@@ -468,11 +475,11 @@ export class TcpTracker implements FlowActions, HoldHost {
   /** After rules: what the receivers expect now, and the end of the connection. */
   #finish(flow: TcpFlow, drop: boolean): boolean {
     const tcp = this.#tcp;
-    if (drop && this.#held !== null) this.cancelHeld(this.#held);
+    if (drop) this.#cancelHeld();
     if (!drop && tcp !== null && !flow.ended && this.#held === null) {
       // What the receiver has been given: a RST must carry the next of these (RFC 5961).
       // A held frame counts when it is released.
-      this.#forwarded(this.#up ? flow.up : flow.down, seqAdd32(tcp.seqRaw, tcp.payloadLength + ((tcp.flagsByte & TCP_SYN) !== 0 ? 1 : 0) + ((tcp.flagsByte & TCP_FIN) !== 0 ? 1 : 0)));
+      this.#forwarded(this.#up ? flow.up : flow.down, segmentEnd(tcp));
     }
     if (!flow.ended) {
       if (flow.verdict !== 0) this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');
@@ -730,14 +737,10 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.#endOutside(flow);
   }
 
-  /** Drops what a flow holds and ends its streams (their consumers see the end). */
+  /** Drops what a dropped or reset flow holds and ends its streams (their consumers see the end). */
   #dropHeld(flow: TcpFlow): void {
-    for (const hold of [flow.up.hold, flow.down.hold]) {
-      if (hold === null) continue;
-      hold.active = false;
-      this.#flush(flow, hold, false);
-      hold.end(false);
-    }
+    if (flow.up.hold !== null) this.#cut(flow, flow.up.hold, false);
+    if (flow.down.hold !== null) this.#cut(flow, flow.down.hold, false);
   }
 
   /**
@@ -820,6 +823,12 @@ function invalidFlags(flags: number): boolean {
   if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN | TCP_PSH | TCP_URG)) === 0) return true;
   if ((flags & TCP_SYN) !== 0 && (flags & (TCP_RST | TCP_FIN)) !== 0) return true;
   return false;
+}
+
+/** The sequence number after a segment (int32): its bytes, and its SYN and FIN, counted. */
+function segmentEnd(tcp: TcpPacket): number {
+  const f = tcp.flagsByte;
+  return seqAdd32(tcp.seqRaw, tcp.payloadLength + ((f & TCP_SYN) !== 0 ? 1 : 0) + ((f & TCP_FIN) !== 0 ? 1 : 0));
 }
 
 /** Which timeout list a live flow belongs to. */

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createEngine, defineFlowDissector, defineRules, flowEvent, tcpConnection, type TcpFlow } from '../../index.ts';
+import { createEngine, defineFlowDissector, defineRules, flowEvent, tcp, tcpConnection, type TcpFlow } from '../../index.ts';
 import { openCapture } from '../../core/io/capture.ts';
 import { replay, tcpSession, type OutputPacket } from '../../testing.ts';
 import { dissectLink, LinkLayer } from '../../dissectors/link.ts';
@@ -378,5 +378,40 @@ describe('holding segments carried in IP fragments', () => {
     }
     expect(r.injected).toHaveLength(2);
     expect(upBytes(r.output)).toBe('HELO a\r\n');
+  });
+});
+
+describe('a held frame dropped by a later rule', () => {
+  it('leaves its queue: dropped, not released later, and its bytes no longer counted as held', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream) => {
+          for (let line = await stream.readLine(); line !== null; line = await stream.readLine()) {
+            // Reads every line and finds nothing: only the later rule drops.
+          }
+        },
+      });
+      // tcp.sendPacket runs after the tracker held the frame: dropping it there cancels the hold.
+      rule({ on: tcp.events.sendPacket, eval: (pkt) => (pkt.payload.includes('bad') ? pkt.drop() : undefined) });
+    });
+    const forwarded: number[] = [];
+    const engine = createEngine({ rules, alerts: 'stdout', log: 'stderr', output: { forward: (_b, _s, _n, _l, id) => forwarded.push(id) } });
+    let t = 0;
+    const verdicts: string[] = [];
+    for (const f of tcpSession().handshake().send('up', 'ok ').send('up', 'bad\n', { ack: false }).frames()) {
+      verdicts.push(engine.push(f, { secs: ++t, nsecs: 0 }, 1));
+      await engine.settle();
+    }
+    // 'ok ' (frame 4) waits for its line; 'bad\n' (frame 6) is dropped by the later rule.
+    expect(verdicts).toEqual(['accept', 'accept', 'accept', 'pending', 'accept', 'drop']);
+    // The rule read the line ('ok bad'): frame 4 went; frame 6 left its queue, nothing is held.
+    expect(engine.heldMemory).toBe(0);
+    engine.flush();
+    await engine.settle();
+    engine.close();
+    expect(forwarded).toEqual([1, 2, 3, 5, 4]);
+    expect(engine.stats.dropped).toBe(1);
   });
 });
