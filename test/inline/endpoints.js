@@ -24,29 +24,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
+import { seededBytes } from '../seeded-bytes.js';
 
 const out = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
-
-/** Seeded pseudo-random bytes (xorshift32). */
-function prng(seed, n) {
-  const words = new Uint32Array(Math.ceil(n / 4));
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  return Buffer.from(words.buffer, 0, n);
-}
 
 const BIG_SEED = 6;
 const BIG_SIZE = 10 * 1024 * 1024;
 
 function server() {
-  const big = prng(BIG_SEED, BIG_SIZE);
+  const big = seededBytes(BIG_SEED, BIG_SIZE);
   const web = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/small') {
       res.end('hello through palisade\n');

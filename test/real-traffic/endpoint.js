@@ -14,24 +14,10 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { seededBytes } from '../seeded-bytes.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** Seeded pseudo-random bytes (xorshift32): the same seed gives the same bytes every run. */
-function prng(seed, n) {
-  const words = new Uint32Array(Math.ceil(n / 4));
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  return Buffer.from(words.buffer, 0, n);
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (addr, port) => (net.isIPv6(addr) ? `[${addr}]:${port}` : `${addr}:${port}`);
@@ -122,13 +108,13 @@ const bulk = (up, down, seed) => ({
   // FINs; the client FINs on the server's FIN (allowHalfOpen false).
   async server(c) {
     await c.received(up);
-    c.send(prng(seed + 1, down));
+    c.send(seededBytes(seed + 1, down));
     c.sock.end();
     await c.ended;
   },
   async client(connect) {
     const c = await connect();
-    c.send(prng(seed, up));
+    c.send(seededBytes(seed, up));
     await c.closed;
   },
 });
@@ -191,7 +177,7 @@ const scenarios = {
     connections: 1,
     async server(c) {
       await c.ended;
-      const data = prng(0x5eed0013, 200 * KiB);
+      const data = seededBytes(0x5eed0013, 200 * KiB);
       for (let off = 0; off < data.length; off += 50 * KiB) {
         c.send(data.subarray(off, off + 50 * KiB));
         await sleep(20);
@@ -200,7 +186,7 @@ const scenarios = {
     },
     async client(connect) {
       const c = await connect();
-      c.send(prng(0x5eed0003, 64 * KiB));
+      c.send(seededBytes(0x5eed0003, 64 * KiB));
       c.sock.end();
       await c.closed;
     },
@@ -217,7 +203,7 @@ const scenarios = {
     async server(c) {
       if (c.order === 0) {
         await c.received(100 * KiB);
-        c.send(prng(0x5eed0024, 30 * KiB));
+        c.send(seededBytes(0x5eed0024, 30 * KiB));
         await c.received(150 * KiB);
       } else {
         await c.received(20 * KiB);
@@ -228,14 +214,14 @@ const scenarios = {
     async client(connect) {
       {
         const c = await connect();
-        c.send(prng(0x5eed0004, 100 * KiB));
+        c.send(seededBytes(0x5eed0004, 100 * KiB));
         await c.received(30 * KiB);
-        c.send(prng(0x5eed0014, 50 * KiB));
+        c.send(seededBytes(0x5eed0014, 50 * KiB));
         await c.closed;
       }
       {
         const c = await connect();
-        c.send(prng(0x5eed0034, 20 * KiB));
+        c.send(seededBytes(0x5eed0034, 20 * KiB));
         await c.closed;
       }
     },
@@ -246,14 +232,14 @@ const scenarios = {
   ipv6: {
     connections: 1,
     async server(c) {
-      c.send(prng(0x5eed0015, 500 * KiB));
+      c.send(seededBytes(0x5eed0015, 500 * KiB));
       await c.received(500 * KiB);
       c.sock.end();
       await c.ended;
     },
     async client(connect) {
       const c = await connect();
-      c.send(prng(0x5eed0005, 500 * KiB));
+      c.send(seededBytes(0x5eed0005, 500 * KiB));
       await c.closed;
     },
   },
