@@ -38,7 +38,8 @@ export class LinkLayer {
  * A link type palisade does not dissect gives etherType 0 (a non-IP frame).
  */
 export function dissectLink(linkType: number, bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
-  out.vlanIds.length = 0;
+  // Setting an array's length is a runtime call: only when a tagged frame left ids.
+  if (out.vlanIds.length !== 0) out.vlanIds.length = 0;
   out.etherType = 0;
   out.offset = 0;
   switch (linkType) {

@@ -125,6 +125,14 @@ export class TcpTracker implements FlowActions, HoldHost {
   #heldBytes = 0;
   /** Holds with frames queued, for close(). */
   readonly #holding = new Set<Hold>();
+  /** Seconds of idleness before expiry, by timeout list. */
+  readonly #timeouts: readonly number[];
+  /**
+   * No flow expires before this engine time: expire() is a compare per packet, not three list
+   * walks. Never later than the true earliest deadline: lowered when a flow joins a list,
+   * recomputed by expire(), reset when a flow leaves its list some other way.
+   */
+  #expireCheck = Infinity;
 
   constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats, nextId?: () => number) {
     let id = 1;
@@ -134,6 +142,14 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.#stats = stats;
     this.#budget = new ReassemblyBudget(config.reassembly.memcap);
     this.#sink = new DataSink(host, this);
+    this.#timeouts = [config.timeouts.embryonic, config.timeouts.established, config.timeouts.closing];
+  }
+
+  /** Moves a flow to the tail of a timeout list (it was just active); its deadline may come first. */
+  #touch(flow: TcpFlow, list: number): void {
+    this.table.touch(flow, list);
+    const deadline = flow.lastTime + (this.#timeouts[list] as number);
+    if (deadline < this.#expireCheck) this.#expireCheck = deadline;
   }
 
   get reassemblyMemory(): number {
@@ -266,7 +282,7 @@ export class TcpTracker implements FlowActions, HoldHost {
         first.ipBytes += ip.len;
         if (syn) history(flow, flow.up, true, H_SYN);
         this.#end(flow, 'dropped');
-        this.table.touch(flow, LIST_CLOSING);
+        this.#touch(flow, LIST_CLOSING);
         this.#tcp = null;
         this.#current = null;
         return true;
@@ -486,7 +502,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       else if (flow.state === 'closed') this.#end(flow, 'fin');
       else if (flow.state === 'reset') this.#end(flow, 'rst');
     }
-    this.table.touch(flow, flow.ended ? LIST_CLOSING : listOf(flow));
+    this.#touch(flow, flow.ended ? LIST_CLOSING : listOf(flow));
     this.#tcp = null;
     this.#current = null;
     return drop;
@@ -512,6 +528,8 @@ export class TcpTracker implements FlowActions, HoldHost {
     const flow = new TcpFlow(this, this.#nextId(), ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
+    const deadline = flow.lastTime + (this.#timeouts[LIST_EMBRYONIC] as number);
+    if (deadline < this.#expireCheck) this.#expireCheck = deadline;
     this.table.up = srcIsClient;
     if (midstream) flow.state = 'established';
     return flow;
@@ -527,7 +545,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       if (this.#anomaly(flow, 'invalid-flags', direction, tcp)) return DROP;
     }
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need reassembly.
-    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly) || this.streaming);
+    const wantData = this.#wantsData();
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.
@@ -617,6 +635,11 @@ export class TcpTracker implements FlowActions, HoldHost {
     if ((flags & TCP_ACK) !== 0 && receiver.finSeen && seqDiff(tcp.ackRaw, seqAdd32(receiver.finSeq, 1)) >= 0) receiver.finAcked = true;
     if (sender.finAcked && receiver.finAcked) flow.state = 'closed';
     return ACCEPT;
+  }
+
+  /** Reassembly runs: a rule wants data, or stream anomalies (overlap-different-data, gap), or streamed consumers exist. */
+  #wantsData(): boolean {
+    return (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly) || this.streaming);
   }
 
   #stream(sender: Sender): StreamReassembler {
@@ -711,7 +734,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   #endOutside(flow: TcpFlow): void {
     if (this.#inPacketOf(flow) || flow.ended) return;
     this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');
-    if (flow.list >= 0) this.table.touch(flow, LIST_CLOSING);
+    if (flow.list >= 0) this.#touch(flow, LIST_CLOSING);
   }
 
   reset(flow: TcpFlow, half: boolean): void {
@@ -791,14 +814,23 @@ export class TcpTracker implements FlowActions, HoldHost {
   #remove(flow: TcpFlow): void {
     this.#release(flow);
     this.table.remove(flow);
+    // A list lost its head, maybe: the next expire() looks again.
+    this.#expireCheck = -Infinity;
   }
 
   /** Ends and forgets flows idle past their state's timeout, by engine time. */
   expire(now: number): void {
-    const t = this.#config.timeouts;
-    this.#expireList(LIST_EMBRYONIC, now - t.embryonic);
-    this.#expireList(LIST_ESTABLISHED, now - t.established);
-    this.#expireList(LIST_CLOSING, now - t.closing);
+    // A millisecond early rather than an ulp late: the lists decide with now - timeout.
+    if (now < this.#expireCheck - 1e-3) return;
+    const t = this.#timeouts;
+    let next = Infinity;
+    for (let list = LIST_EMBRYONIC; list <= LIST_CLOSING; list++) {
+      const timeout = t[list] as number;
+      this.#expireList(list, now - timeout);
+      const head = this.table.oldest(list);
+      if (head !== null && head.lastTime + timeout < next) next = head.lastTime + timeout;
+    }
+    this.#expireCheck = next;
   }
 
   #expireList(list: number, before: number): void {
