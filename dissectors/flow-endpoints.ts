@@ -13,22 +13,6 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** @internal an endpoint as the table keys it. */
-export interface EndpointKey {
-  port: number;
-  /** IPv4: the address's 32 bits as an int32 (a Smi: compared without boxing). */
-  addr: number;
-  /** IPv6: the 16 bytes, copied out of the packet. */
-  addr6: Buffer | null;
-}
-
-/** @internal the source (or destination) endpoint of a packet. */
-export function endpointKey(ip: Ipv4Packet | Ipv6Packet, source: boolean, port: number): EndpointKey {
-  if (ip.version === 4) return { port, addr: i32(ip.bytes, ip.off + (source ? 12 : 16)), addr6: null };
-  const at = ip.off + (source ? 8 : 24);
-  return { port, addr: 0, addr6: Buffer.from(ip.bytes.subarray(at, at + 16)) };
-}
-
 function addressText(addr: number, addr6: Buffer | null): string {
   return addr6 === null ? ipv4Text(addr >>> 0) : ipv6Text(addr6, 0);
 }
@@ -52,14 +36,30 @@ export abstract class FlowEndpoints {
   #server: Endpoint | null = null;
   #communityId: string | undefined = undefined;
 
-  constructor(version: 4 | 6, client: EndpointKey, server: EndpointKey, proto: number) {
-    this.version = version;
-    this.clientAddr = client.addr;
-    this.serverAddr = server.addr;
-    this.clientAddr6 = client.addr6;
-    this.serverAddr6 = server.addr6;
-    this.clientPort = client.port;
-    this.serverPort = server.port;
+  /** The endpoints of the packet `ip`: its source is the client if `srcIsClient`, else the server. */
+  constructor(ip: Ipv4Packet | Ipv6Packet, srcIsClient: boolean, sport: number, dport: number, proto: number) {
+    const b = ip.bytes;
+    const off = ip.off;
+    this.version = ip.version;
+    if (ip.version === 4) {
+      // int32s, as the table keys them (a Smi compares without boxing).
+      const src = i32(b, off + 12);
+      const dst = i32(b, off + 16);
+      this.clientAddr = srcIsClient ? src : dst;
+      this.serverAddr = srcIsClient ? dst : src;
+      this.clientAddr6 = null;
+      this.serverAddr6 = null;
+    } else {
+      // Copied: the packet's bytes do not outlive it.
+      const src = Buffer.from(b.subarray(off + 8, off + 24));
+      const dst = Buffer.from(b.subarray(off + 24, off + 40));
+      this.clientAddr = 0;
+      this.serverAddr = 0;
+      this.clientAddr6 = srcIsClient ? src : dst;
+      this.serverAddr6 = srcIsClient ? dst : src;
+    }
+    this.clientPort = srcIsClient ? sport : dport;
+    this.serverPort = srcIsClient ? dport : sport;
     this.#proto = proto;
   }
 

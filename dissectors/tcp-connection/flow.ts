@@ -4,7 +4,9 @@
  */
 import type { StreamReassembler } from './reassembly.ts';
 import type { Hold } from './hold.ts';
-import { FlowEndpoints, type EndpointKey } from '../flow-endpoints.ts';
+import { FlowEndpoints } from '../flow-endpoints.ts';
+import type { Ipv4Packet } from '../ipv4.ts';
+import type { Ipv6Packet } from '../ipv6.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
 
 export type { Endpoint } from '../flow-endpoints.ts';
@@ -14,11 +16,11 @@ export type EndReason = 'fin' | 'rst' | 'timeout' | 'reuse' | 'memcap' | 'droppe
 export type FlowState = 'syn-sent' | 'syn-received' | 'established' | 'closing' | 'closed' | 'reset';
 
 export interface DirectionStats {
-  packets: number;
+  readonly packets: number;
   /** Payload bytes. */
-  bytes: number;
+  readonly bytes: number;
   /** IP bytes (headers included), as Zeek's orig_ip_bytes. */
-  ipBytes: number;
+  readonly ipBytes: number;
 }
 
 /** @internal one sender's side of the connection, as the middlebox sees it. */
@@ -51,6 +53,30 @@ export class Sender {
   hold: Hold | null = null;
   /** Rules no longer want this side's data (ignoreData). */
   ignoreData = false;
+  // What flow.stats shows for this side: counted here, where every packet already writes.
+  packets = 0;
+  bytes = 0;
+  ipBytes = 0;
+}
+
+/** One side's counters as rules see them (flow.stats.up / down), read from its Sender. */
+class SenderStats implements DirectionStats {
+  readonly #s: Sender;
+  constructor(s: Sender) {
+    this.#s = s;
+  }
+  get packets(): number {
+    return this.#s.packets;
+  }
+  get bytes(): number {
+    return this.#s.bytes;
+  }
+  get ipBytes(): number {
+    return this.#s.ipBytes;
+  }
+  toJSON(): DirectionStats {
+    return { packets: this.packets, bytes: this.bytes, ipBytes: this.ipBytes };
+  }
 }
 
 const DROPPED = 1;
@@ -74,10 +100,7 @@ export class TcpFlow extends FlowEndpoints {
   lastTime: number;
   state: FlowState = 'syn-sent';
   endReason: EndReason | undefined = undefined;
-  readonly stats: { readonly up: DirectionStats; readonly down: DirectionStats } = {
-    up: { packets: 0, bytes: 0, ipBytes: 0 },
-    down: { packets: 0, bytes: 0, ipBytes: 0 },
-  };
+  #stats: { readonly up: DirectionStats; readonly down: DirectionStats } | null = null;
 
   /** @internal */ readonly up = new Sender();
   /** @internal */ readonly down = new Sender();
@@ -103,13 +126,14 @@ export class TcpFlow extends FlowEndpoints {
   constructor(
     actions: FlowActions,
     id: number,
-    version: 4 | 6,
-    client: EndpointKey,
-    server: EndpointKey,
+    ip: Ipv4Packet | Ipv6Packet,
+    srcIsClient: boolean,
+    sport: number,
+    dport: number,
     midstream: boolean,
     now: number,
   ) {
-    super(version, client, server, IPPROTO_TCP);
+    super(ip, srcIsClient, sport, dport, IPPROTO_TCP);
     this.#actions = actions;
     this.id = id;
     this.midstream = midstream;
@@ -144,6 +168,11 @@ export class TcpFlow extends FlowEndpoints {
   /** Accepts the rest of the flow without running rules (Suricata's bypass). */
   bypass(): void {
     this.bypassed = true;
+  }
+
+  /** Packets and bytes each way so far (created on first use: most flows are never asked). */
+  get stats(): { readonly up: DirectionStats; readonly down: DirectionStats } {
+    return (this.#stats ??= { up: new SenderStats(this.up), down: new SenderStats(this.down) });
   }
 
   /** True once drop(), reset() or halfreset() was called. */

@@ -12,7 +12,6 @@ import { seqAdd32, seqDiff, seqGt } from './serial.ts';
 import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable } from '../flow-table.ts';
-import { endpointKey } from '../flow-endpoints.ts';
 
 // The tracker's timeout lists.
 const LIST_EMBRYONIC = 0;
@@ -229,7 +228,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       } else {
         // Late packets of a finished (or dropped/reset) connection: no rules run.
         flow.lastTime = host.now;
-        const late = this.table.up ? flow.stats.up : flow.stats.down;
+        const late = this.table.up ? flow.up : flow.down;
         late.packets++;
         late.ipBytes += ip.len;
         if (flow.verdict !== 0) return true;
@@ -277,7 +276,7 @@ export class TcpTracker implements FlowActions, HoldHost {
         if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
         flow.refused = true;
         // The refused packet still counts in the flow record (Zeek: S0, history "S").
-        const first = this.table.up ? flow.stats.up : flow.stats.down;
+        const first = this.table.up ? flow.up : flow.down;
         first.packets++;
         first.ipBytes += ip.len;
         if (syn) history(flow, flow.up, true, H_SYN);
@@ -296,9 +295,8 @@ export class TcpTracker implements FlowActions, HoldHost {
     const sender = up ? flow.up : flow.down;
     const receiver = up ? flow.down : flow.up;
     const direction: Direction = up ? 'up' : 'down';
-    const dstats = up ? flow.stats.up : flow.stats.down;
-    dstats.packets++;
-    dstats.ipBytes += ip.len;
+    sender.packets++;
+    sender.ipBytes += ip.len;
     flow.lastTime = host.now;
 
     // A dropped or reset flow's packets are dropped without rules (and leave no packet in hand
@@ -317,7 +315,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     if (this.#stopped(flow)) return this.#finish(flow, true);
 
     const len = tcp.payloadLength;
-    dstats.bytes += len;
+    sender.bytes += len;
     if (len > 0 && sender.stream !== null && !sender.ignoreData) {
       if (this.#reassemble(flow, tcp, sender, direction)) return this.#finish(flow, true);
     }
@@ -523,9 +521,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     // Midstream: the side sending a SYN/ACK is the server; otherwise the lower port is.
     const flags = tcp.flagsByte;
     const srcIsClient = !midstream || ((flags & TCP_SYN) === 0 ? tcp.dstport <= tcp.srcport : false);
-    const src = endpointKey(ip, true, tcp.srcport);
-    const dst = endpointKey(ip, false, tcp.dstport);
-    const flow = new TcpFlow(this, this.#nextId(), ip.version, srcIsClient ? src : dst, srcIsClient ? dst : src, midstream, this.#host.now);
+    const flow = new TcpFlow(this, this.#nextId(), ip, srcIsClient, tcp.srcport, tcp.dstport, midstream, this.#host.now);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
     const deadline = flow.lastTime + (this.#timeouts[LIST_EMBRYONIC] as number);

@@ -4,11 +4,16 @@
  * internal ones (table links, verdict).
  */
 import { IPPROTO_UDP } from '../ip-protocols.ts';
-import { FlowEndpoints, type EndpointKey } from '../flow-endpoints.ts';
+import { FlowEndpoints } from '../flow-endpoints.ts';
+import type { Ipv4Packet } from '../ipv4.ts';
+import type { Ipv6Packet } from '../ipv6.ts';
 import type { DirectionStats, EndReason } from '../tcp-connection/flow.ts';
 
 /** Why a UDP flow ended: idle past the timeout, evicted from a full table, dropped, or end of input. */
 export type UdpEndReason = Extract<EndReason, 'timeout' | 'memcap' | 'dropped' | 'shutdown'>;
+
+/** DirectionStats as the tracker counts them. */
+type Counters = { -readonly [K in keyof DirectionStats]: DirectionStats[K] };
 
 /** @internal the tracker's hook for the flow's action. */
 export interface UdpFlowActions {
@@ -25,7 +30,7 @@ export class UdpFlow extends FlowEndpoints {
   lastTime: number;
   endReason: UdpEndReason | undefined = undefined;
   /** `bytes` counts UDP data as the headers give it (Zeek's orig_bytes), even past a capture cut. */
-  readonly stats: { readonly up: DirectionStats; readonly down: DirectionStats } = {
+  readonly stats: { readonly up: Counters; readonly down: Counters } = {
     up: { packets: 0, bytes: 0, ipBytes: 0 },
     down: { packets: 0, bytes: 0, ipBytes: 0 },
   };
@@ -50,12 +55,12 @@ export class UdpFlow extends FlowEndpoints {
   constructor(
     actions: UdpFlowActions,
     id: number,
-    version: 4 | 6,
-    client: EndpointKey,
-    server: EndpointKey,
+    ip: Ipv4Packet | Ipv6Packet,
+    sport: number,
+    dport: number,
     now: number,
   ) {
-    super(version, client, server, IPPROTO_UDP);
+    super(ip, true, sport, dport, IPPROTO_UDP);
     this.#actions = actions;
     this.id = id;
     this.startTime = now;

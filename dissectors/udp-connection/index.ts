@@ -7,7 +7,6 @@
 import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
 import type { TrackerHost } from '../tcp-connection/index.ts';
 import { FlowTable } from '../flow-table.ts';
-import { endpointKey } from '../flow-endpoints.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
 import { releaseFlowState } from '../../core/rules.ts';
@@ -87,7 +86,7 @@ export class UdpTracker implements UdpFlowActions {
   #open(udp: UdpPacket, hash: number): boolean {
     const host = this.#host;
     const ip = udp.ip;
-    const flow = new UdpFlow(this, this.#nextId(), ip.version, endpointKey(ip, true, udp.srcport), endpointKey(ip, false, udp.dstport), host.now);
+    const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, host.now);
     flow.hash = hash;
     flow.packetId = host.packet.id;
     flow.stats.up.packets = 1;

@@ -39,6 +39,24 @@ describe('connection tracking', () => {
     expect(out.dropped).toEqual([]);
   });
 
+  it('counts packets, payload and IP bytes each way in flow.stats, as the flow log does', async () => {
+    const seen: string[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({ on: tcpConnection.events.receivePacket, eval: (flow, _tcp, dir) => seen.push(`${dir} ${flow.stats[dir].packets}`) });
+      rule({ on: tcpConnection.events.endConnection, eval: (flow) => seen.push(JSON.stringify(flow.stats)) });
+    });
+    const frames = tcpSession().handshake().send('up', 'ping').send('down', 'pong!').close().frames();
+    const out = await replay({ rules, packets: frames });
+    const flow = out.flows[0];
+    expect(seen.slice(0, 3)).toEqual(['up 1', 'down 1', 'up 2']);
+    const stats = JSON.parse(seen[seen.length - 1] ?? '{}') as { up: Record<string, number>; down: Record<string, number> };
+    expect(stats).toEqual({
+      up: { packets: flow?.orig_pkts, bytes: 4, ipBytes: flow?.orig_ip_bytes },
+      down: { packets: flow?.resp_pkts, bytes: 5, ipBytes: flow?.resp_ip_bytes },
+    });
+    expect(stats.up.packets).toBeGreaterThan(3);
+  });
+
   it('delivers out-of-order segments in order, and an exact retransmission once', async () => {
     const r = recorder();
     const s = tcpSession().handshake().send('up', 'abcdefghijkl', { segments: 4, ack: false });

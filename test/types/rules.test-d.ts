@@ -104,6 +104,13 @@ it('types the tcpConnection events', () => {
     });
     rule({ on: tcpConnection.events.anomaly, eval: (_flow, a) => expectTypeOf(a).toEqualTypeOf<TcpAnomaly>() });
     rule({ on: tcpConnection.events.endConnection, eval: (flow) => expectTypeOf(flow.stats.up.bytes).toBeNumber() });
+    rule({
+      on: tcpConnection.events.receivePacket,
+      eval: (flow) => {
+        // @ts-expect-error the counters are the tracker's: rules read them
+        flow.stats.down.packets = 0;
+      },
+    });
     // @ts-expect-error direction is 'up' or 'down'
     rule({ on: tcpConnection.events.receivePacket, eval: (_f, _t, direction: 'left') => direction });
   });
