@@ -174,9 +174,7 @@ export class Engine {
     this.#udpTracker = new UdpTracker(
       {
         packet: host.packet,
-        get now() {
-          return host.now;
-        },
+        clock: host.clock,
         emit: host.emit,
         listening: host.listening,
         flowEnded: (flow: UdpFlow) => {
@@ -770,12 +768,8 @@ export class Engine {
     const link = this.#link;
     return {
       packet: pkt,
-      get now() {
-        return clock.now;
-      },
-      get linkOffset() {
-        return link.offset;
-      },
+      clock,
+      link,
       emit: (ev, a, b, c, d) => {
         this.#emit(ev, a, b, c, d);
       },

@@ -4,6 +4,7 @@
  * dissected TCP segment while some rule listens to a tcpConnection event.
  */
 import type { Packet } from '../../core/packet.ts';
+import type { Clock } from '../../core/clock.ts';
 import type { Stats } from '../../core/stats.ts';
 import type { AnyEvent } from '../../core/events.ts';
 import type { TcpPacket } from '../tcp.ts';
@@ -45,10 +46,10 @@ export interface TcpConnectionConfig {
 /** What the tracker needs from the engine. */
 export interface TrackerHost {
   readonly packet: Packet;
-  /** Engine time, seconds. */
-  readonly now: number;
-  /** Length of the current frame's link header. */
-  readonly linkOffset: number;
+  /** Engine time (clock.now, seconds): a plain field, read per packet (a getter on an object literal is a generic load V8 does not inline). */
+  readonly clock: Clock;
+  /** The current frame's link layer (its header length: link.offset). */
+  readonly link: { readonly offset: number };
   // Function-typed properties: the engine builds the host from arrow functions.
   emit: (ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
   listening: (ev: AnyEvent) => boolean;
@@ -227,7 +228,7 @@ export class TcpTracker implements FlowActions, HoldHost {
         flow = null;
       } else {
         // Late packets of a finished (or dropped/reset) connection: no rules run.
-        flow.lastTime = host.now;
+        flow.lastTime = host.clock.now;
         const late = this.table.up ? flow.up : flow.down;
         late.packets++;
         late.ipBytes += ip.len;
@@ -297,7 +298,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     const direction: Direction = up ? 'up' : 'down';
     sender.packets++;
     sender.ipBytes += ip.len;
-    flow.lastTime = host.now;
+    flow.lastTime = host.clock.now;
 
     // A dropped or reset flow's packets are dropped without rules (and leave no packet in hand
     // for an action from a streamed rule to mistake for its own).
@@ -521,7 +522,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     // Midstream: the side sending a SYN/ACK is the server; otherwise the lower port is.
     const flags = tcp.flagsByte;
     const srcIsClient = !midstream || ((flags & TCP_SYN) === 0 ? tcp.dstport <= tcp.srcport : false);
-    const flow = new TcpFlow(this, this.#nextId(), ip, srcIsClient, tcp.srcport, tcp.dstport, midstream, this.#host.now);
+    const flow = new TcpFlow(this, this.#nextId(), ip, srcIsClient, tcp.srcport, tcp.dstport, midstream, this.#host.clock.now);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
     const deadline = flow.lastTime + (this.#timeouts[LIST_EMBRYONIC] as number);
@@ -670,7 +671,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       if (this.#anomaly(flow, 'out-of-window', direction, tcp)) return true;
     }
     // A capture cut (snaplen) leaves bytes we will never see: a gap, reported, never glued.
-    const wire = wireLength(tcp);
+    const wire = tcp.ip.truncated ? wireLength(tcp) : 0;
     if (wire > tcp.payloadLength && seqGt(seqAdd32(seq, wire), stream.next)) {
       const skipped = stream.skipTo(seqAdd32(seq, wire), sink);
       if (skipped > 0) {
@@ -745,7 +746,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     if (this.#inPacketOf(flow)) {
       this.#host.packet.drop();
       const pkt = this.#host.packet;
-      this.#sendResets(flow, { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: this.#host.linkOffset }, this.#up);
+      this.#sendResets(flow, { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: this.#host.link.offset }, this.#up);
       return;
     }
     // From a streamed rule between packets: the latest held frame of the flow is the template.

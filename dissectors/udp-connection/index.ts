@@ -27,7 +27,7 @@ export interface UdpConnectionConfig {
 export const DEFAULT_UDP_CONNECTION_CONFIG: Readonly<UdpConnectionConfig> = Object.freeze({ maxFlows: 1_000_000, timeout: 60 });
 
 /** What the tracker needs from the engine: TrackerHost's packet side, and its own flow log hook. */
-export type UdpTrackerHost = Pick<TrackerHost, 'packet' | 'now' | 'emit' | 'listening'> & {
+export type UdpTrackerHost = Pick<TrackerHost, 'packet' | 'clock' | 'emit' | 'listening'> & {
   /** A flow ended (for the --flows log: udpFlowRecord). */
   flowEnded(flow: UdpFlow): void;
 };
@@ -71,7 +71,7 @@ export class UdpTracker implements UdpFlowActions {
     const dstats = up ? flow.stats.up : flow.stats.down;
     dstats.packets++;
     dstats.ipBytes += ip.len;
-    flow.lastTime = host.now;
+    flow.lastTime = host.clock.now;
     flow.packetId = host.packet.id;
     table.touch(flow, 0);
     if (flow.verdict) {
@@ -86,7 +86,7 @@ export class UdpTracker implements UdpFlowActions {
   #open(udp: UdpPacket, hash: number): boolean {
     const host = this.#host;
     const ip = udp.ip;
-    const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, host.now);
+    const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, host.clock.now);
     flow.hash = hash;
     flow.packetId = host.packet.id;
     flow.stats.up.packets = 1;

@@ -54,8 +54,10 @@ export class Harness {
     const h = this;
     this.host = {
       packet: this.packet,
-      get now() {
-        return h.now;
+      clock: {
+        get now() {
+          return h.now;
+        },
       },
       emit: (ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => {
         this.#emit(ev, a, b, c, d);
