@@ -69,10 +69,18 @@ function pass(path: string): BareLoopResult {
   return { packets, bytes, seconds: (performance.now() - start) / 1000, digest };
 }
 
-/** Runs the file through once to warm the JIT and the page cache, then measures a second pass. */
-export function bareLoop(path: string): BareLoopResult {
+/**
+ * Runs the file through once to warm the JIT and the page cache, then reports the best of
+ * `passes` more, as the replays are reported: one pass alone varies by a third on a shared VM.
+ */
+export function bareLoop(path: string, passes = 5): BareLoopResult {
   pass(path);
-  return pass(path);
+  let best = pass(path);
+  for (let i = 1; i < passes; i++) {
+    const r = pass(path);
+    if (r.seconds < best.seconds) best = r;
+  }
+  return best;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

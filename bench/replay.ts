@@ -62,7 +62,7 @@ async function replayPass(path: string, set: RuleSet, config: unknown): Promise<
 const fmt = (r: { packets: number; bytes: number; seconds: number }): string =>
   `${(r.packets / r.seconds / 1e6).toFixed(2)} M packets/s, ${((r.bytes * 8) / r.seconds / 1e9).toFixed(2)} Gbit/s (${r.seconds.toFixed(3)} s)`;
 
-const bare = bareLoop(capture.path);
+const bare = bareLoop(capture.path, Math.max(3, passes));
 process.stdout.write(`capture     ${capture.path}: ${bare.packets.toLocaleString('en-US')} packets, ${(bare.bytes / 1e6).toFixed(0)} MB\n`);
 process.stdout.write(`bare loop   ${fmt(bare)}\n`);
 
