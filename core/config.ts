@@ -151,7 +151,7 @@ export const configSchema: readonly Leaf[] = [
     max: 64 * 1024 ** 3,
     integer: true,
     default: 512 * 1024 * 1024,
-    doc: 'Bytes held by all streams together; past it, anomaly reassembly-memcap. Delivered bytes kept until acknowledged are copied into one retention log of this size, at most 64 MiB, filled as traffic comes (so up to 64 MiB more memory once that much traffic has passed).',
+    doc: 'Bytes held by all streams together; past it, anomaly reassembly-memcap.',
   },
   {
     key: 'tcp.hold.maxBytes',

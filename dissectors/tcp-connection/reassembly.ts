@@ -6,8 +6,7 @@
  * that carries other bytes than the first copy where it overlaps is refused whole
  * (SEG_CONFLICT), so inline the packet can be dropped and the receiver sees exactly what the
  * rules saw. To tell a true retransmission from a rewrite of data already delivered, delivered
- * bytes are retained until the receiver acknowledges them, in the engine's retention log
- * (retention-log.ts); a stream keeps where its bytes went there.
+ * bytes are retained in a ring until the receiver acknowledges them.
  *
  * Internally every position is a stream offset (a plain number that never wraps, 0 = first byte
  * after the SYN); sequence numbers are turned into offsets once, relative to `next`, with serial
@@ -19,7 +18,6 @@
  */
 
 import { seqAdd, seqDiff } from './serial.ts';
-import { RetentionLog } from './retention-log.ts';
 
 export interface ReassemblyLimits {
   /** Bytes held per direction: out-of-order segments plus delivered-but-unacknowledged data kept to check retransmissions. */
@@ -33,12 +31,9 @@ export class ReassemblyBudget {
   /** Bytes held by every stream together. */
   used = 0;
   readonly cap: number;
-  /** Where the streams' retained bytes are: as large as the cap, up to RETENTION_LOG_MAX. */
-  readonly log: RetentionLog;
 
   constructor(cap: number) {
     this.cap = cap;
-    this.log = new RetentionLog(cap);
   }
 }
 
@@ -75,12 +70,35 @@ export type SegmentResult =
 const DEFAULT_WINDOW = 0x4000_0000;
 /** An ack further than this past next acknowledges nothing this side sent (RFC 7323 §2.3 bound). */
 const MAX_ACK_AHEAD = 0x4000_0000;
+/** The retention ring's first size; it doubles from there up to maxBytes. */
+const MIN_RING = 4096;
+
 /**
- * Runs of retained bytes a stream keeps track of (16 bytes each): past it, the oldest run is
- * released, as under memory pressure. 4096 runs of full-sized segments are about 6 MB in
- * flight; one-byte segments cannot make a stream's bookkeeping outgrow 64 KiB.
+ * Rings of finished streams, by size, for the next streams to reuse: a link opens and closes
+ * thousands of connections a second, and allocating every ring anew (then collecting it) was
+ * a fifth of the time of a replay with reassembly. Bounded, so the pool never holds much.
  */
-const MAX_RUNS = 4096;
+const ringPool = new Map<number, Buffer[]>();
+const RING_POOL_MAX = 64 * 1024 * 1024;
+let pooledBytes = 0;
+
+function takeRing(size: number): Buffer {
+  const ring = ringPool.get(size)?.pop();
+  if (ring === undefined) return Buffer.allocUnsafeSlow(size);
+  pooledBytes -= size;
+  return ring;
+}
+
+function giveRing(ring: Buffer): void {
+  if (pooledBytes + ring.length > RING_POOL_MAX) return;
+  let list = ringPool.get(ring.length);
+  if (list === undefined) {
+    list = [];
+    ringPool.set(ring.length, list);
+  }
+  list.push(ring);
+  pooledBytes += ring.length;
+}
 
 /** Out-of-order bytes [start, end) in stream offsets, copied from the segment that brought them. */
 interface Piece {
@@ -97,18 +115,10 @@ export class StreamReassembler {
   #next = 0;
   /** Stream offset of #next. */
   #delivered = 0;
-  /** Delivered bytes kept for comparison: the last #retained before #delivered. */
+  /** Delivered bytes kept for comparison: the last #retained before #delivered, from ring[#head], wrapping. */
+  #ring: Buffer | null = null;
+  #head = 0;
   #retained = 0;
-  /**
-   * Where they are in the log: pairs (stream offset, log position), one per run of bytes
-   * written to the log in one piece, oldest first from #spanHead; a run ends where the next
-   * begins, the last at #delivered. Empty (both indexes 0) when nothing is retained.
-   */
-  #spans: number[] = [];
-  /** Stream offset of the oldest retained byte (delivered - retained, but for the chunk #retain is adding). */
-  #oldest = 0;
-  #spanHead = 0;
-  #spanEnd = 0;
   /**
    * Sorted by start, never overlapping, every start > #delivered: a piece that comes in order is
    * delivered at once (or, if the sink threw meanwhile, by the next add() or skipTo()).
@@ -221,9 +231,10 @@ export class StreamReassembler {
     this.#budget.used -= this.#retained + this.#buffered;
     this.#retained = 0;
     this.#buffered = 0;
-    this.#spanHead = 0;
-    this.#spanEnd = 0;
-    if (this.#pieces.length > 0) this.#pieces = [];
+    this.#head = 0;
+    if (this.#ring !== null) giveRing(this.#ring);
+    this.#ring = null;
+    this.#pieces = [];
     this.#lastNew = 0;
     this.#initialized = false;
     this.#epoch++;
@@ -240,7 +251,6 @@ export class StreamReassembler {
       this.#drain(null, 0, 0, sink);
       if (this.#epoch !== epoch) return SEG_DUPLICATE;
     }
-    this.#forgetOverwritten();
     const d = this.#delivered;
     const retainStart = d - this.#retained;
     if (e <= retainStart) return SEG_OLD;
@@ -354,7 +364,7 @@ export class StreamReassembler {
     sink.data(chunk, offset);
   }
 
-  /** Logs just-delivered bytes as retained, releasing the oldest to stay within maxBytes and the budget. */
+  /** Appends just-delivered bytes to the retention ring, releasing the oldest to stay within maxBytes and the budget. */
   #retain(chunk: Buffer): void {
     const n = chunk.length;
     const budget = this.#budget;
@@ -369,22 +379,44 @@ export class StreamReassembler {
       if (keep === 0) return;
     }
     const take = keep - this.#retained;
-    const log = budget.log;
-    const at = log.head;
-    const from = this.#delivered - take;
-    const spans = this.#spans;
-    // Bytes that follow the last run in the log too (no other stream wrote between) extend it.
-    if (this.#retained === 0 || (spans[this.#spanEnd - 1] as number) + (from - (spans[this.#spanEnd - 2] as number)) !== at) {
-      if (this.#retained === 0) this.#oldest = from;
-      else if (this.#spanEnd - this.#spanHead >= 2 * MAX_RUNS) this.#release((spans[this.#spanHead + 2] as number) - this.#oldest);
-      const end = this.#spanEnd;
-      spans[end] = from;
-      spans[end + 1] = at;
-      this.#spanEnd = end + 2;
+    const ring = this.#ring !== null && this.#ring.length >= keep ? this.#ring : this.#grow(keep);
+    const size = ring.length;
+    let tail = this.#head + this.#retained;
+    if (tail >= size) tail -= size;
+    const src = take === n ? chunk : chunk.subarray(n - take);
+    const toEnd = size - tail;
+    if (take <= toEnd) {
+      ring.set(src, tail);
+    } else {
+      ring.set(src.subarray(0, toEnd), tail);
+      ring.set(src.subarray(toEnd), 0);
     }
-    log.write(chunk, n - take);
-    this.#retained += take;
+    this.#retained = keep;
     budget.used += take;
+  }
+
+  /** A ring of at least `need` bytes (need <= maxBytes), doubling, the retained bytes moved to its start. */
+  #grow(need: number): Buffer {
+    const old = this.#ring;
+    let size = old === null ? MIN_RING : old.length * 2;
+    while (size < need) size *= 2;
+    if (size > this.#limits.maxBytes) size = this.#limits.maxBytes;
+    const ring = takeRing(size);
+    const r = this.#retained;
+    if (old !== null && r > 0) {
+      const h = this.#head;
+      const toEnd = old.length - h;
+      if (r <= toEnd) {
+        ring.set(old.subarray(h, h + r), 0);
+      } else {
+        ring.set(old.subarray(h), 0);
+        ring.set(old.subarray(0, r - toEnd), toEnd);
+      }
+    }
+    if (old !== null) giveRing(old);
+    this.#ring = ring;
+    this.#head = 0;
+    return ring;
   }
 
   /** Releases the `n` oldest retained bytes (n <= retained). */
@@ -392,63 +424,25 @@ export class StreamReassembler {
     this.#retained -= n;
     this.#budget.used -= n;
     if (this.#retained === 0) {
-      this.#spanHead = 0;
-      this.#spanEnd = 0;
-      return;
+      this.#head = 0;
+    } else {
+      const size = (this.#ring as Buffer).length;
+      this.#head += n;
+      if (this.#head >= size) this.#head -= size;
     }
-    // Runs wholly before the new start go.
-    const start = (this.#oldest += n);
-    const spans = this.#spans;
-    let h = this.#spanHead;
-    while (h + 2 < this.#spanEnd && (spans[h + 2] as number) <= start) h += 2;
-    if (h > 64 && h * 2 > this.#spanEnd) {
-      // Mostly dead entries in front: move the live ones down (rare: long unacknowledged runs).
-      spans.copyWithin(0, h, this.#spanEnd);
-      this.#spanEnd -= h;
-      h = 0;
-    }
-    this.#spanHead = h;
-  }
-
-  /**
-   * Releases retained bytes the log has overwritten since (more than its size was logged after
-   * them): like bytes released under memory pressure, they can no longer be compared.
-   */
-  #forgetOverwritten(): void {
-    if (this.#retained === 0) return;
-    const floor = this.#budget.log.floor;
-    const spans = this.#spans;
-    const oldest = this.#oldest;
-    for (let i = this.#spanHead; i < this.#spanEnd; i += 2) {
-      const o = spans[i] as number;
-      const from = o > oldest ? o : oldest;
-      const at = (spans[i + 1] as number) + (from - o);
-      const end = i + 2 < this.#spanEnd ? (spans[i + 2] as number) : this.#delivered;
-      if (at >= floor) {
-        if (from > oldest) this.#release(from - oldest);
-        return;
-      }
-      if (at + (end - from) > floor) {
-        this.#release(from + (floor - at) - oldest);
-        return;
-      }
-    }
-    this.#release(this.#retained);
   }
 
   /** payload (at offset s) equals the retained bytes over [from, to), retainStart <= from < to <= delivered. */
   #matchesRetained(payload: Buffer, s: number, from: number, to: number): boolean {
-    const spans = this.#spans;
-    const log = this.#budget.log;
-    for (let i = this.#spanHead; i < this.#spanEnd && from < to; i += 2) {
-      const o = spans[i] as number;
-      const end = i + 2 < this.#spanEnd ? (spans[i + 2] as number) : this.#delivered;
-      if (end <= from) continue;
-      const stop = end < to ? end : to;
-      if (!log.equals(payload, from - s, (spans[i + 1] as number) + (from - o), stop - from)) return false;
-      from = stop;
-    }
-    return true;
+    const ring = this.#ring as Buffer;
+    const size = ring.length;
+    let at = this.#head + (from - (this.#delivered - this.#retained));
+    if (at >= size) at -= size;
+    const n = to - from;
+    const toEnd = size - at;
+    const p = from - s;
+    if (n <= toEnd) return payload.compare(ring, at, at + n, p, p + n) === 0;
+    return payload.compare(ring, at, size, p, p + toEnd) === 0 && payload.compare(ring, 0, n - toEnd, p + toEnd, p + n) === 0;
   }
 
   /** Index of the first piece ending after `offset` (pieces.length if none). */

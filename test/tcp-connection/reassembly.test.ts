@@ -12,7 +12,6 @@ import {
   type StreamSink,
 } from '../../dissectors/tcp-connection/reassembly.ts';
 import { seqAdd } from '../../dissectors/tcp-connection/serial.ts';
-import { RetentionLog } from '../../dissectors/tcp-connection/retention-log.ts';
 import { Prng } from '../../bench/prng.ts';
 
 const roomy: ReassemblyLimits = { maxBytes: 1 << 24, maxSegments: 1 << 16 };
@@ -893,79 +892,5 @@ describe('clear and init', () => {
       [6, 'g'],
     ]);
     expect(s.budget.used).toBe(r.memory);
-  });
-});
-
-describe('retention log', () => {
-  it('writes across segments and around the end, and compares what it holds', () => {
-    const log = new RetentionLog(1);
-    expect(log.size).toBe(1 << 20);
-    const rng = new Prng(7);
-    const filler = randomBytes(rng, 700_000);
-    log.write(filler, 0);
-    const a = randomBytes(rng, 500_000); // crosses the end: wraps to position 0
-    const at = log.write(a, 0);
-    expect(at).toBe(700_000);
-    expect(log.head).toBe(1_200_000);
-    expect(log.floor).toBe(1_200_000 - (1 << 20));
-    expect(log.equals(a, 0, at, a.length)).toBe(true);
-    expect(log.equals(a, 348_000, at + 348_000, 1000)).toBe(true); // straddles the wrap
-    const b = Buffer.from(a);
-    b[400_000] = (b[400_000] as number) ^ 1;
-    expect(log.equals(b, 0, at, b.length)).toBe(false);
-    // A write from the middle of a chunk logs only its tail.
-    const c = Buffer.from('headtail');
-    const cAt = log.write(c, 4);
-    expect(log.head - cAt).toBe(4);
-    expect(log.equals(Buffer.from('tail'), 0, cAt, 4)).toBe(true);
-  });
-
-  it('releases retained bytes the log overwrote: a late copy of them cannot be compared (SEG_OLD), recent ones still are', () => {
-    // A 1 MiB budget has a 1 MiB log: another stream's traffic overwrites an idle stream's bytes.
-    const budget = new ReassemblyBudget(1 << 20);
-    const idle = new Stream(1000, roomy, budget);
-    const busy = new Stream(5000, roomy, budget);
-    expect(idle.add(0, 'original bytes')).toBe(SEG_NEW);
-    expect(idle.r.retained).toBe(14);
-    const rng = new Prng(11);
-    let at = 0;
-    for (let i = 0; i < 800; i++) {
-      const chunk = randomBytes(rng, 1460);
-      expect(busy.add(at, chunk)).toBe(SEG_NEW);
-      at += chunk.length;
-      busy.ack(at);
-    }
-    // 1,168,000 bytes logged after them: the idle stream's bytes are gone from the log.
-    expect(idle.add(0, 'ORIGINAL bytes')).toBe(SEG_OLD);
-    expect(idle.r.retained).toBe(0);
-    expect(budget.used).toBe(idle.r.memory + busy.r.memory);
-    // The busy stream's last bytes are still there: a rewrite of them is caught.
-    const recent = randomBytes(rng, 100);
-    expect(busy.add(at, recent)).toBe(SEG_NEW);
-    const rewrite = Buffer.from(recent);
-    rewrite[50] = (rewrite[50] as number) ^ 0xff;
-    expect(busy.add(at, rewrite)).toBe(SEG_CONFLICT);
-    expect(busy.add(at, recent)).toBe(SEG_DUPLICATE);
-  });
-
-  it('keeps at most 4096 runs of retained bytes per stream: the oldest run goes first', () => {
-    const budget = new ReassemblyBudget(1 << 30);
-    const s = new Stream(1000, roomy, budget);
-    const other = new Stream(9000, roomy, budget);
-    // One-byte segments, each logged apart from the last by the other stream's bytes: a run each.
-    for (let i = 0; i < 5000; i++) {
-      expect(s.add(i, String.fromCharCode(97 + (i % 26)))).toBe(SEG_NEW);
-      expect(other.add(i, 'x')).toBe(SEG_NEW);
-    }
-    expect(s.r.retained).toBe(4096);
-    expect(budget.used).toBe(s.r.memory + other.r.memory);
-    // The first 904 bytes were released: a copy of them cannot be compared; the rest can.
-    expect(s.add(0, 'Z')).toBe(SEG_OLD);
-    expect(s.add(4999, 'Z')).toBe(SEG_CONFLICT);
-    expect(s.add(904, String.fromCharCode(97 + (904 % 26)))).toBe(SEG_DUPLICATE);
-    expect(s.add(903, 'Z')).toBe(SEG_OLD);
-    // Acknowledged, everything goes.
-    s.ack(5000);
-    expect(s.r.retained).toBe(0);
   });
 });
