@@ -32,7 +32,11 @@ const letters: readonly [number, string][] = [
 
 /** Records a history letter the first time it happens in a direction (Zeek's rule). */
 export function history(flow: TcpFlow, sender: Sender, up: boolean, bit: number): void {
-  if ((sender.historySeen & bit) !== 0) return;
+  // Small enough to be inlined where it is called, several times a packet; the rest is not.
+  if ((sender.historySeen & bit) === 0) addHistory(flow, sender, up, bit);
+}
+
+function addHistory(flow: TcpFlow, sender: Sender, up: boolean, bit: number): void {
   sender.historySeen |= bit;
   for (const [b, l] of letters) {
     if (b === bit) {
