@@ -74,9 +74,10 @@ const MAX_ACK_AHEAD = 0x4000_0000;
 const MIN_RING = 4096;
 
 /**
- * Rings of finished streams, by size, for the next streams to reuse: a link opens and closes
- * thousands of connections a second, and allocating every ring anew (then collecting it) was
- * a fifth of the time of a replay with reassembly. Bounded, so the pool never holds much.
+ * Rings not in use (their stream has everything acknowledged, or ended), by size, for the next
+ * to reuse, most recently used first: a link opens and closes thousands of connections a
+ * second, and allocating every ring anew (then collecting it) was a fifth of the time of a
+ * replay with reassembly. Bounded, so the pool never holds much.
  */
 const ringPool = new Map<number, Buffer[]>();
 const RING_POOL_MAX = 64 * 1024 * 1024;
@@ -117,6 +118,8 @@ export class StreamReassembler {
   #delivered = 0;
   /** Delivered bytes kept for comparison: the last #retained before #delivered, from ring[#head], wrapping. */
   #ring: Buffer | null = null;
+  /** The size of the last ring: a stream that retains again takes one as large at once. */
+  #ringSize = MIN_RING;
   #head = 0;
   #retained = 0;
   /**
@@ -398,10 +401,11 @@ export class StreamReassembler {
   /** A ring of at least `need` bytes (need <= maxBytes), doubling, the retained bytes moved to its start. */
   #grow(need: number): Buffer {
     const old = this.#ring;
-    let size = old === null ? MIN_RING : old.length * 2;
+    let size = old === null ? this.#ringSize : old.length * 2;
     while (size < need) size *= 2;
     if (size > this.#limits.maxBytes) size = this.#limits.maxBytes;
     const ring = takeRing(size);
+    this.#ringSize = size;
     const r = this.#retained;
     if (old !== null && r > 0) {
       const h = this.#head;
@@ -425,6 +429,11 @@ export class StreamReassembler {
     this.#budget.used -= n;
     if (this.#retained === 0) {
       this.#head = 0;
+      // All acknowledged: the ring goes back to the pool. The rings in use are then those of
+      // streams with bytes in flight, not of every open stream, and stay in cache: writing
+      // each segment into a ring of its own among thousands was a cache miss per line.
+      if (this.#ring !== null) giveRing(this.#ring);
+      this.#ring = null;
     } else {
       const size = (this.#ring as Buffer).length;
       this.#head += n;

@@ -351,6 +351,34 @@ describe('overlaps with buffered and delivered bytes', () => {
     return s.sink.text();
   }
 
+  it('compares retransmissions after everything was acknowledged and retention started again (a new ring)', () => {
+    const rng = new Prng(3);
+    const s = new Stream();
+    expect(s.add(0, 'abc')).toBe(SEG_NEW);
+    s.ack(3);
+    expect(s.r.retained).toBe(0);
+    expect(s.add(0, 'abc')).toBe(SEG_OLD);
+    expect(s.add(3, 'def')).toBe(SEG_NEW);
+    expect(s.add(3, 'dXf')).toBe(SEG_CONFLICT);
+    expect(s.add(3, 'def')).toBe(SEG_DUPLICATE);
+    s.ack(6);
+    // A flight larger than the first ring, acknowledged, then another as large: the second
+    // ring is taken at the size the first grew to, and still compares every byte.
+    for (const base of [6, 20_006]) {
+      const flight = randomBytes(rng, 20_000);
+      for (let at = 0; at < flight.length; at += 1000) expect(s.add(base + at, flight.subarray(at, at + 1000))).toBe(SEG_NEW);
+      expect(s.r.retained).toBe(20_000);
+      const rewrite = Buffer.from(flight.subarray(9000, 10_000));
+      rewrite[500] = (rewrite[500] as number) ^ 1;
+      expect(s.add(base + 9000, rewrite)).toBe(SEG_CONFLICT);
+      expect(s.add(base + 9000, flight.subarray(9000, 10_000))).toBe(SEG_DUPLICATE);
+      s.ack(base + 20_000);
+      expect(s.r.retained).toBe(0);
+    }
+    expect(s.budget.used).toBe(0);
+    expect(s.sink.bytes().length).toBe(40_006);
+  });
+
   it('an exact retransmission of delivered bytes is a duplicate; one with other bytes a conflict', () => {
     const s = withBuffered();
     expect(s.add(0, 'abcdefghij')).toBe(SEG_DUPLICATE);
