@@ -63,6 +63,19 @@ describe('Internet checksum', () => {
     expect(foldSum(0x10000)).toBe(1);
     expect(foldSum(2 ** 47 + 5)).toBe((2 ** 47 + 5) % 0xffff); // not a multiple of 0xffff
     expect(checksumOf(0xffff)).toBe(0);
+    // Every size of sum up to 2^53, against the definition (the residue mod 0xffff, 0xffff for 0).
+    let x = 12345;
+    for (let bits = 1; bits <= 53; bits++) {
+      for (const sum of [2 ** bits - 1, 2 ** bits, 0xffff * Math.floor(2 ** bits / 0xffff)]) {
+        if (sum === 0 || sum > Number.MAX_SAFE_INTEGER) continue;
+        expect(foldSum(sum), `sum ${sum}`).toBe(sum % 0xffff === 0 ? 0xffff : sum % 0xffff);
+      }
+      for (let k = 0; k < 50; k++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const sum = Math.floor((x / 2 ** 32) * 2 ** bits) + 1;
+        expect(foldSum(sum), `sum ${sum}`).toBe(sum % 0xffff === 0 ? 0xffff : sum % 0xffff);
+      }
+    }
   });
 
   it('verifies data that carries its own checksum', () => {
