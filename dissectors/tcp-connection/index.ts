@@ -145,9 +145,14 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.#timeouts = [config.timeouts.embryonic, config.timeouts.established, config.timeouts.closing];
   }
 
-  /** Moves a flow to the tail of a timeout list (it was just active); its deadline may come first. */
+  /** Moves a flow to the tail of a timeout list (it was just active). */
   #touch(flow: TcpFlow, list: number): void {
     this.table.touch(flow, list);
+    this.#deadline(flow, list);
+  }
+
+  /** A flow just joined the tail of `list`: its deadline may come before every other. */
+  #deadline(flow: TcpFlow, list: number): void {
     const deadline = flow.lastTime + (this.#timeouts[list] as number);
     if (deadline < this.#expireCheck) this.#expireCheck = deadline;
   }
@@ -525,8 +530,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     const flow = new TcpFlow(this, this.#nextId(), ip, srcIsClient, tcp.srcport, tcp.dstport, midstream, this.#host.clock.now);
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
-    const deadline = flow.lastTime + (this.#timeouts[LIST_EMBRYONIC] as number);
-    if (deadline < this.#expireCheck) this.#expireCheck = deadline;
+    this.#deadline(flow, LIST_EMBRYONIC);
     this.table.up = srcIsClient;
     if (midstream) flow.state = 'established';
     return flow;
@@ -542,7 +546,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       if (this.#anomaly(flow, 'invalid-flags', direction, tcp)) return DROP;
     }
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need reassembly.
-    const wantData = this.#wantsData();
+    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly) || this.streaming);
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.
@@ -632,11 +636,6 @@ export class TcpTracker implements FlowActions, HoldHost {
     if ((flags & TCP_ACK) !== 0 && receiver.finSeen && seqDiff(tcp.ackRaw, seqAdd32(receiver.finSeq, 1)) >= 0) receiver.finAcked = true;
     if (sender.finAcked && receiver.finAcked) flow.state = 'closed';
     return ACCEPT;
-  }
-
-  /** Reassembly runs: a rule wants data, or stream anomalies (overlap-different-data, gap), or streamed consumers exist. */
-  #wantsData(): boolean {
-    return (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly) || this.streaming);
   }
 
   #stream(sender: Sender): StreamReassembler {
