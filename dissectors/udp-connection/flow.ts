@@ -29,8 +29,8 @@ export class UdpFlow extends FlowEndpoints {
   /** Time of the latest datagram, either direction. */
   lastTime: number;
   endReason: UdpEndReason | undefined = undefined;
-  /** `bytes` counts UDP data as the headers give it (Zeek's orig_bytes), even past a capture cut. */
-  readonly stats: { readonly up: Counters; readonly down: Counters } = {
+  /** @internal the tracker's counters, which `stats` shows. */
+  readonly counters: { readonly up: Counters; readonly down: Counters } = {
     up: { packets: 0, bytes: 0, ipBytes: 0 },
     down: { packets: 0, bytes: 0, ipBytes: 0 },
   };
@@ -66,6 +66,12 @@ export class UdpFlow extends FlowEndpoints {
     this.startTime = now;
     this.lastTime = now;
   }
+
+  /** Datagrams and bytes each way so far; `bytes` counts UDP data as the headers give it (Zeek's orig_bytes), even past a capture cut. */
+  get stats(): { readonly up: DirectionStats; readonly down: DirectionStats } {
+    return this.counters;
+  }
+
 
   /**
    * Drops this datagram and every later one of the flow, silently, until it times out. Called

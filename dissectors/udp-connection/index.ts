@@ -68,7 +68,7 @@ export class UdpTracker implements UdpFlowActions {
 
     const host = this.#host;
     const up = table.up;
-    const dstats = up ? flow.stats.up : flow.stats.down;
+    const dstats = up ? flow.counters.up : flow.counters.down;
     dstats.packets++;
     dstats.ipBytes += ip.len;
     flow.lastTime = host.clock.now;
@@ -89,8 +89,8 @@ export class UdpTracker implements UdpFlowActions {
     const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, host.clock.now);
     flow.hash = hash;
     flow.packetId = host.packet.id;
-    flow.stats.up.packets = 1;
-    flow.stats.up.ipBytes = ip.len;
+    flow.counters.up.packets = 1;
+    flow.counters.up.ipBytes = ip.len;
     host.emit(events.newConnection, flow, udp);
     if (host.packet.dropped || flow.verdict) {
       // Refused: never inserted, so the next datagram of the tuple raises newConnection again.
@@ -111,7 +111,7 @@ export class UdpTracker implements UdpFlowActions {
   /** Counts the datagram's data and hands it to the rules. */
   #deliver(flow: UdpFlow, udp: UdpPacket, up: boolean): boolean {
     const host = this.#host;
-    const dstats = up ? flow.stats.up : flow.stats.down;
+    const dstats = up ? flow.counters.up : flow.counters.down;
     const offset = dstats.bytes;
     // The header's length, not what was captured: a snaplen cut shows as a jump in offsets.
     dstats.bytes += udp.length - UDP_HEADER_LENGTH;

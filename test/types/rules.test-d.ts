@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-assignment -- the @ts-expect-error lines are wrong on purpose */
 import { expectTypeOf, it } from 'vitest';
-import { defineRules, engine, ipv4, ipv6, packet, tcp, tcpConnection, udp, icmp } from 'palisade';
+import { defineRules, engine, ipv4, ipv6, packet, tcp, tcpConnection, udp, udpConnection, icmp } from 'palisade';
 import type { Direction, Ipv4Packet, Ipv6Packet, Packet, TcpAnomaly, TcpFlow, TcpPacket, UdpPacket, IcmpPacket } from 'palisade';
 
 it('infers eval parameters from the event alone', () => {
@@ -109,6 +109,14 @@ it('types the tcpConnection events', () => {
       eval: (flow) => {
         // @ts-expect-error the counters are the tracker's: rules read them
         flow.stats.down.packets = 0;
+      },
+    });
+    rule({
+      on: udpConnection.events.endConnection,
+      eval: (flow) => {
+        expectTypeOf(flow.stats.up.bytes).toBeNumber();
+        // @ts-expect-error the counters are the tracker's: rules read them
+        flow.stats.up.bytes = 0;
       },
     });
     // @ts-expect-error direction is 'up' or 'down'
