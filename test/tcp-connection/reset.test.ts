@@ -4,10 +4,6 @@
  * dissectors and by tshark.
  */
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodePcap } from '../../core/io/pcap-writer.ts';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_RAW } from '../../core/io/link-types.ts';
@@ -16,6 +12,7 @@ import { ethernet, ipv4, ipv6, tcp } from '../../testing/packets.ts';
 import { defineRules, tcpConnection } from '../../index.ts';
 import { replay, tcpSession } from '../../testing.ts';
 import { Chain } from '../dissectors/frames.ts';
+import { tsharkFields } from '../tshark-fields.ts';
 
 const CLIENT_MAC = '0a:00:00:00:00:01';
 const SERVER_MAC = '0a:00:00:00:00:02';
@@ -80,24 +77,10 @@ function trigger(link: LinkKind, ip: Buffer): Pick<RstSpec, 'frame' | 'linkType'
   return { frame: Buffer.concat([header, ip]), linkType: link.linkType, linkHeaderLength: header.length };
 }
 
-/** tshark is required (CI installs it): without it this suite fails, it does not skip. */
+/** tshark's fields for each of `frames`, checksums checked. */
 function tshark(frames: Buffer[], linkType: number, fields: string[]): Record<string, string>[] {
-  const dir = mkdtempSync(join(tmpdir(), 'palisade-rst-'));
-  try {
-    const path = join(dir, 'rst.pcap');
-    writeFileSync(path, encodePcap(frames.map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType }));
-    const out = execFileSync(
-      'tshark',
-      ['-r', path, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-T', 'fields', ...fields.flatMap((f) => ['-e', f])],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return out
-      .replace(/\n$/, '')
-      .split('\n')
-      .map((line) => Object.fromEntries(line.split('\t').map((v, i) => [fields[i] as string, v])));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const pcap = encodePcap(frames.map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType });
+  return tsharkFields(pcap, fields, { prefs: ['tcp.check_checksum:TRUE', 'ip.check_checksum:TRUE'] });
 }
 
 describe('craftRst', () => {

@@ -3,32 +3,14 @@
  * builders), behind VLAN tags too: tshark reassembles them into the datagram that was split,
  * and so does palisade's engine.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineRules, udp as udpEvents, tcpConnection } from '../../index.ts';
 import { ethernet, fragment, ipv4, pcap, replay, tcpSession, udp, udpExchange } from '../../testing.ts';
+import { tsharkFields } from '../tshark-fields.ts';
 
-/** tshark's fields per frame, in two passes so that fragments name the frame that completes them (tshark is required: CI installs it). */
+/** tshark's fields per frame, in two passes so that fragments name the frame that completes them. */
 function tshark(capture: Buffer, fields: string[]): Record<string, string>[] {
-  const dir = mkdtempSync(join(tmpdir(), 'palisade-frag-'));
-  try {
-    const path = join(dir, 'frags.pcap');
-    writeFileSync(path, capture);
-    const out = execFileSync(
-      'tshark',
-      ['-2', '-r', path, '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-T', 'fields', ...fields.flatMap((f) => ['-e', f])],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return out
-      .replace(/\n$/, '')
-      .split('\n')
-      .map((line) => Object.fromEntries(line.split('\t').map((v, i) => [fields[i] as string, v])));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return tsharkFields(capture, fields, { twoPass: true, prefs: ['ip.check_checksum:TRUE', 'udp.check_checksum:TRUE', 'tcp.check_checksum:TRUE'] });
 }
 
 const data = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 255));

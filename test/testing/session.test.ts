@@ -3,43 +3,16 @@
  * in tshark (sequence analysis on, checksums checked) and in our own dissectors.
  */
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tcpSession, udpExchange } from '../../testing.ts';
 import { Chain } from '../dissectors/frames.ts';
+import { tsharkFields } from '../tshark-fields.ts';
 
-/** tshark is required (CI installs it): without it this suite fails, it does not skip. */
+const PREFS = ['tcp.analyze_sequence_numbers:TRUE', 'tcp.relative_sequence_numbers:TRUE', 'tcp.check_checksum:TRUE', 'ip.check_checksum:TRUE', 'udp.check_checksum:TRUE'];
+
+/** tshark's fields per frame, sequence analysis on and checksums checked. */
 function tshark(pcap: Buffer, fields: string[], filter?: string): Record<string, string>[] {
-  const dir = mkdtempSync(join(tmpdir(), 'palisade-session-'));
-  try {
-    const path = join(dir, 'session.pcap');
-    writeFileSync(path, pcap);
-    const out = execFileSync(
-      'tshark',
-      [
-        '-r', path,
-        '-o', 'tcp.analyze_sequence_numbers:TRUE',
-        '-o', 'tcp.relative_sequence_numbers:TRUE',
-        '-o', 'tcp.check_checksum:TRUE',
-        '-o', 'ip.check_checksum:TRUE',
-        '-o', 'udp.check_checksum:TRUE',
-        ...(filter === undefined ? [] : ['-Y', filter]),
-        '-T', 'fields',
-        ...fields.flatMap((f) => ['-e', f]),
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    if (out === '') return [];
-    return out
-      .replace(/\n$/, '')
-      .split('\n')
-      .map((line) => Object.fromEntries(line.split('\t').map((v, i) => [fields[i] as string, v])));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return tsharkFields(pcap, fields, filter === undefined ? { prefs: PREFS } : { prefs: PREFS, filter });
 }
 
 /** [seq, ack, len, flags] per frame, relative, as tshark shows them. */
