@@ -33,7 +33,7 @@ import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
 import { TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFrame, type TcpFlow, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
 import type { Hold } from '../dissectors/tcp-connection/hold.ts';
-import { dissectorEmitter, enabledDissectors, flowDissectorsDefined, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
+import { dissectorEmitter, enabledDissectors, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
 import { UdpTracker, udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
@@ -786,7 +786,7 @@ export class Engine {
         this.stats.connections++;
         this.#onFlow?.(flowRecord(flow, this.clock.now));
       },
-      streaming: () => this.#streamed.length > 0 || flowDissectorsDefined(),
+      streaming: () => this.#streamed.length > 0,
       openStreams: (flow, direction, hold) => {
         this.#openStreams(flow, direction, hold);
       },

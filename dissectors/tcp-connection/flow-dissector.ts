@@ -62,18 +62,10 @@ export interface FlowDissectorImpl extends FlowDissector {
   readonly receiveStreamed: FlowDissectorSpec<AnyFlowEvents>['receiveStreamed'];
 }
 
-/** @internal dissectors enabled per flow. */
-const enabled = new WeakMap<TcpFlow, FlowDissectorImpl[]>();
-/** @internal ids of every flow dissector's events: listening to one needs streams. */
-const dissectorEventIds = new Set<number>();
-let defined = 0;
-
 export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissectorSpec<Ev>): FlowDissector<Ev> {
-  defined++;
   const events: Record<string, EventDescriptor> = {};
   for (const key of Object.keys(spec.events)) {
     const ev = defineEvent<readonly unknown[]>('tcpConnection', `${spec.name}.${key}`);
-    dissectorEventIds.add(ev.id);
     events[key] = ev;
   }
   const dissector: FlowDissectorImpl = {
@@ -81,8 +73,9 @@ export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissecto
     events,
     receiveStreamed: spec.receiveStreamed as FlowDissectorImpl['receiveStreamed'],
     enable(flow) {
-      const list = enabled.get(flow);
-      if (list === undefined) enabled.set(flow, [dissector]);
+      // Kept on the flow: the tracker asks per flow whether its bytes are wanted.
+      const list = flow.dissectors;
+      if (list === null) flow.dissectors = [dissector];
       else if (!list.includes(dissector)) list.push(dissector);
     },
     onPort(port) {
@@ -102,17 +95,7 @@ export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissecto
 
 /** @internal the dissectors enabled on a flow. */
 export function enabledDissectors(flow: TcpFlow): readonly FlowDissectorImpl[] {
-  return enabled.get(flow) ?? [];
-}
-
-/** @internal some flow dissector exists: connections must be streamed. */
-export function flowDissectorsDefined(): boolean {
-  return defined > 0;
-}
-
-/** @internal some flow dissector raises this event. */
-export function isFlowDissectorEvent(ev: { readonly id: number }): boolean {
-  return dissectorEventIds.has(ev.id);
+  return flow.dissectors ?? [];
 }
 
 /** @internal the emit object for one dissector, raising its events through `emit`. */

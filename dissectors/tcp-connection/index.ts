@@ -59,7 +59,7 @@ export interface TrackerHost {
   alert: (description: string) => void;
   /** A connection ended (for the --flows log). */
   flowEnded: (flow: TcpFlow) => void;
-  /** Streamed rules or flow dissectors exist: each direction's data is streamed (asked once). */
+  /** Streamed rules exist: every connection's data is streamed (asked once). */
   streaming: () => boolean;
   /** Starts the streamed consumers of a direction at its first byte (adds their streams to `hold`). */
   openStreams: (flow: TcpFlow, direction: Direction, hold: Hold) => void;
@@ -90,7 +90,7 @@ class DataSink implements StreamSink {
     const flow = this.flow;
     if (flow === null || flow.verdict !== 0) return;
     this.host.emit(events.receiveData, flow, chunk, this.direction, offset);
-    if (!flow.dropped && this.tracker.streaming) this.tracker.feed(flow, this.direction, chunk, offset);
+    if (!flow.dropped && this.tracker.streamed(flow)) this.tracker.feed(flow, this.direction, chunk, offset);
   }
 }
 
@@ -111,7 +111,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   #up = true;
   /** The flow of the segment being handled. */
   #current: TcpFlow | null = null;
-  /** Streamed consumers exist (asked once, like #wantData). */
+  /** Streamed rules exist (asked once, like #wantData); flow dissectors are asked per flow. */
   #streaming: boolean | undefined = undefined;
   /** The current frame's copy, once a stream needed its bytes to last or it was held. */
   #frameCopy: HeldFrame | null = null;
@@ -173,9 +173,9 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.#streaming = undefined;
   }
 
-  /** @internal */
-  get streaming(): boolean {
-    return (this.#streaming ??= this.#host.streaming());
+  /** @internal this flow's bytes go to streamed consumers: streamed rules, or a dissector enabled on it. */
+  streamed(flow: TcpFlow): boolean {
+    return (this.#streaming ??= this.#host.streaming()) || flow.dissectors !== null;
   }
 
   /** The segment being handled was held (its frame's verdict waits). */
@@ -545,8 +545,9 @@ export class TcpTracker implements FlowActions, HoldHost {
       history(flow, sender, up, H_MULTIFLAG);
       if (this.#anomaly(flow, 'invalid-flags', direction, tcp)) return DROP;
     }
-    // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need reassembly.
-    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly) || this.streaming);
+    // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need
+    // reassembly. A flow dissector wants the flows it was enabled on (by newConnection) only.
+    const wantData = (this.#wantData ??= this.#host.listening(events.receiveData) || this.#host.listening(events.anomaly)) || this.streamed(flow);
 
     if ((flags & TCP_RST) !== 0) {
       // RFC 5961 §3.2: only an RST in the receiver's window ends the connection.

@@ -324,6 +324,26 @@ describe('flow dissectors', () => {
     expect(r.flows.map((f) => f.end_reason)).toEqual(['rst', 'fin']);
   });
 
+  it('reassembles only the flows it is enabled on', async () => {
+    const { Writable } = await import('node:stream');
+    const sink = new Writable({ write: (_c, _e, done) => done() });
+    const rules = defineRules(({ rule }) => {
+      lineProto.onPort(25);
+      rule({ on: lineProto.events.command, eval: () => undefined });
+    });
+    const engine = createEngine({ rules, alerts: sink, log: sink });
+    /** Reassembly memory after a session whose first bytes never come (what follows waits out of order). */
+    const buffered = (server: string): number => {
+      const s = tcpSession({ server, client: '192.168.10.11:41000' }).handshake();
+      s.segment('up', { offset: 10, data: Buffer.from('VRFY x\r\n') });
+      for (const f of s.frames()) engine.push(f, { secs: 1_700_000_000, nsecs: 0 }, 1);
+      return engine.reassemblyMemory;
+    };
+    expect(buffered('192.168.20.26:2525')).toBe(0);
+    expect(buffered('192.168.20.25:25')).toBeGreaterThan(0);
+    engine.close();
+  });
+
   it('onPort outside defineRules is a coded error', () => {
     expect(() => {
       lineProto.onPort(25);
