@@ -1,6 +1,6 @@
 /** `palisade/testing`: replay rule sets in vitest, and build packets byte by byte. */
-export { replay } from './testing/replay.ts';
-export type { ReplayOptions, ReplayResult, OutputPacket } from './testing/replay.ts';
+export { replay } from './core/replay.ts';
+export type { ReplayOptions, ReplayResult, OutputPacket } from './core/replay.ts';
 export { ethernet, ipv4, ipv6, tcp, udp, icmp } from './testing/packets.ts';
 export type { EthernetSpec, Ipv4Spec, Ipv6Spec, TcpSpec, UdpSpec, IcmpSpec } from './testing/packets.ts';
 export { fragment } from './testing/fragments.ts';

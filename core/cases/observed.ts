@@ -2,7 +2,7 @@
  * What a replay did, in the terms expect.json speaks: the records every expectation is matched
  * against and `--update` summarises.
  */
-import type { ReplayResult } from '../../testing/replay.ts';
+import type { ReplayResult } from '../replay.ts';
 import type { AlertRecord } from '../alert.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import type { Fields } from './case-file.ts';

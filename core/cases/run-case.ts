@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { replay } from '../../testing/replay.ts';
+import { replay } from '../replay.ts';
 import { PalisadeError } from '../errors.ts';
 import { EXPECTATION_KEYS, formatCaseFile, type Case } from './case-file.ts';
 import { compare, type Mismatch } from './compare.ts';

@@ -1,20 +1,21 @@
 /**
- * `replay()` for vitest: a rule set over a capture (a file, or pcap bytes built in the test),
- * returning what the engine did.
+ * `replay()`: a rule set over a capture (a file, or pcap bytes built in a test), returning what
+ * the engine did, in memory. `palisade/testing` exports it for vitest; `palisade test` runs its
+ * cases through it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createEngine, type Verdict } from '../core/engine.ts';
-import { openCapture } from '../core/io/capture.ts';
-import { encodePcap } from '../core/io/pcap-writer.ts';
-import { loadRuleFile } from '../core/rule-loader.ts';
-import { isRuleSet, type RuleSet } from '../core/rules.ts';
-import type { AlertRecord } from '../core/alert.ts';
-import type { Stats } from '../core/stats.ts';
-import type { FlowRecord } from '../core/flow-log.ts';
-import { PalisadeError } from '../core/errors.ts';
+import { createEngine, type Verdict } from './engine.ts';
+import { openCapture } from './io/capture.ts';
+import { encodePcap } from './io/pcap-writer.ts';
+import { loadRuleFile } from './rule-loader.ts';
+import { isRuleSet, type RuleSet } from './rules.ts';
+import type { AlertRecord } from './alert.ts';
+import type { Stats } from './stats.ts';
+import type { FlowRecord } from './flow-log.ts';
+import { PalisadeError } from './errors.ts';
 
 export interface OutputPacket {
   /** Frame number of the input frame; 0 for a frame palisade crafted (a RST). */
