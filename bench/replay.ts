@@ -16,6 +16,7 @@ import { openCapture } from '../core/io/capture.ts';
 import { bareLoop, barePass } from './bare-loop.ts';
 import { DEFAULT_OUT, DEFAULT_PACKETS, ensureCapture } from './generate.ts';
 import rules from './rules.ts';
+import connectionRules from './connection-rules.ts';
 import streamRules from './stream-rules.ts';
 import streamedRules from './streamed-rules.ts';
 import type { RuleSet } from '../core/rules.ts';
@@ -92,6 +93,8 @@ async function measure(label: string, set: RuleSet, config: unknown): Promise<Ru
 await measure('small rule set, checksums auto', rules, {});
 // What the rules and dissectors cost alone, as the peers measured in the issues do no checksums.
 await measure('small rule set, checksums never', rules, { checksumValidation: 'never' });
+// tcp_connection tracking alone: a rule on newConnection, so no stream is reassembled.
+await measure('connection rule, checksums never', connectionRules, { checksumValidation: 'never' });
 // tcp_connection: every connection tracked, every stream reassembled, a receiveData rule.
 await measure('receiveData rule, checksums auto', streamRules, {});
 await measure('receiveData rule, checksums never', streamRules, { checksumValidation: 'never' });
