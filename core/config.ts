@@ -20,11 +20,14 @@ export interface Config {
   tcp: TcpConnectionConfig;
   udp: UdpConnectionConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** `palisade run` only: the kernel side of each queue. */
+  inline: { queueLength: number; failOpen: boolean; gso: boolean };
 }
 
 type Leaf =
   | { key: string; kind: 'enum'; values: readonly string[]; default: string; doc: string }
-  | { key: string; kind: 'number'; min: number; max: number; integer: boolean; default: number; doc: string };
+  | { key: string; kind: 'number'; min: number; max: number; integer: boolean; default: number; doc: string }
+  | { key: string; kind: 'boolean'; default: boolean; doc: string };
 
 /** Every key, dotted for nested objects. */
 export const configSchema: readonly Leaf[] = [
@@ -218,6 +221,27 @@ export const configSchema: readonly Leaf[] = [
     default: 'info',
     doc: 'Level of the `log` logger handed to rule files.',
   },
+  {
+    key: 'inline.queueLength',
+    kind: 'number',
+    min: 16,
+    max: 1_000_000,
+    integer: true,
+    default: 4096,
+    doc: '`palisade run`: packets each NFQUEUE queue holds while they wait for a verdict (NFQA_CFG_QUEUE_MAXLEN; the kernel default is 1024). Past it the kernel accepts (inline.failOpen) or drops new packets. With GSO a queued packet may be 64 KiB.',
+  },
+  {
+    key: 'inline.failOpen',
+    kind: 'boolean',
+    default: true,
+    doc: '`palisade run`: when a queue is full (palisade behind, or stopped), the kernel lets new packets through unjudged (NFQA_CFG_F_FAIL_OPEN) instead of dropping them. `ctl stats` counts them. `false` drops them: fail-closed.',
+  },
+  {
+    key: 'inline.gso',
+    kind: 'boolean',
+    default: true,
+    doc: '`palisade run`: GSO/GRO super-packets (up to 64 KiB) are queued whole (NFQA_CFG_F_GSO) instead of being segmented by the kernel first; their transport checksums, not computed yet, are not verified.',
+  },
 ];
 
 export function defaultConfig(): Config {
@@ -266,6 +290,10 @@ function walk(node: unknown, prefix: string, source: string, values: Map<string,
 }
 
 function checkLeaf(leaf: Leaf, value: unknown, source: string): void {
+  if (leaf.kind === 'boolean') {
+    if (typeof value !== 'boolean') throw configError(source, leaf.key, `is ${JSON.stringify(value)}; expected true or false`);
+    return;
+  }
   if (leaf.kind === 'enum') {
     if (typeof value !== 'string' || !leaf.values.includes(value)) {
       throw configError(source, leaf.key, `is ${JSON.stringify(value)}; allowed values: ${leaf.values.join(', ')}`);

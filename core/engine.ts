@@ -125,6 +125,8 @@ export class Engine {
 
   #checksums: boolean;
   #checksumSampling: boolean;
+  /** The frame being pushed has no transport checksum to verify yet. */
+  #checksumPartial = false;
   #sampled = 0;
   #sampledBad = 0;
 
@@ -491,10 +493,13 @@ export class Engine {
 
   /**
    * Handles one frame: every event and rule, then its verdict. `pending` means the frame is held
-   * (an IP fragment waiting for the rest); its verdict reaches `output` later.
+   * (an IP fragment waiting for the rest); its verdict reaches `output` later. `checksumPartial`:
+   * the transport checksum is not computed yet (inline, NFQA_SKB_CSUMNOTREADY: the sending host
+   * leaves it to the NIC, or a GSO super-packet), so it is not verified.
    */
-  push(bytes: Buffer, timestamp: { readonly secs: number; readonly nsecs: number }, linkType: number): Verdict {
+  push(bytes: Buffer, timestamp: { readonly secs: number; readonly nsecs: number }, linkType: number, checksumPartial = false): Verdict {
     if (!this.#started) this.start();
+    this.#checksumPartial = checksumPartial;
     const id = ++this.#frames;
     this.stats.packets++;
     this.stats.bytes += bytes.length;
@@ -557,7 +562,7 @@ export class Engine {
       const tcp = this.#tcp;
       if (!dissectTcp(tcp, ip, this.stats)) return this.#malformed();
       // A segment the capture cut cannot be verified: that is no bad checksum.
-      if (this.#checksums && !ip.truncated && !this.#checksumOk(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
+      if (this.#checksums && !ip.truncated && !this.#checksumPartial && !this.#checksumOk(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
       this.#emit(tcpEvents.receivePacket, tcp);
       if (this.#dropped()) return DROP;
       if (this.#needConnections && this.#tracker.receive(tcp)) return DROP;
@@ -565,7 +570,7 @@ export class Engine {
     } else if (proto === IPPROTO_UDP && this.#needUdp) {
       const udp = this.#udp;
       if (!dissectUdp(udp, ip, this.stats)) return this.#malformed();
-      if (this.#checksums && !ip.truncated && !this.#checksumOk(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
+      if (this.#checksums && !ip.truncated && !this.#checksumPartial && !this.#checksumOk(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
       this.#emit(udpEvents.receivePacket, udp);
       if (this.#dropped()) return DROP;
       if (this.#needUdpConnections && this.#udpTracker.receive(udp)) return DROP;
@@ -573,7 +578,7 @@ export class Engine {
     } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
       const icmp = this.#icmp;
       if (!dissectIcmp(icmp, ip, this.stats)) return this.#malformed();
-      if (this.#checksums && !ip.truncated && !this.#checksumOk(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return DROP;
+      if (this.#checksums && !ip.truncated && !this.#checksumPartial && !this.#checksumOk(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return DROP;
       this.#emit(icmpEvents.receivePacket, icmp);
       if (this.#dropped()) return DROP;
       this.#emit(icmpEvents.sendPacket, icmp);

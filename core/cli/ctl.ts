@@ -30,8 +30,14 @@ Exit status: 0 done, 1 palisade is not reachable or the command failed, 2 bad us
 
 type Row = Omit<WorkerStats, 'queue' | 'pid'> & { queue?: number };
 
-/** The stats reply as a table for people. */
-export function statsTable(result: { uptime: number; queues: WorkerStats[]; total: Row }): string {
+function table<R>(cols: readonly [string, (r: R) => string][], rows: readonly R[]): string[] {
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+  return cells.map((c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));
+}
+
+/** The stats reply as a table for people: palisade's counters, then the kernel's for each queue. */
+export function statsTable(result: { uptime: number; queues: WorkerStats[]; total: Row; unjudged?: number | null }): string {
   const cols: [string, (r: Row) => string][] = [
     ['queue', (r) => (r.queue === undefined ? 'total' : String(r.queue))],
     ['packets', (r) => n(r.packets)],
@@ -48,9 +54,22 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
     ['errors', (r) => n(r.errors)],
   ];
   const rows: Row[] = [...result.queues, ...(result.queues.length > 1 ? [result.total] : [])];
-  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
-  const widths = cols.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
-  const lines = cells.map((c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));
+  const lines = table(cols, rows);
+  const kernel: [string, (r: Row) => string][] = [
+    ['kernel queue', (r) => (r.queue === undefined ? 'total' : String(r.queue))],
+    ['queued', (r) => n(r.kernel.queued)],
+    ['waiting', (r) => n(r.kernel.waiting)],
+    ['dropped: queue full', (r) => n(r.kernel.queueDropped)],
+    ['socket full', (r) => n(r.kernel.userDropped)],
+    ['undelivered', (r) => n(r.kernel.undelivered)],
+    ['batches', (r) => n(r.kernel.batches)],
+    ['verdict msgs', (r) => `${n(r.kernel.verdictMessages)} (${n(r.kernel.batchVerdicts)} batch)`],
+    ['sendmsg', (r) => n(r.kernel.sends)],
+  ];
+  lines.push('', ...table(kernel, rows));
+  if (result.unjudged !== undefined && result.unjudged !== null) {
+    lines.push(`let through unjudged by the kernel (fail-open, queue bypass): ${n(result.unjudged)}`);
+  }
   const pps = result.uptime > 0 ? result.total.packets / result.uptime : 0;
   lines.push('', `uptime ${result.uptime.toFixed(1)} s, ${n(Math.round(pps))} packets/s on average, rss ${byteSize(result.total.rss)}`);
   return lines.join('\n');

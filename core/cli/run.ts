@@ -21,7 +21,7 @@ import { injectionWarnings, setUpBridge, type BridgeSetup } from '../inline/brid
 import { installRules, removeStaleRules, type InstalledRules, type QueueRange } from '../inline/iptables.ts';
 import { DEFAULT_SOCKET, listenControl, type ControlServer, type CtlRequest } from '../inline/control.ts';
 import { ChildWorker, LocalWorker, type WorkerHandle } from '../inline/workers.ts';
-import type { WorkerOptions, WorkerStats } from '../inline/queue-worker.ts';
+import type { QueueKernelStats, WorkerOptions, WorkerStats } from '../inline/queue-worker.ts';
 
 export const runHelp = `Usage: palisade run <rules.ts> [--queue N | --queues A-B] [options]
 
@@ -35,7 +35,8 @@ Options:
                       bridge-nf-call-iptables and inserts an iptables FORWARD rule with
                       --queue-bypass, and removes it on exit. Without it, add your own rule.
   --fail-open         when palisade cannot judge a packet (a rule error, a malformed packet, a
-                      full table, an internal error), let it through instead of dropping it
+                      full table, an internal error), let it through instead of dropping it;
+                      a full queue lets packets through too (inline.failOpen, on by default)
   --pass-through      run every rule and alert, but accept every packet (monitor only)
   --config FILE       limits and policies (JSON; see docs/config.md)
   --alerts FILE       append alerts (JSON lines) to FILE instead of stdout
@@ -209,7 +210,8 @@ export async function run(argv: string[]): Promise<number> {
         };
       case 'stats': {
         const per = await Promise.all(workers.filter((w) => w.alive).map((w) => w.stats()));
-        return { uptime: (performance.now() - state.t0) / 1000, queues: per, total: total(per) };
+        const sum = total(per);
+        return { uptime: (performance.now() - state.t0) / 1000, queues: per, total: sum, unjudged: unjudged(rules?.packets() ?? null, sum.kernel) };
       }
       case 'reload': {
         const path = req.rules === undefined ? state.rulesPath : resolve(req.rules);
@@ -297,14 +299,30 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    // The nfqueue binding's poll handle keeps the event loop alive forever: once main() has
-    // set the exit status and printed any error, end the process.
+    // Raw sockets and anything a rule file left open keep the event loop alive: once main()
+    // has set the exit status and printed any error, end the process.
     setTimeout(() => process.exit(), 20).unref();
   }
 }
 
 export function total(per: readonly WorkerStats[]): Omit<WorkerStats, 'queue' | 'pid'> {
   const t = { packets: 0, bytes: 0, accepted: 0, dropped: 0, pending: 0, injected: 0, injectFailed: 0, alerts: 0, ruleErrors: 0, anomalies: 0, connections: 0, flows: 0, errors: 0, rss: 0 };
-  for (const s of per) for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += s[k];
-  return t;
+  const k: QueueKernelStats = { waiting: 0, queueDropped: 0, userDropped: 0, queued: 0, undelivered: 0, batches: 0, verdictMessages: 0, batchVerdicts: 0, sends: 0, malformed: 0, refused: 0 };
+  for (const s of per) {
+    for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += s[key];
+    for (const key of Object.keys(k) as (keyof QueueKernelStats)[]) k[key] += s.kernel[key];
+  }
+  return { ...t, kernel: k };
+}
+
+/**
+ * Packets the kernel let through without palisade judging them (`--queue-bypass` while no
+ * worker listened, NFQA_CFG_F_FAIL_OPEN with a full queue or socket buffer). The kernel counts
+ * none of these itself: they are the packets palisade's iptables rules sent to the queues that
+ * got no queue id and were not counted as dropped, plus ids given out that never reached
+ * palisade and were not counted as dropped. Null without --bridge (no rule of palisade's to count).
+ */
+export function unjudged(rulePackets: number | null, t: QueueKernelStats): number | null {
+  if (rulePackets === null) return null;
+  return Math.max(0, rulePackets - t.queued - t.queueDropped) + Math.max(0, t.undelivered - t.userDropped);
 }

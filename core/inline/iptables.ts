@@ -19,6 +19,8 @@ export interface InstalledRules {
   readonly lines: readonly string[];
   /** Deletes them. Safe to call twice, and from an exit handler (synchronous). */
   remove(): string[];
+  /** Packets the rules have sent to the queues so far (their iptables counters), or null. */
+  packets(): number | null;
 }
 
 const COMMENT_PREFIX = 'palisade:';
@@ -93,7 +95,22 @@ export function installRules(bridge: string, queues: QueueRange, warn: (message:
     }
     done.push(command);
   }
-  return { lines: done.map((c) => `${c} -I ${spec.join(' ')}`), remove };
+  const comment = `${COMMENT_PREFIX}${process.pid}`;
+  const packets = (): number | null => {
+    let n = 0;
+    for (const command of done) {
+      let listing: string;
+      try {
+        listing = run(command, ['-w', '-nvxL', 'FORWARD']);
+      } catch {
+        return null;
+      }
+      // `-v -x`: the first column is the rule's exact packet count.
+      for (const line of listing.split('\n')) if (line.includes(`/* ${comment} */`)) n += Number(line.trim().split(/\s+/)[0]) || 0;
+    }
+    return n;
+  };
+  return { lines: done.map((c) => `${c} -I ${spec.join(' ')}`), remove, packets };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * One NFQUEUE queue judged by one engine: packets from the queue go through the engine with the
  * wall clock as their time, and each settled frame becomes a verdict for its queued packet.
- * Crafted RSTs leave through raw sockets. One per process (see core/io/nfqueue.ts for why).
+ * Crafted RSTs leave through raw sockets. Packets come in batches (core/io/nfqueue.ts): every
+ * verdict given while a batch is judged leaves with the batch's others when it ends.
  */
 import { performance } from 'node:perf_hooks';
 import pino, { type DestinationStream } from 'pino';
@@ -11,7 +12,8 @@ import { outputError } from '../errors.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import { LINKTYPE_RAW } from '../io/link-types.ts';
 import { Injector } from '../io/inject.ts';
-import { NfQueue } from '../io/nfqueue.ts';
+import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';
+import { readKernelQueue } from './kernel-queue.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 
 export interface WorkerOptions {
@@ -48,6 +50,29 @@ export interface WorkerStats {
   /** Packets palisade failed on (a bug): given the fail-open or fail-closed verdict. */
   errors: number;
   rss: number;
+  /** The kernel's side of the queue (/proc/net/netfilter/nfnetlink_queue), and what palisade saw of it. */
+  kernel: QueueKernelStats;
+}
+
+export interface QueueKernelStats {
+  /** Packets waiting for a verdict in the kernel (in palisade's socket or held by it). */
+  waiting: number;
+  /** The kernel dropped them: queue full, fail-open off. */
+  queueDropped: number;
+  /** The kernel dropped them: socket buffer full, fail-open off. */
+  userDropped: number;
+  /** Packets the kernel queued since palisade bound the queue. */
+  queued: number;
+  /** Queued packets that never reached palisade (socket buffer full): accepted unjudged with fail-open, else dropped. */
+  undelivered: number;
+  /** Batches read, and verdict messages (of which batch verdicts) and sendmsg calls. */
+  batches: number;
+  verdictMessages: number;
+  batchVerdicts: number;
+  sends: number;
+  /** Netlink messages palisade could not parse, or whose verdict the kernel refused. */
+  malformed: number;
+  refused: number;
 }
 
 /** How long the queue must stay quiet before a stopping worker closes its engine, and the cap. */
@@ -134,7 +159,11 @@ export class QueueWorker {
     this.#engine.tick(wallTime(this.#ts));
     this.#engine.start();
     // Bound last: from here on packets arrive.
-    this.#nfq = new NfQueue(options.queue, this.#onPacket);
+    this.#nfq = new NfQueue(
+      options.queue,
+      { queueLength: options.config.inline.queueLength, failOpen: options.config.inline.failOpen || options.failOpen, gso: options.config.inline.gso },
+      this.#onPacket,
+    );
     // Timeouts fire on the wall clock even when no packet comes.
     this.#tick = setInterval(() => {
       if (!this.#closed) this.#engine.tick(wallTime(this.#ts));
@@ -147,8 +176,8 @@ export class QueueWorker {
     return new QueueWorker(options, rules, report);
   }
 
-  readonly #onPacket = (payload: Buffer, id: number): void => {
-    // The binding crashes the process if this throws: nothing may escape.
+  readonly #onPacket = (payload: Buffer, id: number, skbInfo: number): void => {
+    // Nothing may escape: the queue gives the whole batch the fail verdict if it does.
     if (this.#closed) {
       this.#nfq.accept(id);
       return;
@@ -159,7 +188,7 @@ export class QueueWorker {
     this.#currentId = id;
     this.#settled = false;
     try {
-      if (this.#engine.push(payload, wallTime(this.#ts, now), LINKTYPE_RAW) === 'pending') {
+      if (this.#engine.push(payload, wallTime(this.#ts, now), LINKTYPE_RAW, (skbInfo & SKB_CSUMNOTREADY) !== 0) === 'pending') {
         this.#pending.set(this.#current, id);
         this.#settled = true;
       }
@@ -210,6 +239,8 @@ export class QueueWorker {
 
   stats(): WorkerStats {
     const s = this.#engine.stats;
+    const q = this.#nfq.stats();
+    const k = readKernelQueue(this.queue, this.#nfq.portId);
     return {
       queue: this.queue,
       pid: process.pid,
@@ -227,6 +258,19 @@ export class QueueWorker {
       flows: this.#engine.flows,
       errors: this.#errors,
       rss: process.memoryUsage.rss(),
+      kernel: {
+        waiting: k?.waiting ?? 0,
+        queueDropped: k?.queueDropped ?? 0,
+        userDropped: k?.userDropped ?? 0,
+        queued: k?.queued ?? 0,
+        undelivered: q.undelivered,
+        batches: q.batches,
+        verdictMessages: q.verdictMessages,
+        batchVerdicts: q.batchVerdicts,
+        sends: q.sends,
+        malformed: q.malformed + q.malformedMessages,
+        refused: q.refused,
+      },
     };
   }
 
@@ -260,8 +304,10 @@ export class QueueWorker {
     // Anything the engine still held: let it through rather than leave it to the kernel's drop.
     for (const id of this.#pending.values()) this.#nfq.accept(id);
     this.#pending.clear();
+    const final = this.stats();
+    this.#nfq.close();
     for (const s of this.#streams) s.flushSync();
     this.#injector.close();
-    return this.stats();
+    return final;
   }
 }
