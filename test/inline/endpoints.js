@@ -2,7 +2,8 @@
 // network namespaces (ip netns exec NS node endpoints.js …). Each prints JSON lines on stdout.
 //
 //   node endpoints.js server
-//       HTTP on 8080: GET /small, GET /big (10 MiB of seeded bytes), GET /bulk/N (N zero bytes),
+//       HTTP on 8080: GET /small, GET /big (10 MiB of seeded bytes), GET /repeat/N (N bytes of
+//       /big over and over), GET /bulk/N (N zero bytes),
 //       POST /upload (answers the body's SHA-256); plain TCP on 9000, 9100, 9200 and 9999,
 //       reporting accept/data/error/close.
 //       Prints {"event":"listening","bigSha256"} when ready.
@@ -14,12 +15,15 @@
 //   node endpoints.js garbage SRC DST
 //       Sends malformed IPv4/TCP datagrams from SRC to DST through a raw socket (a TCP header
 //       cut short, a data offset past the end, no flags, a bad checksum) and prints {"sent": N}.
+//   node endpoints.js udp-burst HOST PORT N
+//       Sends N small UDP datagrams to HOST:PORT and prints {"sent": N}.
 //   node endpoints.js hold HOST PORT
 //       Connects and keeps the connection; reads commands on stdin: "send TEXT" (a line),
 //       "write TEXT" (no line end), "end".
 //
 // (A .js file, ESM through package.json "type": "module": eslint.config.js ignores **/*.js.)
 import { createHash } from 'node:crypto';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { createRequire } from 'node:module';
@@ -39,6 +43,22 @@ function server() {
     } else if (req.method === 'GET' && req.url === '/big') {
       res.setHeader('content-length', big.length);
       res.end(big);
+    } else if (req.method === 'GET' && req.url?.startsWith('/repeat/')) {
+      // N bytes: the /big bytes over and over, in 10 MiB writes.
+      let left = Number(req.url.slice('/repeat/'.length));
+      res.setHeader('content-length', left);
+      const more = () => {
+        while (left > 0) {
+          const n = Math.min(left, big.length);
+          left -= n;
+          if (!res.write(n === big.length ? big : big.subarray(0, n))) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
     } else if (req.method === 'GET' && req.url?.startsWith('/bulk/')) {
       // N bytes of zeros, in 1 MiB writes (bench/inline.ts).
       let left = Number(req.url.slice('/bulk/'.length));
@@ -201,12 +221,34 @@ function garbage(src, dst) {
   next();
 }
 
+// N UDP datagrams to HOST:PORT as fast as they go (nobody need listen): fills a stopped
+// palisade's queue.
+function udpBurst(host, port, n) {
+  const sock = dgram.createSocket('udp4');
+  const payload = Buffer.alloc(64, 0x55);
+  let sent = 0;
+  const next = () => {
+    if (sent === Number(n)) {
+      sock.close();
+      out({ sent });
+      return;
+    }
+    sock.send(payload, Number(port), host, (err) => {
+      if (err) process.stderr.write(`${err.message}\n`);
+      sent++;
+      next();
+    });
+  };
+  next();
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'server') server();
 else if (mode === 'keyword') keyword(args[0], args[1], args[2]);
 else if (mode === 'connect') connect(args[0], args[1], args[2]);
 else if (mode === 'hold') hold(args[0], args[1]);
 else if (mode === 'garbage') garbage(args[0], args[1]);
+else if (mode === 'udp-burst') udpBurst(args[0], args[1], args[2]);
 else if (mode !== undefined) {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);

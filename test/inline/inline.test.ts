@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { QueueKernelStats } from '../../core/inline/queue-worker.ts';
+import { seededBytes } from '../seeded-bytes.js';
 import { canRun, CLIENT_IP, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, SERVER_IP6, spawnInNs, type Topology } from './netns.ts';
 
 const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
@@ -110,6 +112,16 @@ function palisadeRules(t: Topology): string[] {
     .filter((l) => l.includes('palisade:'));
 }
 
+async function waitForAlert(file: string, pred: (a: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown>> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const found = alerts(file).find(pred);
+    if (found !== undefined) return found;
+    if (performance.now() > deadline) throw new Error(`no such alert in ${ms} ms; last: ${JSON.stringify(alerts(file).slice(-3))}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function alerts(file: string): Record<string, unknown>[] {
   let text = '';
   try {
@@ -196,6 +208,30 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(answer).toEqual({ bytes: up.length, sha256: createHash('sha256').update(up).digest('hex') });
     }, 60_000);
 
+    it('100 MiB with offloads on (GSO super-packets queued whole) arrive byte-exact, and palisade reassembled every byte', async () => {
+      const before = JSON.parse(pal.ctl('stats', '--json').stdout) as { result: { total: { packets: number; bytes: number } } };
+      const size = 100 * 1024 * 1024;
+      const file = join(dir, 'repeat.bin');
+      const port = Number(curl(net(), '-o', file, '-w', '%{local_port}', `http://${SERVER_IP}:8080/repeat/${size}`));
+      const got = readFileSync(file);
+      rmSync(file);
+      expect(got.length).toBe(size);
+      const big = seededBytes(6, 10 * 1024 * 1024);
+      const want = createHash('sha256');
+      for (let left = size; left > 0; left -= big.length) want.update(left >= big.length ? big : big.subarray(0, left));
+      expect(createHash('sha256').update(got).digest('hex')).toBe(want.digest('hex'));
+      // The rules saw the whole response as one stream without a hole (headers + body down).
+      const alert = await waitForAlert(alertFile, (a) => String(a.description).startsWith(`bulk stream ${port}:`), 5000);
+      const m = /: (\d+) up, (\d+) down, (\d+) holes$/.exec(String(alert.description));
+      expect(Number(m?.[2])).toBeGreaterThan(size);
+      expect(Number(m?.[2])).toBeLessThan(size + 1024);
+      expect(m?.[3]).toBe('0');
+      // GSO: far fewer queued packets than the 72,000 MTU frames of the body alone.
+      const after = JSON.parse(pal.ctl('stats', '--json').stdout) as { result: { total: { packets: number; bytes: number } } };
+      expect(after.result.total.bytes - before.result.total.bytes).toBeGreaterThan(size);
+      expect(after.result.total.packets - before.result.total.packets).toBeLessThan(36_000);
+    }, 120_000);
+
     it('a connection the firewall group refuses never completes its handshake', () => {
       expect(runEndpoint(net(), 'connect', SERVER_IP, '9999', '2500')).toEqual({ connected: false, error: 'timeout' });
       expect(serverLines.records.some((r) => r.event === 'accept' && r.port === 9999)).toBe(false);
@@ -271,11 +307,28 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
     it('ctl stats reports the packets seen, as a table and as JSON; ctl status names the rule file', () => {
       const json = pal.ctl('stats', '--json');
       expect(json.status, json.stderr).toBe(0);
-      const reply = JSON.parse(json.stdout) as { ok: boolean; result: { total: { packets: number; accepted: number; dropped: number; injected: number }; queues: unknown[] } };
+      const reply = JSON.parse(json.stdout) as {
+        ok: boolean;
+        result: {
+          total: { packets: number; bytes: number; accepted: number; dropped: number; injected: number; kernel: QueueKernelStats };
+          queues: unknown[];
+          unjudged: number;
+        };
+      };
       expect(reply.ok).toBe(true);
       expect(reply.result.queues).toHaveLength(1);
-      // 20 MiB in 1500-byte frames, plus ACKs.
-      expect(reply.result.total.packets).toBeGreaterThan(14_000);
+      const { total } = reply.result;
+      // 20 MiB each way, in GSO super-packets (queued whole: far fewer than 14,000 MTU frames).
+      expect(total.bytes).toBeGreaterThan(20 * 1024 * 1024);
+      expect(total.packets).toBeLessThan(14_000);
+      // The kernel queued every packet palisade judged; batches carried several; runs of
+      // accepts left as batch verdicts; nothing was lost or let through unjudged.
+      expect(total.kernel.queued).toBeGreaterThanOrEqual(total.packets);
+      expect(total.kernel.batches).toBeGreaterThan(0);
+      expect(total.kernel.batchVerdicts).toBeGreaterThan(0);
+      expect(total.kernel.verdictMessages).toBeLessThan(total.packets);
+      expect(total.kernel.queueDropped + total.kernel.userDropped + total.kernel.undelivered + total.kernel.malformed + total.kernel.refused).toBe(0);
+      expect(reply.result.unjudged).toBe(0);
       expect(reply.result.total.dropped).toBeGreaterThan(0);
       expect(reply.result.total.injected).toBe(7);
 
@@ -283,6 +336,8 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(table.status).toBe(0);
       expect(table.stdout).toMatch(/^queue +packets +bytes +accepted +dropped/);
       expect(table.stdout).toMatch(/\n0 +[\d,]+ +[\d.]+ MiB/);
+      expect(table.stdout).toMatch(/\nkernel queue +queued +waiting +dropped: queue full +socket full/);
+      expect(table.stdout).toContain('let through unjudged by the kernel (fail-open, queue bypass): 0');
 
       const status = pal.ctl('status');
       expect(status.stdout).toContain(`rules       ${rules}`);
@@ -348,6 +403,57 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
         hold.kill('SIGKILL');
       }
     }, 30_000);
+  });
+
+  describe('a full queue (palisade stopped with SIGSTOP)', () => {
+    const stats = (p: Palisade): { total: { kernel: QueueKernelStats }; unjudged: number } =>
+      (JSON.parse(p.ctl('stats', '--json').stdout) as { result: { total: { kernel: QueueKernelStats }; unjudged: number } }).result;
+    const config = (failOpen: boolean): string => {
+      const file = join(dir, `queue-${String(failOpen)}.json`);
+      writeFileSync(file, JSON.stringify({ inline: { queueLength: 16, failOpen } }));
+      return file;
+    };
+
+    it('fail-open (the default): traffic flows past the full queue, and ctl stats counts it after SIGCONT', async () => {
+      const p = await Palisade.start(net(), dir, ['--config', config(true)]);
+      running.push(p);
+      try {
+        p.kill('SIGSTOP');
+        // 16 datagrams fill the queue; the rest, and a whole HTTP exchange, pass unjudged.
+        expect(runEndpoint(net(), 'udp-burst', SERVER_IP, '9300', '200')).toEqual({ sent: 200 });
+        expect(curl(net(), '-m', '5', `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+        p.kill('SIGCONT');
+        const s = stats(p);
+        expect(s.unjudged).toBeGreaterThan(150);
+        expect(s.total.kernel.queueDropped).toBe(0);
+        const table = p.ctl('stats').stdout;
+        expect(table).toMatch(/let through unjudged by the kernel \(fail-open, queue bypass\): [1-9][\d,]*/);
+      } finally {
+        p.kill('SIGCONT');
+        p.ctl('stop');
+        await p.exited;
+      }
+    }, 40_000);
+
+    it('inline.failOpen false: the kernel drops past the full queue, and counts it', async () => {
+      const p = await Palisade.start(net(), dir, ['--config', config(false)]);
+      running.push(p);
+      try {
+        p.kill('SIGSTOP');
+        expect(runEndpoint(net(), 'udp-burst', SERVER_IP, '9300', '200')).toEqual({ sent: 200 });
+        const r = spawnSync('ip', ['netns', 'exec', net().client, 'curl', '-sS', '-m', '2', `http://${SERVER_IP}:8080/small`], { encoding: 'utf8' });
+        expect(r.status).not.toBe(0);
+        p.kill('SIGCONT');
+        const s = stats(p);
+        expect(s.total.kernel.queueDropped).toBeGreaterThan(150);
+        expect(s.unjudged).toBe(0);
+      } finally {
+        p.kill('SIGCONT');
+        p.ctl('stop');
+        await p.exited;
+      }
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+    }, 40_000);
   });
 
   describe('crash and several queues', () => {
