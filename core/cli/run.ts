@@ -20,7 +20,7 @@ import { formatDiagnostic, typecheckRuleFile } from '../typecheck.ts';
 import { injectionWarnings, setUpBridge, type BridgeSetup } from '../inline/bridge.ts';
 import { installRules, removeStaleRules, type InstalledRules, type QueueRange } from '../inline/iptables.ts';
 import { DEFAULT_SOCKET, listenControl, type ControlServer, type CtlRequest } from '../inline/control.ts';
-import { ChildWorker, LocalWorker, type WorkerHandle } from '../inline/workers.ts';
+import { SpawnedWorker, LocalWorker, type WorkerHandle } from '../inline/workers.ts';
 import type { QueueKernelStats, WorkerOptions, WorkerStats } from '../inline/queue-worker.ts';
 
 export const runHelp = `Usage: palisade run <rules.ts> [--queue N | --queues A-B] [options]
@@ -30,7 +30,8 @@ one (accept or drop) and sends RSTs for flow.reset(). Needs root. See docs/inlin
 
 Options:
   --queue N           the NFQUEUE queue to read (default 0)
-  --queues A-B        queues A to B, one worker process each (iptables --queue-balance A:B)
+  --queues A-B        queues A to B, one worker thread each (iptables --queue-balance A:B)
+  --workers KIND      with --queues: 'thread' (default) or 'process' (one process per queue)
   --bridge IFACE      queue the bridged traffic of IFACE: palisade turns on br_netfilter's
                       bridge-nf-call-iptables and inserts an iptables FORWARD rule with
                       --queue-bypass, and removes it on exit. Without it, add your own rule.
@@ -119,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('run', argv, {
     queue: { type: 'string' },
     queues: { type: 'string' },
+    workers: { type: 'string' },
     bridge: { type: 'string' },
     'fail-open': { type: 'boolean' },
     'pass-through': { type: 'boolean' },
@@ -138,6 +140,8 @@ export async function run(argv: string[]): Promise<number> {
   if (rulesArg === undefined) throw usageError('palisade run: needs <rules.ts>');
   if (extra.length > 0) throw usageError(`palisade run: unexpected argument '${extra[0] ?? ''}'`);
   const range = parseQueues(values.queue, values.queues);
+  const kind = values.workers ?? 'thread';
+  if (kind !== 'thread' && kind !== 'process') throw usageError(`palisade run: --workers takes 'thread' or 'process', not '${kind}'`);
   if (!isFile(rulesArg)) throw fileNotFound('rule file', rulesArg);
   if (values.bridge === '') throw usageError('palisade run: --bridge needs an interface name');
   const socketPath = resolve(values.socket ?? DEFAULT_SOCKET);
@@ -259,7 +263,7 @@ export async function run(argv: string[]): Promise<number> {
       workers.push(await LocalWorker.start(options(range.first), report));
     } else {
       const started = await Promise.allSettled(
-        Array.from({ length: count }, (_, i) => ChildWorker.start(options(range.first + i), report)),
+        Array.from({ length: count }, (_, i) => SpawnedWorker.start(options(range.first + i), kind, report)),
       );
       for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
       const failed = started.find((s) => s.status === 'rejected');

@@ -11,7 +11,7 @@ import type { Config } from '../config.ts';
 import { outputError } from '../errors.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import { LINKTYPE_RAW } from '../io/link-types.ts';
-import { Injector } from '../io/inject.ts';
+import { Injector, type InjectStats } from '../io/inject.ts';
 import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';
 import { readKernelQueue } from './kernel-queue.ts';
 import { loadRuleFile } from '../rule-loader.ts';
@@ -79,6 +79,11 @@ export interface QueueKernelStats {
 const DRAIN_QUIET_MS = 200;
 const DRAIN_MAX_MS = 3000;
 
+/** What a RST that could not be sent is reported as. */
+export function injectFailure(queue: number, err: Error, dst: string): string {
+  return `queue ${queue}: a RST to ${dst || '?'} was not sent: ${err.message} (does the host have a route to it through the bridge? see docs/inline.md)`;
+}
+
 /** Wall time as { secs, nsecs }, into one reused object (the engine reads it during push only). */
 function wallTime(into: { secs: number; nsecs: number }, now = performance.now()): { secs: number; nsecs: number } {
   const ms = performance.timeOrigin + now;
@@ -98,11 +103,18 @@ function appendStream(path: string): DestinationStream & { flushSync(): void } {
   }
 }
 
+/** Where crafted packets go: raw sockets here, or (in a worker thread) the main thread's. */
+export interface PacketSender {
+  send(datagram: Buffer): void;
+  readonly stats: InjectStats;
+  close(): void;
+}
+
 export class QueueWorker {
   readonly queue: number;
   readonly #engine: Engine;
   readonly #nfq: NfQueue;
-  readonly #injector: Injector;
+  readonly #injector: PacketSender;
   readonly #failOpen: boolean;
   readonly #report: (message: string) => void;
   readonly #flows: (DestinationStream & { flushSync(): void }) | undefined;
@@ -122,7 +134,7 @@ export class QueueWorker {
   #closed = false;
   #lastPacket = 0;
 
-  private constructor(options: WorkerOptions, rules: Awaited<ReturnType<typeof loadRuleFile>>, report: (message: string) => void) {
+  private constructor(options: WorkerOptions, rules: Awaited<ReturnType<typeof loadRuleFile>>, report: (message: string) => void, sender: PacketSender | undefined) {
     this.queue = options.queue;
     this.#failOpen = options.failOpen;
     this.#report = report;
@@ -132,9 +144,11 @@ export class QueueWorker {
     for (const s of [alerts, log, this.#flows]) if (s !== undefined) this.#streams.push(s);
     const flows = this.#flows;
 
-    this.#injector = new Injector((err, dst) => {
-      this.#throttled(`queue ${this.queue}: a RST to ${dst || '?'} was not sent: ${err.message} (does the host have a route to it through the bridge? see docs/inline.md)`);
-    });
+    this.#injector =
+      sender ??
+      new Injector((err, dst) => {
+        this.#throttled(injectFailure(this.queue, err, dst));
+      });
     this.#engine = createEngine({
       rules,
       config: options.config,
@@ -171,9 +185,9 @@ export class QueueWorker {
   }
 
   /** Loads the rule file, builds the engine and binds the queue. */
-  static async start(options: WorkerOptions, report: (message: string) => void): Promise<QueueWorker> {
+  static async start(options: WorkerOptions, report: (message: string) => void, sender?: PacketSender): Promise<QueueWorker> {
     const rules = await loadRuleFile(options.rulesPath);
-    return new QueueWorker(options, rules, report);
+    return new QueueWorker(options, rules, report, sender);
   }
 
   readonly #onPacket = (payload: Buffer, id: number, skbInfo: number): void => {

@@ -1,14 +1,17 @@
 /**
- * The queue workers of `palisade run`, behind one interface: in this process for one queue, or
- * one child process per queue for `--queues A-B` (the nfqueue and raw-socket bindings poll on
- * libuv's default loop, so they cannot run in worker threads). The kernel's queue balancing
- * hashes both directions of a flow to the same queue, so workers share no flow state.
+ * The queue workers of `palisade run`, behind one interface: in this thread for one queue, or for
+ * `--queues A-B` one worker thread per queue (the NFQUEUE addon polls on its own thread's loop;
+ * RSTs are sent from the main thread, as raw-socket cannot load in a second thread), or one
+ * child process per queue (`--workers process`). The kernel's queue balancing hashes both
+ * directions of a flow to the same queue, so workers share no flow state.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { PalisadeError, type ErrorCode } from '../errors.ts';
-import { QueueWorker, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
+import { Injector } from '../io/inject.ts';
+import { injectFailure, QueueWorker, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
 
 export interface WorkerHandle {
   readonly queue: number;
@@ -40,6 +43,8 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'failed'; error: SerializedError }
   | { type: 'report'; message: string }
+  /** A worker thread's crafted packet, for the main thread to send. */
+  | { type: 'inject'; bytes: Uint8Array }
   | { type: 'reply'; id: number; ok: true; result?: unknown }
   | { type: 'reply'; id: number; ok: false; error: SerializedError };
 
@@ -94,14 +99,64 @@ export class LocalWorker implements WorkerHandle {
 }
 
 const entry = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
+const threadEntry = fileURLToPath(new URL('./worker-thread-entry.js', import.meta.url));
 /** A worker that dies is started again after this long (the queue bypasses meanwhile). */
 const RESTART_DELAY_MS = 1000;
 
-/** One queue's worker in a child process (`--queues A-B`). */
-export class ChildWorker implements WorkerHandle {
+/** What the main thread needs of a worker's channel, a child process or a worker thread. */
+interface Channel {
+  readonly pid: number;
+  send(message: ParentMessage): void;
+  onMessage(handler: (message: ChildMessage) => void): void;
+  /** `why`: the signal or status it ended with. */
+  onExit(handler: (why: string) => void): void;
+  exited(): boolean;
+  end(): void;
+}
+
+function childChannel(): Channel {
+  // stdout/stderr shared: alerts and logs go where palisade run's go.
+  const child: ChildProcess = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  return {
+    pid: child.pid ?? 0,
+    send: (m) => {
+      if (child.connected) child.send(m);
+    },
+    onMessage: (h) => child.on('message', (m: unknown) => h(m as ChildMessage)),
+    onExit: (h) => child.on('exit', (code, signal) => h(signal ?? `status ${code ?? '?'}`)),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    end: () => undefined,
+  };
+}
+
+function threadChannel(): Channel {
+  // Alerts and logs: the thread writes to the process's own file descriptors, as a child would.
+  const thread = new Worker(threadEntry, { stdout: false, stderr: false });
+  let done = false;
+  thread.on('exit', () => (done = true));
+  // An exception that ended the thread: reported through onExit.
+  let failure = '';
+  thread.on('error', (err) => (failure = err.message));
+  return {
+    pid: process.pid,
+    send: (m) => {
+      if (!done) thread.postMessage(m);
+    },
+    onMessage: (h) => thread.on('message', (m: unknown) => h(m as ChildMessage)),
+    onExit: (h) => thread.on('exit', (code) => h(failure !== '' ? failure : `status ${code}`)),
+    exited: () => done,
+    end: () => void thread.terminate(),
+  };
+}
+
+/** One queue's worker in a worker thread or a child process (`--queues A-B`). */
+export class SpawnedWorker implements WorkerHandle {
   readonly queue: number;
   #options: WorkerOptions;
-  #child: ChildProcess;
+  #child: Channel;
+  readonly #spawn: () => Channel;
+  /** A thread's RSTs, sent from here. */
+  readonly #injector: Injector | null;
   #restarts = 0;
   #alive = false;
   #stopping = false;
@@ -109,21 +164,29 @@ export class ChildWorker implements WorkerHandle {
   readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly #report: (message: string) => void;
 
-  private constructor(options: WorkerOptions, child: ChildProcess, report: (message: string) => void) {
+  private constructor(options: WorkerOptions, kind: 'thread' | 'process', report: (message: string) => void) {
     this.queue = options.queue;
     this.#options = options;
-    this.#child = child;
     this.#report = report;
+    this.#spawn = kind === 'thread' ? threadChannel : childChannel;
+    // Opened before the worker binds its queue, so a missing privilege stops palisade first.
+    this.#injector =
+      kind === 'thread'
+        ? new Injector((err, dst) => {
+            this.#report(injectFailure(this.queue, err, dst));
+          })
+        : null;
+    this.#child = this.#spawn();
   }
 
-  static async start(options: WorkerOptions, report: (message: string) => void): Promise<ChildWorker> {
-    const w = new ChildWorker(options, spawn(), report);
+  static async start(options: WorkerOptions, kind: 'thread' | 'process', report: (message: string) => void): Promise<SpawnedWorker> {
+    const w = new SpawnedWorker(options, kind, report);
     await w.#boot();
     return w;
   }
 
   get pid(): number {
-    return this.#child.pid ?? 0;
+    return this.#child.pid;
   }
 
   get restarts(): number {
@@ -139,9 +202,10 @@ export class ChildWorker implements WorkerHandle {
     const child = this.#child;
     return new Promise<void>((resolve, reject) => {
       let booted = false;
-      child.on('message', (raw: unknown) => {
-        const m = raw as ChildMessage;
-        if (m.type === 'ready') {
+      child.onMessage((m) => {
+        if (m.type === 'inject') {
+          this.#injector?.send(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
+        } else if (m.type === 'ready') {
           booted = true;
           this.#alive = true;
           resolve();
@@ -158,27 +222,27 @@ export class ChildWorker implements WorkerHandle {
           else w.reject(deserializeError(m.error));
         }
       });
-      child.on('exit', (code, signal) => {
+      child.onExit((why) => {
         this.#alive = false;
         for (const w of this.#waiting.values()) w.reject(new Error(`worker for queue ${this.queue} exited`));
         this.#waiting.clear();
         if (!booted) {
-          reject(new Error(`the worker for queue ${this.queue} exited while starting (${signal ?? `status ${code ?? '?'}`})`));
+          reject(new Error(`the worker for queue ${this.queue} exited while starting (${why})`));
           return;
         }
         if (this.#stopping) return;
         // Packets of this queue bypass it meanwhile (--queue-bypass).
-        this.#report(`worker for queue ${this.queue} (pid ${child.pid ?? '?'}) died (${signal ?? `status ${code ?? '?'}`}); starting it again`);
+        this.#report(`worker for queue ${this.queue} (${child.pid === process.pid ? 'thread' : `pid ${child.pid}`}) died (${why}); starting it again`);
         setTimeout(() => {
           if (this.#stopping) return;
           this.#restarts++;
-          this.#child = spawn();
+          this.#child = this.#spawn();
           this.#boot().catch((err: unknown) => {
             this.#report(`worker for queue ${this.queue} did not start again: ${err instanceof Error ? err.message : String(err)}`);
           });
         }, RESTART_DELAY_MS);
       });
-      send(child, { type: 'start', options: this.#options });
+      child.send({ type: 'start', options: this.#options });
     });
   }
 
@@ -187,12 +251,19 @@ export class ChildWorker implements WorkerHandle {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      send(this.#child, { ...message, id });
+      this.#child.send({ ...message, id });
     });
   }
 
   async stats(): Promise<WorkerStats> {
-    return (await this.#call({ type: 'stats' })) as WorkerStats;
+    const s = (await this.#call({ type: 'stats' })) as WorkerStats;
+    return this.#withInjector(s);
+  }
+
+  /** A thread's RSTs are counted where they are sent. */
+  #withInjector(s: WorkerStats): WorkerStats {
+    if (this.#injector === null) return s;
+    return { ...s, injected: this.#injector.stats.sent, injectFailed: this.#injector.stats.failed };
   }
 
   async reload(path: string): Promise<void> {
@@ -210,20 +281,15 @@ export class ChildWorker implements WorkerHandle {
     this.#stopping = true;
     const child = this.#child;
     const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => { resolve(); });
+      if (child.exited()) resolve();
+      else child.onExit(() => { resolve(); });
     });
     const stats = (await this.#call({ type: 'stop' })) as WorkerStats;
+    child.end();
     await exited;
-    return stats;
+    // RSTs still on their way out of the thread's queue have been handed over by now.
+    const final = this.#withInjector(stats);
+    this.#injector?.close();
+    return final;
   }
-}
-
-function spawn(): ChildProcess {
-  // stdout/stderr shared: alerts and logs go where palisade run's go.
-  return fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
-}
-
-function send(child: ChildProcess, message: ParentMessage): void {
-  if (child.connected) child.send(message);
 }

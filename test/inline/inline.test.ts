@@ -472,18 +472,37 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain('--queue-balance 0:1 --queue-bypass');
 
-      // Worker processes judge the traffic: the firewall and the reset work as with one queue.
+      // Worker threads judge the traffic: the firewall and the reset work as with one queue (the
+      // RSTs leave from the main thread).
       expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
       expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'FORBIDDEN')).toMatchObject({ error: 'ECONNRESET' });
-      const stats = JSON.parse(next.ctl('stats', '--json').stdout) as { result: { queues: { queue: number; packets: number }[]; total: { packets: number } } };
+      const stats = JSON.parse(next.ctl('stats', '--json').stdout) as { result: { queues: { queue: number; packets: number; pid: number }[]; total: { packets: number; injected: number } } };
       expect(stats.result.queues.map((q) => q.queue)).toEqual([0, 1]);
       expect(stats.result.total.packets).toBeGreaterThan(10);
+      expect(stats.result.total.injected).toBe(2);
+      // Threads: one process.
+      expect(new Set(stats.result.queues.map((q) => q.pid)).size).toBe(1);
 
       const stop = next.ctl('stop');
       expect(stop.status).toBe(0);
       expect(await next.exited).toEqual({ code: 0, signal: null });
       expect(palisadeRules(net())).toEqual([]);
       expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+    }, 60_000);
+
+    it('--workers process: one process per queue, judging as threads do', async () => {
+      const p = await Palisade.start(net(), dir, ['--queues', '0-1', '--workers', 'process']);
+      running.push(p);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'FORBIDDEN')).toMatchObject({ error: 'ECONNRESET' });
+      const stats = JSON.parse(p.ctl('stats', '--json').stdout) as { result: { queues: { pid: number }[]; total: { injected: number } } };
+      expect(stats.result.total.injected).toBe(2);
+      const pids = new Set(stats.result.queues.map((q) => q.pid));
+      expect(pids.size).toBe(2);
+      expect(pids.has(p.proc.pid ?? -1)).toBe(false);
+      expect(p.ctl('stop').status).toBe(0);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      expect(palisadeRules(net())).toEqual([]);
     }, 60_000);
   });
 });
@@ -499,6 +518,7 @@ describe('palisade run and ctl: bad flags and files fail fast with coded message
     [['run', rules, '--queue', '1', '--queues', '0-1'], /PAL_ERR_USAGE: palisade run: give --queue or --queues, not both/],
     [['run', rules, '--queues', '3-1'], /PAL_ERR_USAGE: .*the range is empty/],
     [['run', rules, '--frobnicate'], /PAL_ERR_USAGE: palisade run: Unknown option '--frobnicate'/],
+    [['run', rules, '--workers', 'fibers'], /PAL_ERR_USAGE: palisade run: --workers takes 'thread' or 'process', not 'fibers'/],
     [['run', 'no-such-rules.ts'], /PAL_ERR_FILE_NOT_FOUND: rule file 'no-such-rules.ts'/],
     [['run', rules, '--config', 'no-such.json'], /PAL_ERR_FILE_NOT_FOUND: config file 'no-such.json'/],
     [['ctl'], /PAL_ERR_USAGE: palisade ctl: needs a command/],
