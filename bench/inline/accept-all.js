@@ -1,11 +1,12 @@
-// The floor of bench/inline.ts: the nfqueue binding alone, every packet accepted at once from
-// JavaScript with no engine. What palisade adds is the difference. Run inside the bridge
-// namespace: node bench/inline/accept-all.js QUEUE. Prints "ready", then the packets it has
-// judged so far on each line read from stdin.
+// The old binding's floor in bench/inline.ts: the `nfqueue` npm binding (0.3.2, no longer a
+// dependency of palisade) alone, every packet accepted at once from JavaScript with no engine.
+// bench/inline.ts installs the binding under bench/out/old-binding first (npm install --prefix),
+// and this loads it from there. Run inside the bridge namespace: node bench/inline/accept-all.js
+// QUEUE. Prints "ready", then the packets it has judged so far on each line read from stdin.
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 
-const nfq = createRequire(import.meta.url)('nfqueue');
+const nfq = createRequire(new URL('../out/old-binding/', import.meta.url))('nfqueue');
 const q = new nfq.NFQueue();
 q.open(Number(process.argv[2] ?? 0), 16 * 1024 * 1024);
 let packets = 0;
