@@ -13,6 +13,8 @@
  *                            run`'s queue settings; bench/inline/accept-all-addon.ts)
  *   palisade allow-all       palisade run, one newConnection rule (connection tracking)
  *   palisade test rules      the inline test's rules: firewall group + keyword scan of reassembled data
+ *   baseline test rules      with --baseline DIR: the same rules run by the palisade checked out in
+ *                            DIR (an earlier commit, after npm ci there), for before/after figures
  *
  * Every mode but the second runs with offloads on (the veths' defaults). The measurements:
  *
@@ -23,28 +25,30 @@
  *              `palisade ctl stats`: the old binding does not ask for GSO packets, so the kernel
  *              segments them into MTU-sized packets before queueing them; the addon and palisade
  *              ask for them whole (inline.gso), so they count a 64 KiB GSO packet once.
- *   exchanges  many small request/response exchanges (bench/inline/exchanges.js): HTTP keep-alive
- *              GET /small on 8 connections for 3 s, median of --runs. transactions/s, and
- *              packets/s: the frames entering the bridge ports, as above (and the queued ones).
- *   latency    2000 GET /small one after the other on one keep-alive connection, one every 2 ms
- *              (light load): the 50th and 99th percentile round trip, measured by the client.
+ *   exchanges  many small request/response exchanges (bench/inline/pingpong.c, built here with
+ *              gcc: C endpoints, so that they cost little next to the path measured): 64 bytes
+ *              each way, back to back on 16 TCP connections for 3 s, median of --runs.
+ *              transactions/s, and packets/s: the frames entering the bridge ports, as above
+ *              (and the queued ones).
+ *   latency    2000 such exchanges on one connection, one every 2 ms (light load): the 50th and
+ *              99th percentile round trip, measured by the client.
  *
  * The summary gives Mbit/s, transactions/s and latency relative to the bridge alone with offloads
  * on (Mbit/s also against no offload), and packets/s relative to the old binding's floor. Needs
  * root; all traffic stays inside the namespaces, which are deleted at the end.
  *
- *   sudo npx tsx bench/inline.ts [--mib 200] [--runs 3]
+ *   sudo npx tsx bench/inline.ts [--mib 200] [--runs 3] [--baseline DIR]
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ruleSpec } from '../core/inline/iptables.ts';
 import { canRun, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, spawnInNs, type Topology } from '../test/inline/netns.ts';
 
-const { values } = parseArgs({ options: { mib: { type: 'string' }, runs: { type: 'string' } } });
+const { values } = parseArgs({ options: { mib: { type: 'string' }, runs: { type: 'string' }, baseline: { type: 'string' } } });
 const mib = Number(values.mib ?? 200);
 const runs = Number(values.runs ?? 3);
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -53,19 +57,23 @@ const bin = here('../bin/palisade.js');
 const endpoints = here('../test/inline/endpoints.js');
 const acceptAll = here('./inline/accept-all.js');
 const acceptAllAddon = here('./inline/accept-all-addon.ts');
-const exchangesJs = here('./inline/exchanges.js');
+const pingpongC = here('./inline/pingpong.c');
+const pingpong = here('./out/pingpong');
 /** Where accept-all.js finds the old binding (see there). */
 const oldBindingPrefix = here('./out/old-binding');
 const OLD_BINDING = 'nfqueue@0.3.2';
 
+const PINGPONG_PORT = 9300;
 const EXCHANGE_SECONDS = 3;
-const EXCHANGE_CONCURRENCY = 8;
+const EXCHANGE_CONCURRENCY = 16;
+const EXCHANGE_SIZE = 64;
 const LATENCY_COUNT = 2000;
-const LATENCY_INTERVAL_MS = 2;
+const LATENCY_INTERVAL_US = 2000;
 
 const BASE = 'bridge alone';
 const NO_OFFLOAD = 'bridge alone, no offload';
 const OLD_FLOOR = 'old binding floor';
+const BASELINE = 'baseline test rules';
 const LABEL_WIDTH = 26;
 
 /** Packets judged so far by whatever reads the queue. */
@@ -145,16 +153,14 @@ async function bulk(t: Topology, label: string, queued?: Counter): Promise<Bulk>
   return { mbps, framesPerSec, queuedPerSec };
 }
 
-/** Runs bench/inline/exchanges.js in the client namespace and returns its JSON line. */
+/** Runs bench/inline/pingpong.c's client in the client namespace and returns its JSON line. */
 function exchangesClient(t: Topology, args: readonly string[], timeoutMs: number): Record<string, number> {
-  const out = inNs(t.client, process.execPath, [exchangesJs, ...args], timeoutMs);
-  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>;
-  if ((result.errors ?? 0) > 0) process.stdout.write(`  (exchanges.js ${args[0] ?? ''}: ${result.errors} failed requests)\n`);
-  return result;
+  const out = inNs(t.client, pingpong, args, timeoutMs);
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>;
 }
 
 async function exchanges(t: Topology, label: string, queued?: Counter): Promise<Exchanges> {
-  const args = ['rate', SERVER_IP, String(EXCHANGE_SECONDS), String(EXCHANGE_CONCURRENCY)];
+  const args = ['rate', SERVER_IP, String(PINGPONG_PORT), String(EXCHANGE_CONCURRENCY), String(EXCHANGE_SECONDS), String(EXCHANGE_SIZE)];
   const samples = await sampled(t, queued, false, () => {
     const r = exchangesClient(t, args, EXCHANGE_SECONDS * 1000 + 60_000);
     return { transactions: r.transactions ?? 0, seconds: r.seconds ?? 1 };
@@ -171,7 +177,7 @@ async function exchanges(t: Topology, label: string, queued?: Counter): Promise<
 }
 
 function latency(t: Topology, label: string): Latency {
-  const r = exchangesClient(t, ['latency', SERVER_IP, String(LATENCY_COUNT), String(LATENCY_INTERVAL_MS)], LATENCY_COUNT * LATENCY_INTERVAL_MS + 60_000);
+  const r = exchangesClient(t, ['latency', SERVER_IP, String(PINGPONG_PORT), String(LATENCY_COUNT), String(LATENCY_INTERVAL_US), String(EXCHANGE_SIZE)], (LATENCY_COUNT * LATENCY_INTERVAL_US) / 1000 + 60_000);
   const result = { p50Us: r.p50Us ?? -1, p99Us: r.p99Us ?? -1 };
   write(label, 'latency', `p50 ${n(result.p50Us).padStart(5)} µs  p99 ${n(result.p99Us).padStart(5)} µs  max ${n(r.maxUs ?? -1)} µs  (${r.count ?? 0} round trips)`);
   return result;
@@ -331,6 +337,14 @@ function summary(results: readonly Row[]): void {
         `${(r.queued ? ratio(r.bulk.queuedPerSec, floor?.bulk.queuedPerSec) : '').padStart(11)} ${ratio(r.exchanges.packetsPerSec, floor?.exchanges.packetsPerSec).padStart(10)}\n`,
     );
   }
+  const now = results.find((r) => r.label === 'palisade test rules');
+  const before = results.find((r) => r.label === BASELINE);
+  if (now !== undefined && before !== undefined) {
+    process.stdout.write(
+      `\npalisade test rules against the baseline: ${ratio(now.bulk.mbps, before.bulk.mbps)}x Mbit/s, ${ratio(now.exchanges.packetsPerSec, before.exchanges.packetsPerSec)}x exchange packets/s, ` +
+        `p99 ${n(now.latency.p99Us)} against ${n(before.latency.p99Us)} µs\n`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -345,10 +359,14 @@ async function main(): Promise<void> {
     const server = spawnInNs(t.server, process.execPath, [endpoints, 'server']);
     procs.push(server);
     await waitFor(server, 'stdout', 'listening');
+    execFileSync('gcc', ['-O2', '-o', pingpong, pingpongC]);
+    const echo = spawnInNs(t.server, pingpong, ['server', String(PINGPONG_PORT)]);
+    procs.push(echo);
+    await waitFor(echo, 'stdout', 'listening');
     process.stdout.write(
       `bulk: download of ${mib} MiB through br0, median of ${runs} runs (after one warm-up)\n` +
-        `exchanges: GET /small on ${EXCHANGE_CONCURRENCY} keep-alive connections for ${EXCHANGE_SECONDS} s, median of ${runs} runs\n` +
-        `latency: ${LATENCY_COUNT} GET /small one after the other on one keep-alive connection, one every ${LATENCY_INTERVAL_MS} ms\n\n`,
+        `exchanges: ${EXCHANGE_SIZE}-byte ping-pong on ${EXCHANGE_CONCURRENCY} TCP connections for ${EXCHANGE_SECONDS} s, median of ${runs} runs\n` +
+        `latency: ${LATENCY_COUNT} ${EXCHANGE_SIZE}-byte ping-pongs on one TCP connection, one every ${LATENCY_INTERVAL_US / 1000} ms\n\n`,
     );
 
     const results = [await measure(t, BASE)];
@@ -365,18 +383,21 @@ async function main(): Promise<void> {
     const addonRow = await floorRow(t, procs, 'addon floor', ['--import', 'tsx', acceptAllAddon]);
     if (addonRow !== null) results.push(addonRow);
 
-    for (const [label, rules] of [
-      ['palisade allow-all', here('./inline/allow-all.ts')],
-      ['palisade test rules', here('../test/inline/fixtures/rules.ts')],
-    ] as const) {
+    const testRules = here('../test/inline/fixtures/rules.ts');
+    const palisades: [string, string, string][] = [
+      ['palisade allow-all', bin, here('./inline/allow-all.ts')],
+      ['palisade test rules', bin, testRules],
+    ];
+    if (values.baseline !== undefined) palisades.push([BASELINE, join(resolve(values.baseline), 'bin', 'palisade.js'), testRules]);
+    for (const [label, palisadeBin, rules] of palisades) {
       const socket = join(dir, 'ctl.sock');
-      const pal = spawnInNs(t.mid, process.execPath, [bin, 'run', rules, '--bridge', 'br0', '--socket', socket, '--no-typecheck', '--alerts', join(dir, 'alerts.jsonl')]);
+      const pal = spawnInNs(t.mid, process.execPath, [palisadeBin, 'run', rules, '--bridge', 'br0', '--socket', socket, '--no-typecheck', '--alerts', join(dir, 'alerts.jsonl')]);
       procs.push(pal);
       await waitFor(pal, 'stderr', 'ready:');
       try {
         results.push(await measure(t, label, ctlCounter(socket)));
       } finally {
-        spawnSync(process.execPath, [bin, 'ctl', 'stop', '--socket', socket], { stdio: 'ignore', timeout: 30_000 });
+        spawnSync(process.execPath, [palisadeBin, 'ctl', 'stop', '--socket', socket], { stdio: 'ignore', timeout: 30_000 });
         await exited(pal, 15_000);
       }
     }
