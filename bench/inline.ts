@@ -9,7 +9,10 @@
  *                            accepted at once from JavaScript, no engine (bench/inline/accept-all.js).
  *                            No longer a dependency: installed on demand under bench/out/old-binding;
  *                            the row is skipped, saying why, if that fails
- *   addon floor              the same with palisade's own addon (core/io/nfqueue.ts, with `palisade
+ *   C floor (nfq.c)          ../shared/inline-floor/nfq.c beside the checkout, when there: a C program
+ *                            (libnetfilter_queue) accepting every packet with GSO, one verdict each;
+ *                            what NFQUEUE itself allows on this machine
+ *   addon floor              the old binding floor's program with palisade's own addon (core/io/nfqueue.ts, with `palisade
  *                            run`'s queue settings; bench/inline/accept-all-addon.ts)
  *   palisade allow-all       palisade run, one newConnection rule (connection tracking)
  *   palisade test rules      the inline test's rules: firewall group + keyword scan of reassembled data
@@ -27,7 +30,8 @@
  *              ask for them whole (inline.gso), so they count a 64 KiB GSO packet once.
  *   exchanges  many small request/response exchanges (bench/inline/pingpong.c, built here with
  *              gcc: C endpoints, so that they cost little next to the path measured): 64 bytes
- *              each way, back to back on 16 TCP connections for 3 s, median of --runs.
+ *              each way, back to back on 64 TCP connections for 3 s (enough to keep the CPUs
+ *              busy: with fewer, the round trip, not the path's cost, sets the rate), median of --runs.
  *              transactions/s, and packets/s: the frames entering the bridge ports, as above
  *              (and the queued ones).
  *   latency    2000 such exchanges on one connection, one every 2 ms (light load): the 50th and
@@ -62,10 +66,14 @@ const pingpong = here('./out/pingpong');
 /** Where accept-all.js finds the old binding (see there). */
 const oldBindingPrefix = here('./out/old-binding');
 const OLD_BINDING = 'nfqueue@0.3.2';
+/** The C floor: what NFQUEUE allows with a C program accepting every packet (GSO, one verdict a packet). */
+const C_FLOOR_SOURCE = here('../../shared/inline-floor/nfq.c');
+const cFloor = here('./out/nfq-floor');
+const C_FLOOR = 'C floor (nfq.c)';
 
 const PINGPONG_PORT = 9300;
 const EXCHANGE_SECONDS = 3;
-const EXCHANGE_CONCURRENCY = 16;
+const EXCHANGE_CONCURRENCY = 64;
 const EXCHANGE_SIZE = 64;
 const LATENCY_COUNT = 2000;
 const LATENCY_INTERVAL_US = 2000;
@@ -289,16 +297,33 @@ function oldBinding(): string | null {
   return null;
 }
 
-/** Times a floor program (accept-all.js, accept-all-addon.ts) reading queue 0 in the bridge namespace; null (and a line saying why) if it does not start. */
-async function floorRow(t: Topology, procs: ChildProcess[], label: string, args: readonly string[]): Promise<Row | null> {
-  const proc = spawn('ip', ['netns', 'exec', t.mid, process.execPath, ...args, '0'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Builds the C floor from ../shared/inline-floor/nfq.c beside the checkout; why it cannot, or null. */
+function buildCFloor(): string | null {
+  if (!existsSync(C_FLOOR_SOURCE)) return `no ${C_FLOOR_SOURCE}`;
+  try {
+    execFileSync('gcc', ['-O2', '-o', cFloor, C_FLOOR_SOURCE, '-lnetfilter_queue'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return null;
+  } catch (err) {
+    return `gcc failed (needs libnetfilter-queue-dev): ${((err as { stderr?: Buffer }).stderr?.toString() ?? '').split('\n')[0] ?? ''}`;
+  }
+}
+
+/**
+ * Times a floor program (accept-all.js, accept-all-addon.ts under node; or `command`, the C
+ * floor, which counts nothing) reading queue 0 in the bridge namespace; null (and a line saying
+ * why) if it does not start.
+ */
+async function floorRow(t: Topology, procs: ChildProcess[], label: string, args: readonly string[], command?: readonly string[]): Promise<Row | null> {
+  const argv = command ?? [process.execPath, ...args, '0'];
+  const proc = spawn('ip', ['netns', 'exec', t.mid, ...argv], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   procs.push(proc);
   let stderr = '';
   proc.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   try {
-    await waitFor(proc, 'stdout', 'ready');
+    if (command === undefined) await waitFor(proc, 'stdout', 'ready');
+    else await new Promise((resolve) => setTimeout(resolve, 1000));
   } catch {
     write(label, 'skipped', `the floor did not start: ${stderr.trim().split('\n').filter((l) => l !== '').slice(-3).join(' / ')}`);
     return null;
@@ -306,10 +331,11 @@ async function floorRow(t: Topology, procs: ChildProcess[], label: string, args:
   const spec = ruleSpec('br0', { first: 0, last: 0 }, process.pid);
   inNs(t.mid, 'iptables', ['-I', ...spec]);
   try {
-    return await measure(t, label, lineCounter(proc));
+    return await measure(t, label, command === undefined ? lineCounter(proc) : undefined);
   } finally {
     inNs(t.mid, 'iptables', ['-D', ...spec]);
     proc.stdin.end();
+    if (command !== undefined) proc.kill('SIGTERM');
     await exited(proc, 5000);
     if (stderr.trim() !== '') process.stdout.write(`  (${label} said on stderr: ${stderr.trim().split('\n').slice(-3).join(' / ')})\n`);
   }
@@ -379,6 +405,13 @@ async function main(): Promise<void> {
       if (row !== null) results.push(row);
     } else {
       write(OLD_FLOOR, 'skipped', oldBindingMissing);
+    }
+    const cFloorMissing = buildCFloor();
+    if (cFloorMissing === null) {
+      const row = await floorRow(t, procs, C_FLOOR, [], [cFloor, '1', '1']);
+      if (row !== null) results.push(row);
+    } else {
+      write(C_FLOOR, 'skipped', cFloorMissing);
     }
     const addonRow = await floorRow(t, procs, 'addon floor', ['--import', 'tsx', acceptAllAddon]);
     if (addonRow !== null) results.push(addonRow);

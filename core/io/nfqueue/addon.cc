@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     }
     uv_poll_start(poll_, UV_READABLE, OnReadable);
     env_ = env;
+    async_ = std::make_unique<Napi::AsyncContext>(env, "palisade:nfqueue");
     // The poll keeps the queue alive while it is open.
     Ref();
   }
@@ -260,7 +262,9 @@ class Queue : public Napi::ObjectWrap<Queue> {
     counters_.received += packets;
     counters_.batches++;
     flushed_ = false;
-    onBatch_.Call(Value(), {Napi::Number::New(env, packets)});
+    // MakeCallback, not Call: as for any I/O callback, the microtasks queued during the batch
+    // (promise continuations of streamed rules, verdicts released by them) run when it returns.
+    onBatch_.MakeCallback(Value(), {Napi::Number::New(env, packets)}, *async_);
     if (env.IsExceptionPending()) {
       env.GetAndClearPendingException();
       counters_.callbackErrors++;
@@ -387,6 +391,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   Napi::Reference<Napi::Uint32Array> metaRef_;
   Napi::Reference<Napi::Uint32Array> verdictsRef_;
   Napi::FunctionReference onBatch_;
+  std::unique_ptr<Napi::AsyncContext> async_;
 };
 
 // parse(datagram, cut, meta) → { packets, malformed, errors, overflow, other }: the batch parser
