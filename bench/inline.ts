@@ -16,6 +16,8 @@
  *                            run`'s queue settings; bench/inline/accept-all-addon.ts)
  *   palisade allow-all       palisade run, one newConnection rule (connection tracking)
  *   palisade test rules      the inline test's rules: firewall group + keyword scan of reassembled data
+ *   test rules, 2 threads    the test rules with --queues 0-1 (worker threads, the default)
+ *   test rules, 2 processes  the same with --workers process
  *   baseline test rules      with --baseline DIR: the same rules run by the palisade checked out in
  *                            DIR (an earlier commit, after npm ci there), for before/after figures
  *
@@ -30,12 +32,14 @@
  *              ask for them whole (inline.gso), so they count a 64 KiB GSO packet once.
  *   exchanges  many small request/response exchanges (bench/inline/pingpong.c, built here with
  *              gcc: C endpoints, so that they cost little next to the path measured): 64 bytes
- *              each way, back to back on 64 TCP connections for 3 s (enough to keep the CPUs
+ *              each way, back to back on 64 TCP connections from 4 client addresses for 3 s (enough to keep the CPUs
  *              busy: with fewer, the round trip, not the path's cost, sets the rate), median of --runs.
  *              transactions/s, and packets/s: the frames entering the bridge ports, as above
  *              (and the queued ones).
  *   latency    2000 such exchanges on one connection, one every 2 ms (light load): the 50th and
  *              99th percentile round trip, measured by the client.
+ *   process    for palisade: the time `run` took to be ready, the resident memory of its
+ *              processes, and the packets each queue judged.
  *
  * The summary gives Mbit/s, transactions/s and latency relative to the bridge alone with offloads
  * on (Mbit/s also against no offload), and packets/s relative to the old binding's floor. Needs
@@ -44,13 +48,13 @@
  *   sudo npx tsx bench/inline.ts [--mib 200] [--runs 3] [--baseline DIR]
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ruleSpec } from '../core/inline/iptables.ts';
-import { canRun, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, spawnInNs, type Topology } from '../test/inline/netns.ts';
+import { canRun, CLIENT_IP, cleanLeftovers, createTopology, destroyTopology, inNs, SERVER_IP, spawnInNs, type Topology } from '../test/inline/netns.ts';
 
 const { values } = parseArgs({ options: { mib: { type: 'string' }, runs: { type: 'string' }, baseline: { type: 'string' } } });
 const mib = Number(values.mib ?? 200);
@@ -72,6 +76,11 @@ const cFloor = here('./out/nfq-floor');
 const C_FLOOR = 'C floor (nfq.c)';
 
 const PINGPONG_PORT = 9300;
+/**
+ * The exchanges come from four client addresses (the test topology's and three more): the
+ * kernel balances queues by address, so with --queues both queues get some.
+ */
+const CLIENT_ADDRESSES = [CLIENT_IP, '10.201.0.11', '10.201.0.12', '10.201.0.13'];
 const EXCHANGE_SECONDS = 3;
 const EXCHANGE_CONCURRENCY = 64;
 const EXCHANGE_SIZE = 64;
@@ -168,7 +177,7 @@ function exchangesClient(t: Topology, args: readonly string[], timeoutMs: number
 }
 
 async function exchanges(t: Topology, label: string, queued?: Counter): Promise<Exchanges> {
-  const args = ['rate', SERVER_IP, String(PINGPONG_PORT), String(EXCHANGE_CONCURRENCY), String(EXCHANGE_SECONDS), String(EXCHANGE_SIZE)];
+  const args = ['rate', SERVER_IP, String(PINGPONG_PORT), String(EXCHANGE_CONCURRENCY), String(EXCHANGE_SECONDS), String(EXCHANGE_SIZE), ...CLIENT_ADDRESSES];
   const samples = await sampled(t, queued, false, () => {
     const r = exchangesClient(t, args, EXCHANGE_SECONDS * 1000 + 60_000);
     return { transactions: r.transactions ?? 0, seconds: r.seconds ?? 1 };
@@ -231,6 +240,22 @@ function ctlCounter(socket: string): Counter {
     const out = execFileSync(process.execPath, [bin, 'ctl', 'stats', '--json', '--socket', socket], { encoding: 'utf8', timeout: 30_000 });
     return Promise.resolve((JSON.parse(out) as { result: { total: { packets: number } } }).result.total.packets);
   };
+}
+
+/** Start-up time, and the resident memory of palisade's processes (main and workers). */
+function memory(mainPid: number, socket: string, readyMs: number): string {
+  const out = execFileSync(process.execPath, [bin, 'ctl', 'stats', '--json', '--socket', socket], { encoding: 'utf8', timeout: 30_000 });
+  const queues = (JSON.parse(out) as { result: { queues: { pid: number; packets: number }[] } }).result.queues;
+  const pids = [...new Set([mainPid, ...queues.map((q) => q.pid)])];
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // Gone.
+    }
+  }
+  return `ready in ${n(readyMs)} ms, rss ${n(kib / 1024)} MiB in ${pids.length} process${pids.length === 1 ? '' : 'es'}, packets per queue ${queues.map((q) => n(q.packets)).join(' / ')}`;
 }
 
 function offloads(t: Topology, on: boolean): void {
@@ -386,6 +411,7 @@ async function main(): Promise<void> {
     procs.push(server);
     await waitFor(server, 'stdout', 'listening');
     execFileSync('gcc', ['-O2', '-o', pingpong, pingpongC]);
+    for (const address of CLIENT_ADDRESSES.slice(1)) execFileSync('ip', ['-n', t.client, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
     const echo = spawnInNs(t.server, pingpong, ['server', String(PINGPONG_PORT)]);
     procs.push(echo);
     await waitFor(echo, 'stdout', 'listening');
@@ -417,18 +443,23 @@ async function main(): Promise<void> {
     if (addonRow !== null) results.push(addonRow);
 
     const testRules = here('../test/inline/fixtures/rules.ts');
-    const palisades: [string, string, string][] = [
-      ['palisade allow-all', bin, here('./inline/allow-all.ts')],
-      ['palisade test rules', bin, testRules],
+    const palisades: [string, string, string, string[]][] = [
+      ['palisade allow-all', bin, here('./inline/allow-all.ts'), []],
+      ['palisade test rules', bin, testRules, []],
+      ['test rules, 2 threads', bin, testRules, ['--queues', '0-1', '--workers', 'thread']],
+      ['test rules, 2 processes', bin, testRules, ['--queues', '0-1', '--workers', 'process']],
     ];
-    if (values.baseline !== undefined) palisades.push([BASELINE, join(resolve(values.baseline), 'bin', 'palisade.js'), testRules]);
-    for (const [label, palisadeBin, rules] of palisades) {
+    if (values.baseline !== undefined) palisades.push([BASELINE, join(resolve(values.baseline), 'bin', 'palisade.js'), testRules, []]);
+    for (const [label, palisadeBin, rules, extra] of palisades) {
       const socket = join(dir, 'ctl.sock');
-      const pal = spawnInNs(t.mid, process.execPath, [palisadeBin, 'run', rules, '--bridge', 'br0', '--socket', socket, '--no-typecheck', '--alerts', join(dir, 'alerts.jsonl')]);
+      const started = performance.now();
+      const pal = spawnInNs(t.mid, process.execPath, [palisadeBin, 'run', rules, '--bridge', 'br0', '--socket', socket, '--no-typecheck', '--alerts', join(dir, 'alerts.jsonl'), ...extra]);
       procs.push(pal);
       await waitFor(pal, 'stderr', 'ready:');
+      const readyMs = performance.now() - started;
       try {
         results.push(await measure(t, label, ctlCounter(socket)));
+        write(label, 'process', memory(pal.pid ?? 0, socket, readyMs));
       } finally {
         spawnSync(process.execPath, [palisadeBin, 'ctl', 'stop', '--socket', socket], { stdio: 'ignore', timeout: 30_000 });
         await exited(pal, 15_000);
