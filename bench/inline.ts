@@ -32,10 +32,10 @@
  *              ask for them whole (inline.gso), so they count a 64 KiB GSO packet once.
  *   exchanges  many small request/response exchanges (bench/inline/pingpong.c, built here with
  *              gcc: C endpoints, so that they cost little next to the path measured): 64 bytes
- *              each way, back to back on 64 TCP connections from 4 client addresses for 3 s (enough to keep the CPUs
- *              busy: with fewer, the round trip, not the path's cost, sets the rate), median of --runs.
- *              transactions/s, and packets/s: the frames entering the bridge ports, as above
- *              (and the queued ones).
+ *              each way, back to back on 64 TCP connections from 4 client addresses for 3 s
+ *              (enough to keep the CPUs busy: with fewer, the round trip, not the path's cost,
+ *              sets the rate), median of --runs. transactions/s, and packets/s: the frames
+ *              entering the bridge ports, as above (and the queued ones).
  *   latency    2000 such exchanges on one connection, one every 2 ms (light load): the 50th and
  *              99th percentile round trip, measured by the client.
  *   process    for palisade: the time `run` took to be ready, the resident memory of its

@@ -60,6 +60,7 @@ function failOpen(config: Config): Config {
     ...config,
     ruleErrorPolicy: 'accept',
     malformedPolicy: 'accept',
+    inline: { ...config.inline, failOpen: true },
     tcp: {
       ...config.tcp,
       policies: { ...config.tcp.policies, 'reassembly-memcap': 'accept', 'flow-table-full': 'accept', 'hold-cap': 'accept' },

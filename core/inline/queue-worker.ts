@@ -175,7 +175,7 @@ export class QueueWorker {
     // Bound last: from here on packets arrive.
     this.#nfq = new NfQueue(
       options.queue,
-      { queueLength: options.config.inline.queueLength, failOpen: options.config.inline.failOpen || options.failOpen, gso: options.config.inline.gso },
+      { queueLength: options.config.inline.queueLength, failOpen: options.config.inline.failOpen, gso: options.config.inline.gso },
       this.#onPacket,
     );
     // Timeouts fire on the wall clock even when no packet comes.
@@ -191,7 +191,7 @@ export class QueueWorker {
   }
 
   readonly #onPacket = (payload: Buffer, id: number, skbInfo: number): void => {
-    // Nothing may escape: the queue gives the whole batch the fail verdict if it does.
+    // Nothing may escape: the queue gives the packet the fail verdict if it does.
     if (this.#closed) {
       this.#nfq.accept(id);
       return;

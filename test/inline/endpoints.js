@@ -35,8 +35,27 @@ const out = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
 const BIG_SEED = 6;
 const BIG_SIZE = 10 * 1024 * 1024;
 
+/** Answers `size` bytes of `chunk` over and over, one write per chunk, minding back-pressure. */
+function repeat(res, chunk, size) {
+  let left = size;
+  res.setHeader('content-length', left);
+  const more = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        res.once('drain', more);
+        return;
+      }
+    }
+    res.end();
+  };
+  more();
+}
+
 function server() {
   const big = seededBytes(BIG_SEED, BIG_SIZE);
+  const zeros = Buffer.alloc(1024 * 1024);
   const web = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/small') {
       res.end('hello through palisade\n');
@@ -45,37 +64,10 @@ function server() {
       res.end(big);
     } else if (req.method === 'GET' && req.url?.startsWith('/repeat/')) {
       // N bytes: the /big bytes over and over, in 10 MiB writes.
-      let left = Number(req.url.slice('/repeat/'.length));
-      res.setHeader('content-length', left);
-      const more = () => {
-        while (left > 0) {
-          const n = Math.min(left, big.length);
-          left -= n;
-          if (!res.write(n === big.length ? big : big.subarray(0, n))) {
-            res.once('drain', more);
-            return;
-          }
-        }
-        res.end();
-      };
-      more();
+      repeat(res, big, Number(req.url.slice('/repeat/'.length)));
     } else if (req.method === 'GET' && req.url?.startsWith('/bulk/')) {
       // N bytes of zeros, in 1 MiB writes (bench/inline.ts).
-      let left = Number(req.url.slice('/bulk/'.length));
-      const chunk = Buffer.alloc(1024 * 1024);
-      res.setHeader('content-length', left);
-      const more = () => {
-        while (left > 0) {
-          const n = Math.min(left, chunk.length);
-          left -= n;
-          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-            res.once('drain', more);
-            return;
-          }
-        }
-        res.end();
-      };
-      more();
+      repeat(res, zeros, Number(req.url.slice('/bulk/'.length)));
     } else if (req.method === 'POST' && req.url === '/upload') {
       const hash = createHash('sha256');
       let bytes = 0;
