@@ -149,12 +149,12 @@ export class NfQueue {
     try {
       this.#native = new mod.Queue(queue, { queueLength: options.queueLength, failOpen: options.failOpen, gso: options.gso, receiveBuffer: RECEIVE_BUFFER }, this.#buffer, this.#meta, this.#out, this.#onBatch);
     } catch (err) {
+      // The kernel answers EPERM both without CAP_NET_ADMIN and when another socket holds the queue.
       const why = (err as Error).message;
-      const errno = (err as { errno?: number }).errno;
       const hint =
-        errno === 16 // EBUSY
-          ? 'another program holds this queue'
-          : `palisade must run as root (CAP_NET_ADMIN), and no other program may hold the queue${process.getuid?.() === 0 ? '' : ' (not running as root)'}`;
+        process.getuid?.() === 0
+          ? 'another program holds this queue (another palisade, Suricata, …)'
+          : 'palisade must run as root (CAP_NET_ADMIN), and no other program may hold the queue';
       throw nfqueueError(queue, `${why}: ${hint}`);
     }
   }
