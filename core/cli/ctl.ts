@@ -65,6 +65,7 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
     ['batches', (r) => n(r.kernel.batches)],
     ['verdict msgs', (r) => `${n(r.kernel.verdictMessages)} (${n(r.kernel.batchVerdicts)} batch)`],
     ['sendmsg', (r) => n(r.kernel.sends)],
+    ['netlink errors', (r) => n(r.kernel.malformed + r.kernel.refused + r.kernel.failures)],
   ];
   lines.push('', ...table(kernel, rows));
   if (result.unjudged !== undefined && result.unjudged !== null) {

@@ -73,6 +73,8 @@ export interface QueueKernelStats {
   /** Netlink messages palisade could not parse, or whose verdict the kernel refused. */
   malformed: number;
   refused: number;
+  /** Receive or send errors on the netlink socket, and exceptions out of a batch (the batch got the fail verdict). */
+  failures: number;
 }
 
 /** How long the queue must stay quiet before a stopping worker closes its engine, and the cap. */
@@ -284,6 +286,7 @@ export class QueueWorker {
         sends: q.sends,
         malformed: q.malformed + q.malformedMessages,
         refused: q.refused,
+        failures: q.recvErrors + q.sendErrors + q.enobufs + q.overflow + q.callbackErrors,
       },
     };
   }

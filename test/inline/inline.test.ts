@@ -346,7 +346,7 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(total.kernel.batches).toBeGreaterThan(0);
       expect(total.kernel.batchVerdicts).toBeGreaterThan(0);
       expect(total.kernel.verdictMessages).toBeLessThan(total.packets);
-      expect(total.kernel.queueDropped + total.kernel.userDropped + total.kernel.undelivered + total.kernel.malformed + total.kernel.refused).toBe(0);
+      expect(total.kernel.queueDropped + total.kernel.userDropped + total.kernel.undelivered + total.kernel.malformed + total.kernel.refused + total.kernel.failures).toBe(0);
       expect(reply.result.unjudged).toBe(0);
       expect(reply.result.total.dropped).toBeGreaterThan(0);
       expect(reply.result.total.injected).toBe(9);
