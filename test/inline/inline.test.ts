@@ -17,6 +17,7 @@ import { canRun, CLIENT_IP, cleanLeftovers, createTopology, destroyTopology, inN
 const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
 const endpoints = fileURLToPath(new URL('./endpoints.js', import.meta.url));
 const rules = fileURLToPath(new URL('./fixtures/rules.ts', import.meta.url));
+const crashOnce = fileURLToPath(new URL('./fixtures/crash-once.ts', import.meta.url));
 const can = canRun();
 
 /** JSON lines from a child's stdout, and a way to wait for one. */
@@ -77,9 +78,9 @@ class Palisade {
     this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static async start(t: Topology, dir: string, args: readonly string[]): Promise<Palisade> {
+  static async start(t: Topology, dir: string, args: readonly string[], ruleFile = rules): Promise<Palisade> {
     const socket = join(dir, `ctl-${Math.random().toString(36).slice(2, 8)}.sock`);
-    const proc = spawnInNs(t.mid, process.execPath, [bin, 'run', rules, '--bridge', 'br0', '--socket', socket, '--no-typecheck', ...args]);
+    const proc = spawnInNs(t.mid, process.execPath, [bin, 'run', ruleFile, '--bridge', 'br0', '--socket', socket, '--no-typecheck', ...args]);
     const p = new Palisade(proc, socket);
     const deadline = performance.now() + 30_000;
     const exit = { seen: false };
@@ -507,6 +508,33 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(await next.exited).toEqual({ code: 0, signal: null });
       expect(palisadeRules(net())).toEqual([]);
       expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+    }, 60_000);
+
+    it('worker threads that die (an uncaught exception) are started again; the process goes on', async () => {
+      const marker = join(dir, 'crashed-once');
+      process.env.PAL_TEST_CRASH_MARKER = marker;
+      let p: Palisade;
+      try {
+        p = await Palisade.start(net(), dir, ['--queues', '0-1'], crashOnce);
+      } finally {
+        delete process.env.PAL_TEST_CRASH_MARKER;
+      }
+      running.push(p);
+      const deadline = performance.now() + 10_000;
+      while ((p.stderr.match(/worker for queue \d \(thread\) died \(a worker thread ends on an uncaught exception\); starting it again/g) ?? []).length < 2) {
+        if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`palisade run ended (${p.proc.signalCode ?? p.proc.exitCode}):\n${p.stderr}`);
+        if (performance.now() > deadline) throw new Error(`the workers did not die twice:\n${p.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Started again after a second; meanwhile its queue bypassed.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const status = p.ctl('status', '--json');
+      const workers = (JSON.parse(status.stdout) as { result: { workers: { alive: boolean; restarts: number }[] } }).result.workers;
+      expect(workers.map((w) => w.alive)).toEqual([true, true]);
+      expect(workers.map((w) => w.restarts)).toEqual([1, 1]);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      expect(p.ctl('stop').status).toBe(0);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
     }, 60_000);
 
     it('--workers process: one process per queue, judging as threads do', async () => {

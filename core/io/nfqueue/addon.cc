@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -140,23 +141,43 @@ class Queue : public Napi::ObjectWrap<Queue> {
 
     loop_ = nullptr;
     if (napi_get_uv_event_loop(env, &loop_) != napi_ok || loop_ == nullptr) { Fail(env, "event loop"); return; }
-    poll_ = new uv_poll_t;
+    poll_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
     poll_->data = this;
     if (uv_poll_init(loop_, poll_, fd) != 0) {
-      delete poll_;
+      free(poll_);
       poll_ = nullptr;
       { Fail(env, "poll"); return; }
     }
     uv_poll_start(poll_, UV_READABLE, OnReadable);
     env_ = env;
     async_ = std::make_unique<Napi::AsyncContext>(env, "palisade:nfqueue");
+    // A worker thread that ends without close() (an uncaught exception): shut down while its
+    // loop and environment still exist, not later from a finalizer.
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+    cleanupHook_ = true;
     // The poll keeps the queue alive while it is open.
     Ref();
   }
 
-  ~Queue() override { Shutdown(); }
+  ~Queue() override {
+    RemoveCleanupHook();
+    Shutdown();
+  }
 
  private:
+  static void OnEnvCleanup(void* data) {
+    auto* self = static_cast<Queue*>(data);
+    self->cleanupHook_ = false;
+    self->Shutdown();
+    self->async_.reset();
+  }
+
+  void RemoveCleanupHook() {
+    if (!cleanupHook_) return;
+    cleanupHook_ = false;
+    napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+  }
+
   void Fail(Napi::Env env, const char* what) {
     const int e = errno;
     Napi::Error err = Napi::Error::New(env, std::string(what) + ": " + strerror(e));
@@ -351,6 +372,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   // first), and unbinds the queue.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     const bool wasOpen = poll_ != nullptr;
+    RemoveCleanupHook();
     Shutdown();
     if (wasOpen) Unref();
     return info.Env().Undefined();
@@ -359,7 +381,9 @@ class Queue : public Napi::ObjectWrap<Queue> {
   void Shutdown() {
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      // Freed by libc's free: a worker thread's loop may run this callback after the thread's
+      // environment has unloaded this addon, so it must not be code of ours.
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), reinterpret_cast<uv_close_cb>(reinterpret_cast<void (*)()>(free)));
       poll_ = nullptr;
     }
     if (nl_ != nullptr) {
@@ -383,6 +407,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   size_t verdictRoom_ = 0;
   uint32_t failVerdict_ = NF_DROP;
   bool flushed_ = false;
+  bool cleanupHook_ = false;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
   std::vector<char> send_;
