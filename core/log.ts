@@ -47,9 +47,14 @@ export function openDestination(target: LogTarget): Destination {
   return { stream: target, flush: () => undefined };
 }
 
+/** The last instant a JavaScript Date holds (ECMA-262 §21.4.1.1): 10^8 days past 1970. */
+const MAX_DATE_MS = 8.64e15;
+
 function isoTime(clock: Clock): string {
+  // A capture's timestamps may lie far outside the Date range (a pcapng if_tsresol of 0 read
+  // against microsecond counts): clamp, rather than let toISOString throw on every line.
   const ms = clock.now * 1000;
-  return `"time":"${new Date(Number.isFinite(ms) && ms >= 0 ? ms : 0).toISOString()}"`;
+  return `"time":"${new Date(Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_DATE_MS) : 0).toISOString()}"`;
 }
 
 export function alertLogger(dest: Destination, clock: Clock): Logger {

@@ -6,6 +6,29 @@ import { ethernet, replay, tcp as tcpSegment } from 'palisade/testing';
 const seg = ethernet(tcpSegment({ src: '192.168.1.5', dst: '10.1.2.3', srcport: 1234, dstport: 443, flags: 'S' }));
 
 describe('alert()', () => {
+  it('a packet time past what a Date holds (a lying pcapng if_tsresol) still gives alert and log lines, the time clamped', () => {
+    const alerts: string[] = [];
+    const logs: string[] = [];
+    const rules = defineRules(({ rule, alert, log }) => {
+      rule({
+        name: 'every-packet',
+        on: tcp.events.receivePacket,
+        eval: () => {
+          alert({ description: 'seen' });
+          log.info('seen');
+        },
+      });
+    });
+    const sink = (into: string[]) => new Writable({ write: (c: Buffer, _e, done) => { into.push(...c.toString().trim().split('\n')); done(); } });
+    const engine = createEngine({ rules, alerts: sink(alerts), log: sink(logs) });
+    // 1.7e15 s: a microsecond count read as seconds.
+    expect(engine.push(seg, { secs: 1_700_000_000_000_000, nsecs: 0 }, 1)).toBe('accept');
+    engine.close();
+    expect(engine.stats.ruleErrors).toBe(0);
+    expect((JSON.parse(alerts[0] ?? '{}') as { time?: string }).time).toBe('+275760-09-13T00:00:00.000Z');
+    expect(logs.some((l) => l.includes('"seen"'))).toBe(true);
+  });
+
   it('writes one JSON line with Haka fields, stamped with packet time, and update() re-emits it', () => {
     const lines: string[] = [];
     const rules = defineRules(({ rule, alert }) => {
