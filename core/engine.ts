@@ -88,6 +88,26 @@ const AUTO_CHECKSUM_SAMPLE = 1000;
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;
 
+
+/**
+ * What a rule threw, as text, whatever it was: an Error, a string, an object without toString
+ * (Object.create(null)), an Error whose message getter throws. Never throws itself: it runs in
+ * the handler that keeps a rule's fault from ending the engine.
+ */
+function describeThrown(err: unknown): { message: string; stack?: string } {
+  const text = (read: () => unknown): string | undefined => {
+    try {
+      return String(read());
+    } catch {
+      return undefined;
+    }
+  };
+  if (err instanceof Error) {
+    return { message: text(() => err.message) ?? text(() => Object.prototype.toString.call(err)) ?? 'an Error', stack: text(() => err.stack ?? '') };
+  }
+  return { message: text(() => err) ?? text(() => Object.prototype.toString.call(err)) ?? 'a value that cannot be printed' };
+}
+
 export class Engine {
   readonly config: Config;
   readonly stats = new Stats();
@@ -353,8 +373,8 @@ export class Engine {
 
   #ruleError(name: string, err: unknown, flow?: TcpFlow): void {
     this.stats.ruleErrors++;
-    const message = err instanceof Error ? err.message : String(err);
-    this.#log.error({ rule: name, err, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
+    const { message, stack } = describeThrown(err);
+    this.#log.error({ rule: name, err: { message, stack }, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
     this.#alerts.raise(name, this.#alertPacket(), { description: `rule error: ${message}` }, { error: message });
     if (this.config.ruleErrorPolicy !== 'drop') return;
     // Between packets (a streamed rule) there is no packet to drop: fail closed on its flow.

@@ -38,6 +38,35 @@ describe('a rule that throws', () => {
     expect(r.stats.ruleErrors).toBe(1);
   });
 
+  it('whatever it throws (no toString, a message getter that throws, undefined) is a counted rule error, never a crash', async () => {
+    const hostile = new Error('unused');
+    Object.defineProperty(hostile, 'message', {
+      get: () => {
+        throw new Error('the message getter throws');
+      },
+    });
+    const values: unknown[] = [Object.create(null), hostile, undefined, 42, 'plain string'];
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'hostile',
+        on: tcp.events.receivePacket,
+        eval: (pkt) => {
+          throw values[pkt.dstport - 1];
+        },
+      });
+    });
+    const r = await replay({ rules, packets: values.map((_, i) => seg(i + 1)) });
+    expect(r.stats.ruleErrors).toBe(values.length);
+    expect(r.dropped).toEqual([1, 2, 3, 4, 5]);
+    expect(r.alerts.map((a) => a.description)).toEqual([
+      'rule error: [object Object]',
+      'rule error: [object Error]',
+      'rule error: undefined',
+      'rule error: 42',
+      'rule error: plain string',
+    ]);
+  });
+
   it('inside a group, is isolated per rule and names that rule', async () => {
     const rules = defineRules(({ ruleGroup }) => {
       const g = ruleGroup({ name: 'g', on: tcp.events.receivePacket });
