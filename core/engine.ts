@@ -88,7 +88,6 @@ const AUTO_CHECKSUM_SAMPLE = 1000;
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;
 
-
 /**
  * What a rule threw, as text, whatever it was: an Error, a string, an object without toString
  * (Object.create(null)), an Error whose message getter throws. Never throws itself: it runs in
