@@ -31,11 +31,13 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFrame, type TcpFlow, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
+import { TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFrame, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
 import type { Hold } from '../dissectors/tcp-connection/hold.ts';
 import { dissectorEmitter, enabledDissectors, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
-import { UdpTracker, udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
+import { UdpTracker, udpFlowRecord } from '../dissectors/udp-connection/index.ts';
+import { UdpFlow } from '../dissectors/udp-connection/flow.ts';
+import { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 
@@ -318,6 +320,7 @@ export class Engine {
         let ret: unknown;
         try {
           ret = r.fn(a, b, c, d);
+          if (typeof ret === 'object' && ret !== null && typeof (ret as { then?: unknown }).then === 'function') this.#watch(r.name, ret as PromiseLike<unknown>, a);
         } catch (err) {
           this.#ruleError(r.name, err);
         }
@@ -351,7 +354,8 @@ export class Engine {
     for (const l of list) {
       this.#rule = l.name;
       try {
-        l.fn(a, b, c, d);
+        const ret = l.fn(a, b, c, d);
+        if (typeof ret === 'object' && ret !== null && typeof (ret as { then?: unknown }).then === 'function') this.#watch(l.name, ret as PromiseLike<unknown>, a);
       } catch (err) {
         this.#ruleError(l.name, err);
       }
@@ -359,6 +363,26 @@ export class Engine {
       if (pkt.dropped) break;
     }
     this.#rule = '';
+  }
+
+  /**
+   * An async `eval` on a plain (not streamed) event: the packet's verdict did not wait for it, so
+   * a rejection is counted as a rule error when it comes and `ruleErrorPolicy` applies to the
+   * flow the event was about (dropped under `drop`), never an unhandled rejection. Replay settles
+   * it before the next packet, so the outcome does not depend on timing.
+   */
+  #watch(name: string, pending: PromiseLike<unknown>, subject: unknown): void {
+    // Counted as running, so that settle() (replay, after each such packet) waits for it.
+    this.#runnable++;
+    const done = (): void => {
+      this.#runnable = Math.max(0, this.#runnable - 1);
+    };
+    pending.then(done, (err: unknown) => {
+      done();
+      if (this.#closed) return;
+      const flow = subject instanceof TcpFlow || subject instanceof UdpFlow ? subject : undefined;
+      this.#ruleError(name, err, flow);
+    });
   }
 
   /** Read through a call: TypeScript cannot see that a listener may have dropped the packet. */
@@ -370,7 +394,7 @@ export class Engine {
     return (this.#lists[ev.id]?.length ?? 0) > 0;
   }
 
-  #ruleError(name: string, err: unknown, flow?: TcpFlow): void {
+  #ruleError(name: string, err: unknown, flow?: TcpFlow | UdpFlow): void {
     this.stats.ruleErrors++;
     const { message, stack } = describeThrown(err);
     this.#log.error({ rule: name, err: { message, stack }, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
@@ -479,7 +503,7 @@ export class Engine {
         else if (performance.now() - since > SETTLE_LIMIT_MS) {
           if (!this.#settleWarned) {
             this.#settleWarned = true;
-            this.#log.warn({ rule: this.#running, limitMs: SETTLE_LIMIT_MS }, 'a streamed rule awaits something other than its stream; going on without waiting for it');
+            this.#log.warn({ rule: this.#running, limitMs: SETTLE_LIMIT_MS }, 'a rule awaits something other than its stream; going on without waiting for it');
           }
           // Counted as waiting from now on; when it waits on its stream, the count stays at 0.
           this.#runnable = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defineRules, tcp } from 'palisade';
-import { ethernet, replay, tcp as tcpSegment } from 'palisade/testing';
+import { defineRules, tcp, tcpConnection } from 'palisade';
+import { ethernet, replay, tcp as tcpSegment, tcpSession } from 'palisade/testing';
 
 const seg = (dstport: number) => ethernet(tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport, flags: 'S' }));
 
@@ -65,6 +65,27 @@ describe('a rule that throws', () => {
       'rule error: 42',
       'rule error: plain string',
     ]);
+  });
+
+  it('an async eval on a plain event that rejects is a counted rule error and drops its flow (drop policy), not an unhandled rejection', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'async-check',
+        on: tcpConnection.events.receivePacket,
+        eval: async (flow, pkt) => {
+          await Promise.resolve();
+          if (pkt.payload.includes('bad')) throw new Error(`async rule failed on flow ${flow.id}`);
+        },
+      });
+    });
+    const packets = tcpSession({ server: '192.168.20.80:80' }).handshake().send('up', 'bad request\n').send('up', 'more\n').send('down', 'answer\n').frames();
+    const r = await replay({ rules, packets });
+    expect(r.stats.ruleErrors).toBe(1);
+    expect(r.alerts).toMatchObject([{ rule: 'async-check', description: 'rule error: async rule failed on flow 1' }]);
+    // The packet carrying 'bad' was judged before the rule failed (4); its flow is dropped from
+    // the next packet on.
+    expect(r.dropped).toEqual(Array.from({ length: packets.length - 4 }, (_, i) => i + 5));
+    expect(r.flows[0]?.end_reason).toBe('dropped');
   });
 
   it('inside a group, is isolated per rule and names that rule', async () => {
