@@ -84,7 +84,7 @@ export const configSchema: readonly Leaf[] = [
     max: 4 * 1024 ** 3,
     integer: true,
     default: 32 * 1024 * 1024,
-    doc: 'Bytes of fragment data held at once; fragments past it are dropped (anomaly fragment-memcap).',
+    doc: 'Bytes held for IP fragments at once: their data and the frame each one keeps until its datagram completes (a small fragment in a large frame costs the frame); fragments past it are dropped (anomaly fragment-memcap).',
   },
   {
     key: 'tcp.maxFlows',

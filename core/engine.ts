@@ -87,6 +87,9 @@ const verdictNames: readonly Verdict[] = ['accept', 'drop', 'pending'];
 
 /** Transport packets sampled by checksumValidation 'auto' before deciding (Suricata's figure). */
 const AUTO_CHECKSUM_SAMPLE = 1000;
+/** What a held fragment costs beyond its bytes: its frame record and the Buffer objects (measured ~460 B for tiny fragments, Buffer pool slabs included, so a round figure below it). */
+const HELD_FRAME_OVERHEAD = 256;
+
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;
 
@@ -667,7 +670,7 @@ export class Engine {
       linkType: pkt.linkType,
       linkOffset: this.#link.offset,
     };
-    const r = this.#fragments.add(ip, frame, this.clock.now);
+    const r = this.#fragments.add(ip, frame, this.clock.now, frame.bytes.length + HELD_FRAME_OVERHEAD);
     if (r.status === 'pending') return PENDING;
     const earlier = r.frames.filter((f) => f.id !== frame.id);
     if (r.status === 'drop') {

@@ -57,7 +57,7 @@ class Datagram<F> {
   nextHeaderField = -1;
   /** IPv6: the first fragment's fragment header's next header (the first fragmentable header). */
   nextHeader = 0;
-  /** Bytes held: pieces and header. */
+  /** Bytes held: pieces, header, and what the caller keeps of each frame. */
   memory = 0;
   /** Set when the datagram was dropped: it stays as a tombstone so its later fragments go too. */
   poisoned: PacketAnomaly | null = null;
@@ -86,17 +86,19 @@ export class FragmentReassembler<F> {
     return this.#pending;
   }
 
-  /** Bytes of fragment data held. */
+  /** Bytes held for fragments: their data, and the frames kept with them. */
   get memory(): number {
     return this.#memory;
   }
 
   /**
    * Adds the fragment `view` points at (`view.isFragment` is true) and copies its data: the view's
-   * buffer may be reused once this returns. Call expire(now) first so that stale datagrams are
+   * buffer may be reused once this returns. `frameBytes`: what the caller keeps of the fragment
+   * while it is held (its frame's copy), counted against the memcap with the data: a fragment of
+   * 8 data bytes padded to a 60 KB frame holds 60 KB. Call expire(now) first so that stale datagrams are
    * gone before a fragment could join them.
    */
-  add(view: Ipv4Packet | Ipv6Packet, frame: F, now: number): FragmentResult<F> {
+  add(view: Ipv4Packet | Ipv6Packet, frame: F, now: number, frameBytes = 0): FragmentResult<F> {
     const key = keyOf(view);
     let dg = this.#datagrams.get(key);
     if (dg !== undefined && dg.poisoned !== null) {
@@ -130,7 +132,7 @@ export class FragmentReassembler<F> {
       if (pastEnd || otherEnd) return this.#poison(key, dg, frame, now, view.version, 'fragment-invalid');
     }
     const header = start === 0 && (dg === undefined || dg.header === null) ? headerLength : 0;
-    if (this.#memory + length + header > this.#limits.memcap || (dg === undefined && this.#datagrams.size >= this.#limits.maxDatagrams)) {
+    if (this.#memory + length + header + frameBytes > this.#limits.memcap || (dg === undefined && this.#datagrams.size >= this.#limits.maxDatagrams)) {
       this.#stats.anomaly('fragment-memcap');
       return { status: 'drop', frames: [frame], reason: 'fragment-memcap' };
     }
@@ -144,6 +146,8 @@ export class FragmentReassembler<F> {
       return this.#poison(key, dg, frame, now, view.version, 'fragment-overlap-different-data');
     }
     dg.frames.push(frame);
+    dg.memory += frameBytes;
+    this.#memory += frameBytes;
     if (!more) dg.total = end;
     if (header !== 0) {
       dg.header = Buffer.from(view.bytes.subarray(view.off, view.off + headerLength));

@@ -96,3 +96,23 @@ describe('IP fragments', () => {
     expect(r.output).toHaveLength(2);
   });
 });
+
+describe('fragments.memcap', () => {
+  it('counts the frame each held fragment keeps, not only its data: 8-byte fragments padded to 60 KB frames', async () => {
+    // Each datagram's first fragment only (never completes), 8 data bytes, in a frame padded to
+    // 60,000 bytes past the IP total length (Ethernet padding is legal and ignored).
+    const packets = Array.from({ length: 40 }, (_, i) =>
+      Buffer.concat([
+        ethernet(ipv4Packet({ src: SRC, dst: DST, proto: 17, id: 1000 + i, mf: true, fragOffset: 0, payload: Buffer.alloc(8, 0x41) })),
+        Buffer.alloc(60_000 - 42),
+      ]),
+    );
+    const rules = defineRules(({ rule }) => {
+      rule({ on: ipv4.events.receivePacket, eval: () => undefined });
+    });
+    const r = await replay({ rules, packets, config: { fragments: { memcap: 256 * 1024, timeout: 600 } } });
+    // 256 KiB holds four such frames; the rest are dropped at once, counted.
+    expect(r.stats.anomalies.get('fragment-memcap')).toBe(36);
+    expect(r.stats.anomalies.get('fragment-incomplete')).toBe(4);
+  });
+});
