@@ -178,7 +178,7 @@ export const configSchema: readonly Leaf[] = [
     [
       ['invalid-flags', 'drop-packet', 'No flag set, SYN with RST, or SYN with FIN.'],
       ['syn-with-data', 'accept', 'Payload on a SYN (TCP Fast Open does this legitimately).'],
-      ['out-of-window', 'accept', 'A RST, or data, outside the receiver window: the endpoint ignores it anyway (RFC 5961, RFC 9293 §3.10.7.4); data out of window is not reassembled.'],
+      ['out-of-window', 'accept', 'A RST, or data, outside the receiver window: the endpoint ignores it anyway (RFC 5961, RFC 9293 §3.10.7.4); data out of window, data sent into a zero window included, is not reassembled (a one-byte window probe is no anomaly).'],
       ['overlap-different-data', 'drop-packet', 'A retransmission whose bytes differ from the first copy (first wins): dropped so the receiver sees what the rules saw.'],
       ['data-after-rst', 'drop-packet', 'Data after a connection was reset.'],
       ['data-after-fin', 'drop-packet', 'Data past the sender\'s FIN.'],

@@ -657,7 +657,17 @@ export class TcpTracker implements FlowActions, HoldHost {
     sink.flow = flow;
     sink.direction = direction;
     this.#segEnd = stream.delivered + seqDiff(seq, stream.next) + tcp.payloadLength;
-    const r = stream.add(seq, tcp.payload, sink, Math.max(flow.up === sender ? flow.down.window : flow.up.window, 65535) * 64);
+    const receiverWindow = flow.up === sender ? flow.down.window : flow.up.window;
+    // RFC 9293 §3.10.7.4: a receiver whose window is zero takes no new byte: rules must not see
+    // bytes the receiver will not, or be shown other ones later in their place. A window probe
+    // (§3.8.6.1: one byte at the next sequence number) is normal, as Suricata treats it: not
+    // reassembled, no anomaly; its byte comes again once the window opens.
+    if (receiverWindow === 0 && tcp.payloadLength > 0 && seqGt(seqAdd32(seq, tcp.payloadLength), stream.next)) {
+      this.#fresh = false;
+      if (tcp.payloadLength === 1 && seq === stream.next) return false;
+      return this.#anomaly(flow, 'out-of-window', direction, tcp);
+    }
+    const r = stream.add(seq, tcp.payload, sink, Math.max(receiverWindow, 65535) * 64);
     this.#fresh = stream.lastNewBytes > 0;
     if (r === SEG_CONFLICT) {
       history(flow, sender, direction === 'up', H_INCONSISTENT);

@@ -307,6 +307,22 @@ describe('windows', () => {
     expect(r.text(1, 'up')).toBe('in window');
     expect(out.stats.anomalies.get('tcp-out-of-window')).toBe(1);
   });
+
+  it('bytes sent into a zero window are not given to rules: the receiver drops them, and other bytes may come in their place', async () => {
+    const r = recorder();
+    const s = tcpSession().handshake().send('up', 'hello ');
+    // The server's window closes; the client's probe carries bytes the server throws away.
+    s.segment('down', { offset: 0, window: 0 });
+    s.segment('up', { offset: 6, data: 'EVIL' });
+    // The window opens; other bytes come at the same offset, and these the server takes.
+    s.segment('down', { offset: 0, window: 65535 });
+    s.send('up', 'GOOD');
+    const out = await replay({ rules: r.rules, packets: s.close().frames() });
+    expect(r.text(1, 'up')).toBe('hello GOOD');
+    expect(r.events.filter((e) => e.startsWith('anomaly'))).toEqual(['anomaly 1 out-of-window up']);
+    expect(out.stats.anomalies.get('tcp-out-of-window')).toBe(1);
+    expect(out.stats.anomalies.get('tcp-overlap-different-data')).toBeUndefined();
+  });
 });
 
 describe('flowState', () => {
