@@ -136,7 +136,7 @@ export class NfQueue {
     this.#failVerdict = options.failOpen ? NF_ACCEPT : NF_DROP;
     const mod = loadAddon();
     if (mod instanceof Error) {
-      throw nfqueueError(queue, `palisade's NFQUEUE addon is not built (${mod.message.split('\n')[0] ?? ''}); install build-essential, python3 and libmnl-dev, then run npm rebuild palisade (or npm ci)`);
+      throw nfqueueError(queue, `palisade's NFQUEUE addon is not built (${mod.message.split('\n')[0] ?? ''}); install build-essential, python3 and libmnl-dev, then run npm ci again (or npx node-gyp rebuild in palisade's directory)`);
     }
     const slots = options.batchSlots ?? DEFAULT_SLOTS;
     this.#buffer = Buffer.allocUnsafeSlow(slots * mod.slotSize);
