@@ -3,14 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
-import { fileNotFound, outputError, PalisadeError, usageError } from '../errors.ts';
+import { fileNotFound, PalisadeError, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
 import { openDestination } from '../log.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import { openCapture } from '../io/capture.ts';
-import { PcapWriter } from '../io/pcap-writer.ts';
+import { openOutputCapture } from '../io/output-capture.ts';
 
 export const replayHelp = `Usage: palisade replay <rules.ts> <capture.pcap|pcapng> [options]
 
@@ -64,9 +64,8 @@ export async function replay(argv: string[]): Promise<number> {
 
   const rules = await loadRuleFile(rulesPath);
   const reader = openCapture(capturePath);
-  let writer: PcapWriter | undefined;
-  let writerLinkType = -1;
   const outputPath = values.output;
+  const output = outputPath === undefined ? undefined : openOutputCapture(outputPath);
   const passThrough = values['pass-through'] ?? false;
 
   const flows = values.flows === undefined ? undefined : openDestination({ file: values.flows });
@@ -78,25 +77,15 @@ export async function replay(argv: string[]): Promise<number> {
     log: values.log === undefined ? 'stderr' : { file: values.log },
     ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.stream.write(`${JSON.stringify(record)}\n`) }),
     output:
-      outputPath === undefined
+      output === undefined
         ? undefined
         : {
             forward(bytes, secs, nsecs, linkType) {
-              if (writer === undefined) {
-                writer = new PcapWriter(outputPath, { linkType });
-                writerLinkType = linkType;
-              } else if (linkType !== writerLinkType) {
-                throw outputError(outputPath, `packets of link types ${writerLinkType} and ${linkType} cannot share one pcap file`);
-              }
-              writer.write(bytes, secs, nsecs);
+              output.write(bytes, secs, nsecs, linkType);
             },
             // Crafted RSTs go into the output at the time they would have been sent.
             inject(bytes, secs, nsecs, linkType) {
-              if (writer === undefined) {
-                writer = new PcapWriter(outputPath, { linkType });
-                writerLinkType = linkType;
-              }
-              if (linkType === writerLinkType) writer.write(bytes, secs, nsecs);
+              output.inject(bytes, secs, nsecs, linkType);
             },
           },
   });
@@ -120,11 +109,7 @@ export async function replay(argv: string[]): Promise<number> {
   engine.close();
   flows?.flush();
   const seconds = (performance.now() - t0) / 1000;
-  if (outputPath !== undefined) {
-    // An empty run still leaves a valid (empty) capture behind.
-    writer ??= new PcapWriter(outputPath, { linkType: 1 });
-    writer.close();
-  }
+  output?.close();
   process.stderr.write(`${summary(engine.stats, seconds, { passThrough, detail: values.stats ?? false })}\n`);
   if (failure !== undefined) {
     process.stderr.write(`${failure.toString()}\n`);

@@ -1,5 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { outputError } from '../errors.ts';
+import { CaptureFile } from './capture-file.ts';
 
 /** pcap file header and record header sizes (draft-ietf-opsawg-pcap §4, §5). */
 const FILE_HEADER = 24;
@@ -7,8 +7,6 @@ const RECORD_HEADER = 16;
 const MAGIC_USEC = 0xa1b2c3d4;
 const MAGIC_NSEC = 0xa1b23c4d;
 const DEFAULT_SNAPLEN = 262144;
-/** Records are gathered in memory and written with one system call per this many bytes. */
-const BUFFER_SIZE = 1 << 20;
 
 export interface PcapWriterOptions {
   linkType: number;
@@ -26,63 +24,38 @@ export class PcapWriter {
   readonly path: string;
   private readonly snaplen: number;
   private readonly nanosecond: boolean;
-  private fd: number;
-  private readonly buf = Buffer.allocUnsafe(BUFFER_SIZE);
-  private used = 0;
+  private readonly file: CaptureFile;
 
   constructor(path: string, options: PcapWriterOptions) {
     this.path = path;
     this.snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
     this.nanosecond = options.nanosecond ?? true;
     checkHeader(path, options.linkType, this.snaplen);
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (cause) {
-      throw outputError(path, `cannot open the output capture for writing (${(cause as Error).message})`, cause);
-    }
-    this.used = writeFileHeader(this.buf, 0, options.linkType, this.snaplen, this.nanosecond);
+    this.file = new CaptureFile(path);
+    this.file.used = writeFileHeader(this.file.buf, 0, options.linkType, this.snaplen, this.nanosecond);
   }
 
   /** Copies `data` into the writer's buffer at once, so the caller may reuse it. */
   write(data: Uint8Array, secs: number, nsecs: number, origLen: number = data.length): void {
-    if (this.fd < 0) throw outputError(this.path, 'write after close');
+    const file = this.file;
+    if (file.closed) throw outputError(this.path, 'write after close');
     checkRecord(this.path, data.length, secs, nsecs, origLen);
     const incl = Math.min(data.length, this.snaplen);
-    if (this.used + RECORD_HEADER + incl > BUFFER_SIZE) this.flush();
-    this.used = writeRecordHeader(this.buf, this.used, secs, nsecs, incl, origLen, this.nanosecond);
-    if (incl <= BUFFER_SIZE - this.used) {
-      this.buf.set(incl === data.length ? data : data.subarray(0, incl), this.used);
-      this.used += incl;
+    const whole = file.reserve(RECORD_HEADER + incl);
+    file.used = writeRecordHeader(file.buf, file.used, secs, nsecs, incl, origLen, this.nanosecond);
+    if (whole) {
+      file.buf.set(incl === data.length ? data : data.subarray(0, incl), file.used);
+      file.used += incl;
     } else {
       // Bigger than the buffer: the header is buffered, the body goes straight out.
-      this.flush();
-      this.writeOut(data.subarray(0, incl));
+      file.flush();
+      file.writeOut(data.subarray(0, incl));
     }
   }
 
   /** Flushes and closes; idempotent. */
   close(): void {
-    if (this.fd < 0) return;
-    try {
-      this.flush();
-    } finally {
-      closeSync(this.fd);
-      this.fd = -1;
-    }
-  }
-
-  private flush(): void {
-    if (this.used === 0) return;
-    this.writeOut(this.buf.subarray(0, this.used));
-    this.used = 0;
-  }
-
-  private writeOut(bytes: Uint8Array): void {
-    try {
-      for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
-    } catch (cause) {
-      throw outputError(this.path, `cannot write the output capture (${(cause as Error).message})`, cause);
-    }
+    this.file.close();
   }
 }
 
@@ -145,7 +118,7 @@ function checkHeader(path: string, linkType: number, snaplen: number): void {
 
 function checkRecord(path: string, length: number, secs: number, nsecs: number, origLen: number): void {
   if (!Number.isInteger(secs) || secs < 0 || secs > 0xffffffff) {
-    throw outputError(path, `timestamp seconds ${secs} do not fit pcap's unsigned 32 bits`);
+    throw outputError(path, `timestamp seconds ${secs} do not fit pcap's unsigned 32 bits (write pcapng instead: an output file named .pcapng)`);
   }
   if (!Number.isInteger(nsecs) || nsecs < 0 || nsecs > 999_999_999) {
     throw outputError(path, `timestamp nanoseconds ${nsecs} are not an integer in 0..999999999`);
