@@ -96,6 +96,15 @@ export const configSchema: readonly Leaf[] = [
     doc: 'Connections tracked at once. When full, the oldest half-open connection makes room (a SYN flood cannot lock others out); if there is none, anomaly flow-table-full.',
   },
   {
+    key: 'tcp.maxEmbryonic',
+    kind: 'number',
+    min: 16,
+    max: 100_000_000,
+    integer: true,
+    default: 100_000,
+    doc: 'Half-open connections (handshake not complete) tracked at once; past it the oldest one is forgotten (endReason memcap). Bounds what a SYN flood holds, about 1.2 KB a connection, whatever tcp.maxFlows allows.',
+  },
+  {
     key: 'tcp.timeouts.embryonic',
     kind: 'number',
     min: 1,

@@ -63,6 +63,8 @@ export class FlowTable<F extends TableFlow<F>> {
   readonly #lists: number;
   readonly #heads: (F | null)[];
   readonly #tails: (F | null)[];
+  /** Flows on each list. */
+  readonly #counts: Int32Array;
   /** Set by lookup/find*: whether the packet goes client→server. */
   up = true;
   /** Set by lookup: the packet's tuple hash, for insert() when no flow was found. */
@@ -72,6 +74,12 @@ export class FlowTable<F extends TableFlow<F>> {
     this.#lists = lists;
     this.#heads = new Array<F | null>(lists).fill(null);
     this.#tails = new Array<F | null>(lists).fill(null);
+    this.#counts = new Int32Array(lists);
+  }
+
+  /** Flows on `list` now. */
+  count(list: number): number {
+    return this.#counts[list] ?? 0;
   }
 
   get size(): number {
@@ -197,6 +205,7 @@ export class FlowTable<F extends TableFlow<F>> {
     else tail.nextInList = flow;
     this.#tails[list] = flow;
     flow.list = list;
+    (this.#counts[list] as number)++;
   }
 
   #unlink(flow: F): void {
@@ -209,5 +218,6 @@ export class FlowTable<F extends TableFlow<F>> {
     flow.prevInList = null;
     flow.nextInList = null;
     flow.list = -1;
+    (this.#counts[list] as number)--;
   }
 }

@@ -36,6 +36,8 @@ export type { TcpAnomalyKind, AnomalyPolicy } from './anomalies.ts';
 
 export interface TcpConnectionConfig {
   maxFlows: number;
+  /** Half-open connections held at once (a SYN flood's). */
+  maxEmbryonic: number;
   timeouts: { embryonic: number; established: number; closing: number };
   midstream: 'accept' | 'drop' | 'ignore';
   reassembly: { maxBytes: number; maxSegments: number; memcap: number };
@@ -513,6 +515,15 @@ export class TcpTracker implements FlowActions, HoldHost {
   }
 
   #create(tcp: TcpPacket, hash: number, midstream: boolean): TcpFlow | null {
+    // A SYN flood is bounded by half-open connections, not only by the whole table: the oldest
+    // half-open one is forgotten (a real client retransmits its SYN).
+    if (this.table.count(LIST_EMBRYONIC) >= this.#config.maxEmbryonic) {
+      const victim = this.table.oldest(LIST_EMBRYONIC);
+      if (victim !== null) {
+        if (!victim.ended) this.#end(victim, 'memcap');
+        this.#remove(victim);
+      }
+    }
     if (this.table.size >= this.#config.maxFlows) {
       // SYN floods fill the table with embryonic flows: the oldest makes room first.
       const victim = this.table.oldest(LIST_EMBRYONIC) ?? this.table.oldest(LIST_CLOSING);

@@ -271,6 +271,18 @@ describe('memory stays bounded', () => {
     expect(out.dropped).toEqual([]);
   });
 
+  it('under a SYN flood: half-open connections stay within tcp.maxEmbryonic, established ones are untouched', async () => {
+    const frames: Buffer[] = [...tcpSession({ client: '192.168.1.1:5000' }).handshake().send('up', 'before').frames()];
+    for (let i = 0; i < 2000; i++) frames.push(tcpSession({ client: `10.${(i >> 8) & 255}.${i & 255}.1:${1024 + i}` }).handshake().frames()[0] as Buffer);
+    frames.push(...tcpSession({ client: '192.168.1.1:5000' }).handshake().send('up', 'before').send('up', 'after').frames().slice(-2));
+    const got: string[] = [];
+    const rules = defineRules(({ rule }) => rule({ on: tcpConnection.events.receiveData, eval: (_f, data) => got.push(data.toString()) }));
+    const out = await replay({ rules, packets: frames, config: { tcp: { maxEmbryonic: 300, timeouts: { embryonic: 86_400, established: 86_400 } } } });
+    // The table never held more than 300 half-open flows (+ the established one): 1700 forgotten.
+    expect(out.flows.filter((f) => f.end_reason === 'memcap')).toHaveLength(1700);
+    expect(got).toEqual(['before', 'after']);
+  });
+
   it('under endless out-of-order data: held bytes never pass the caps', async () => {
     let maxHeld = 0;
     const { createEngine } = await import('palisade');
