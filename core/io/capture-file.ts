@@ -28,21 +28,30 @@ export class CaptureFile {
     return this.#fd < 0;
   }
 
-  /** Room for `n` more bytes in `buf`, flushing first if needed; false if `n` is more than it holds. */
-  reserve(n: number): boolean {
+  /** Room for `n` more bytes in `buf` (a record's fixed header: far less than it holds), flushing first if needed. */
+  reserve(n: number): void {
     if (this.#fd < 0) throw outputError(this.path, 'write after close');
     if (this.used + n > BUFFER_SIZE) this.flush();
-    return n <= BUFFER_SIZE;
+  }
+
+  /** Copies `bytes` after what is buffered; bytes bigger than the buffer go straight out. */
+  append(bytes: Uint8Array): void {
+    if (this.used + bytes.length > BUFFER_SIZE) this.flush();
+    if (bytes.length <= BUFFER_SIZE) {
+      this.buf.set(bytes, this.used);
+      this.used += bytes.length;
+    } else {
+      this.#writeOut(bytes);
+    }
   }
 
   flush(): void {
     if (this.used === 0) return;
-    this.writeOut(this.buf.subarray(0, this.used));
+    this.#writeOut(this.buf.subarray(0, this.used));
     this.used = 0;
   }
 
-  /** Writes `bytes` now, past the buffer (flush it first). */
-  writeOut(bytes: Uint8Array): void {
+  #writeOut(bytes: Uint8Array): void {
     try {
       for (let off = 0; off < bytes.length; ) off += writeSync(this.#fd, bytes, off, bytes.length - off);
     } catch (cause) {
@@ -59,5 +68,18 @@ export class CaptureFile {
       closeSync(this.#fd);
       this.#fd = -1;
     }
+  }
+}
+
+/**
+ * The record fields pcap and pcapng hold alike: nanoseconds of a second, and an original length
+ * no shorter than the bytes kept, in 32 bits.
+ */
+export function checkRecordFields(path: string, length: number, nsecs: number, origLen: number): void {
+  if (!Number.isInteger(nsecs) || nsecs < 0 || nsecs > 999_999_999) {
+    throw outputError(path, `timestamp nanoseconds ${nsecs} are not an integer in 0..999999999`);
+  }
+  if (!Number.isInteger(origLen) || origLen < length || origLen > 0xffffffff) {
+    throw outputError(path, `original length ${origLen} is below the ${length} bytes given or not a 32-bit integer`);
   }
 }

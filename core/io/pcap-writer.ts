@@ -1,5 +1,5 @@
 import { outputError } from '../errors.ts';
-import { CaptureFile } from './capture-file.ts';
+import { CaptureFile, checkRecordFields } from './capture-file.ts';
 
 /** pcap file header and record header sizes (draft-ietf-opsawg-pcap §4, §5). */
 const FILE_HEADER = 24;
@@ -41,16 +41,9 @@ export class PcapWriter {
     if (file.closed) throw outputError(this.path, 'write after close');
     checkRecord(this.path, data.length, secs, nsecs, origLen);
     const incl = Math.min(data.length, this.snaplen);
-    const whole = file.reserve(RECORD_HEADER + incl);
+    file.reserve(RECORD_HEADER);
     file.used = writeRecordHeader(file.buf, file.used, secs, nsecs, incl, origLen, this.nanosecond);
-    if (whole) {
-      file.buf.set(incl === data.length ? data : data.subarray(0, incl), file.used);
-      file.used += incl;
-    } else {
-      // Bigger than the buffer: the header is buffered, the body goes straight out.
-      file.flush();
-      file.writeOut(data.subarray(0, incl));
-    }
+    file.append(incl === data.length ? data : data.subarray(0, incl));
   }
 
   /** Flushes and closes; idempotent. */
@@ -120,10 +113,5 @@ function checkRecord(path: string, length: number, secs: number, nsecs: number, 
   if (!Number.isInteger(secs) || secs < 0 || secs > 0xffffffff) {
     throw outputError(path, `timestamp seconds ${secs} do not fit pcap's unsigned 32 bits (write pcapng instead: an output file named .pcapng)`);
   }
-  if (!Number.isInteger(nsecs) || nsecs < 0 || nsecs > 999_999_999) {
-    throw outputError(path, `timestamp nanoseconds ${nsecs} are not an integer in 0..999999999`);
-  }
-  if (!Number.isInteger(origLen) || origLen < length || origLen > 0xffffffff) {
-    throw outputError(path, `original length ${origLen} is below the ${length} bytes given or not a 32-bit integer`);
-  }
+  checkRecordFields(path, length, nsecs, origLen);
 }

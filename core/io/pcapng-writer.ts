@@ -5,7 +5,7 @@
  * several link types (a multi-interface capture) and times past 2106, which pcap cannot hold.
  */
 import { outputError } from '../errors.ts';
-import { CaptureFile } from './capture-file.ts';
+import { CaptureFile, checkRecordFields } from './capture-file.ts';
 
 const SHB = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
@@ -77,17 +77,14 @@ export class PcapngWriter {
     const file = this.#file;
     if (file.closed) throw outputError(this.path, 'write after close');
     if (!Number.isSafeInteger(secs) || secs < 0 || secs > MAX_SECS) throw outputError(this.path, `timestamp seconds ${secs} cannot be written as 64-bit nanoseconds`);
-    if (!Number.isInteger(nsecs) || nsecs < 0 || nsecs > 999_999_999) throw outputError(this.path, `timestamp nanoseconds ${nsecs} are not an integer in 0..999999999`);
-    if (!Number.isInteger(origLen) || origLen < data.length || origLen > 0xffffffff) {
-      throw outputError(this.path, `original length ${origLen} is below the ${data.length} bytes given or not a 32-bit integer`);
-    }
+    checkRecordFields(this.path, data.length, nsecs, origLen);
     const iface = this.#interface(linkType);
     const incl = Math.min(data.length, this.#snaplen);
     const padded = (incl + 3) & ~3;
     const total = EPB_HEADER + padded + 4;
-    const whole = file.reserve(total);
+    file.reserve(EPB_HEADER);
     const b = file.buf;
-    let o = file.used;
+    const o = file.used;
     const [high, low] = nanoseconds(secs, nsecs);
     b.writeUInt32LE(EPB, o);
     b.writeUInt32LE(total, o + 4);
@@ -96,22 +93,14 @@ export class PcapngWriter {
     b.writeUInt32LE(low, o + 16);
     b.writeUInt32LE(incl, o + 20);
     b.writeUInt32LE(origLen, o + 24);
-    o += EPB_HEADER;
-    const body = incl === data.length ? data : data.subarray(0, incl);
-    if (whole) {
-      b.set(body, o);
-      b.fill(0, o + incl, o + padded);
-      b.writeUInt32LE(total, o + padded);
-      file.used = o + padded + 4;
-    } else {
-      // Bigger than the buffer: the header is buffered, the body and trailer go straight out.
-      file.used = o;
-      file.flush();
-      const tail = Buffer.alloc(padded - incl + 4);
-      tail.writeUInt32LE(total, padded - incl);
-      file.writeOut(body);
-      file.writeOut(tail);
-    }
+    file.used = o + EPB_HEADER;
+    file.append(incl === data.length ? data : data.subarray(0, incl));
+    // Padding to 4 bytes, then the block's length again.
+    const tail = padded - incl + 4;
+    file.reserve(tail);
+    b.fill(0, file.used, file.used + padded - incl);
+    b.writeUInt32LE(total, file.used + padded - incl);
+    file.used += tail;
   }
 
   /** Flushes and closes; idempotent. */
