@@ -93,6 +93,11 @@ const HELD_FRAME_OVERHEAD = 256;
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;
 
+/** An `eval` that returned a promise (an async rule). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 /**
  * What a rule threw, as text, whatever it was: an Error, a string, an object without toString
  * (Object.create(null)), an Error whose message getter throws. Never throws itself: it runs in
@@ -323,7 +328,7 @@ export class Engine {
         let ret: unknown;
         try {
           ret = r.fn(a, b, c, d);
-          if (typeof ret === 'object' && ret !== null && typeof (ret as { then?: unknown }).then === 'function') this.#watch(r.name, ret as PromiseLike<unknown>, a);
+          if (isThenable(ret)) this.#watch(r.name, ret, a);
         } catch (err) {
           this.#ruleError(r.name, err);
         }
@@ -358,7 +363,7 @@ export class Engine {
       this.#rule = l.name;
       try {
         const ret = l.fn(a, b, c, d);
-        if (typeof ret === 'object' && ret !== null && typeof (ret as { then?: unknown }).then === 'function') this.#watch(l.name, ret as PromiseLike<unknown>, a);
+        if (isThenable(ret)) this.#watch(l.name, ret, a);
       } catch (err) {
         this.#ruleError(l.name, err);
       }

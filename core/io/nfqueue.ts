@@ -23,7 +23,6 @@ export const NF_ACCEPT = 1;
 /** NFQA_SKB_INFO flags (linux/netfilter/nfnetlink_queue.h). */
 export const SKB_CSUMNOTREADY = 1;
 export const SKB_GSO = 2;
-export const SKB_CSUM_NOTVERIFIED = 4;
 
 /** Meta fields of one packet; the addon's batch.h writes them. */
 const F_OFFSET = 0;
@@ -138,6 +137,8 @@ export class NfQueue {
     if (mod instanceof Error) {
       throw nfqueueError(queue, `palisade's NFQUEUE addon is not built (${mod.message.split('\n')[0] ?? ''}); install build-essential, python3 and libmnl-dev, then run npm ci again (or npx node-gyp rebuild in palisade's directory)`);
     }
+    // The meta layout is written twice, in batch.h and here: a build that disagrees must not run.
+    if (mod.metaFields !== FIELDS) throw nfqueueError(queue, `the NFQUEUE addon writes ${mod.metaFields} fields a packet, this palisade reads ${FIELDS}: rebuild it (npm ci)`);
     const slots = options.batchSlots ?? DEFAULT_SLOTS;
     this.#buffer = Buffer.allocUnsafeSlow(slots * mod.slotSize);
     this.#meta = new Uint32Array(slots * 2 * FIELDS);
@@ -243,9 +244,8 @@ export class NfQueue {
     const room = Math.floor(this.#out.length / 3);
     while (this.#lateCount > 0) {
       const take = Math.min(this.#lateCount, room);
-      const rest = this.#late.slice(take * 2, this.#lateCount * 2);
       const n = planVerdicts({ ids: this.#ids, verdicts: this.#verdicts, count: 0, late: this.#late, lateCount: take, olderHeld: this.#held }, this.#out);
-      this.#late.set(rest);
+      this.#late.copyWithin(0, take * 2, this.#lateCount * 2);
       this.#lateCount -= take;
       if (n > 0 && !this.#closed) this.#native.verdicts(n);
     }
