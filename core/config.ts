@@ -20,6 +20,8 @@ export interface Config {
   tcp: TcpConnectionConfig;
   udp: UdpConnectionConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Bounds on what rules may cost: time per invocation, heap for the engine. */
+  rules: { timeoutMs: number; heapLimitMb: number };
   /** `palisade run` only: the kernel side of each queue. */
   inline: { queueLength: number; failOpen: boolean; gso: boolean };
 }
@@ -229,6 +231,24 @@ export const configSchema: readonly Leaf[] = [
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
     default: 'info',
     doc: 'Level of the `log` logger handed to rule files.',
+  },
+  {
+    key: 'rules.timeoutMs',
+    kind: 'number',
+    min: 0,
+    max: 3_600_000,
+    integer: true,
+    default: 1000,
+    doc: 'Milliseconds a rule may run without the engine moving on (one call, or one resumed run of a streamed rule); past it the rule is stopped by a watchdog thread and counted (a rule error and a timeout). Replay then ends with PAL_ERR_RULE_TIMEOUT (exit 3), keeping every output written so far: the engine was cut mid-packet, so no later verdict could be trusted. 0 turns the time limit off.',
+  },
+  {
+    key: 'rules.heapLimitMb',
+    kind: 'number',
+    min: 64,
+    max: 65_536,
+    integer: true,
+    default: 2048,
+    doc: 'MiB of JavaScript heap the engine and its rules may use (flow state a rule keeps included), checked between packets after a full collection; past it replay ends with PAL_ERR_HEAP_LIMIT (exit 3), keeping every output written so far, instead of a V8 abort. Capped at 80% of the process\'s V8 limit (node --max-old-space-size); one call allocating without bound is stopped at 85% of it, with the same code.',
   },
   {
     key: 'inline.queueLength',

@@ -35,6 +35,7 @@ import { TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFr
 import type { Hold } from '../dissectors/tcp-connection/hold.ts';
 import { dissectorEmitter, enabledDissectors, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
+import { ARMED, BEAT } from './watchdog/heartbeat.js';
 import { UdpTracker, udpFlowRecord } from '../dissectors/udp-connection/index.ts';
 import { UdpFlow } from '../dissectors/udp-connection/flow.ts';
 import { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
@@ -68,6 +69,11 @@ export interface EngineOptions {
   onFlow?: (record: FlowRecord) => void;
   /** Run every rule and alert, forward every frame (monitor only). */
   passThrough?: boolean;
+  /**
+   * A rule watchdog's heartbeat (core/watchdog/heartbeat.js): bumped for every packet and every
+   * resumed streamed run, armed while streamed runs settle.
+   */
+  heartbeat?: Int32Array;
 }
 
 interface Listener {
@@ -179,12 +185,14 @@ export class Engine {
   readonly #emitters = new Map<FlowDissector, Record<string, (...args: unknown[]) => void>>();
   #started = false;
   #closed = false;
+  readonly #beat: Int32Array;
 
   constructor(options: EngineOptions) {
     this.config = options.config === undefined ? defaultConfig() : validateConfig(options.config);
     this.#output = options.output;
     this.#passThrough = options.passThrough ?? false;
     this.#onAlert = options.onAlert;
+    this.#beat = options.heartbeat ?? new Int32Array(2);
     this.#lists = allEvents().map(() => []);
     this.#fragments = new FragmentReassembler<HeldFrame>(this.config.fragments, this.stats);
     this.#checksums = this.config.checksumValidation !== 'never';
@@ -501,7 +509,11 @@ export class Engine {
     let since = 0;
     // Never finishes synchronously: settle() must have stored this promise before it ends.
     await Promise.resolve();
+    // Armed while runs resume (inline they resume after the batch that fed them); every turn is progress.
+    const beat = this.#beat;
+    Atomics.add(beat, ARMED, 1);
     for (;;) {
+      Atomics.add(beat, BEAT, 1);
       if (this.#runnable > 0) {
         if (turns++ < 64) {
           await Promise.resolve();
@@ -528,6 +540,7 @@ export class Engine {
       this.#runningFrame = stream.lastFrame;
       if (stream.resume()) this.#runnable++;
     }
+    Atomics.sub(beat, ARMED, 1);
     this.#running = '';
     this.#runningFrame = 0;
     this.#settling = null;
@@ -552,6 +565,8 @@ export class Engine {
     if (!this.#started) this.start();
     this.#checksumPartial = checksumPartial;
     const id = ++this.#frames;
+    // A plain store: the watcher only needs it to change.
+    this.#beat[BEAT] = id;
     this.stats.packets++;
     this.stats.bytes += bytes.length;
     this.clock.advance(timestamp.secs, timestamp.nsecs);
@@ -775,6 +790,22 @@ export class Engine {
   }
 
   // ---- inline: idle timers, ctl reload, ctl loglevel ------------------------------------------
+
+  /** The rule running now and the frame it is about, for a watchdog that stopped it. */
+  get running(): { rule: string; frame: number | undefined } {
+    return { rule: this.#ruleName(), frame: this.#alertPacket() };
+  }
+
+  /**
+   * After a rule was stopped mid-run (rules.timeoutMs) or the heap passed its limit: the engine's
+   * state is cut mid-packet, so no rule runs again and nothing held is released; what was
+   * written (alerts, logs) is flushed.
+   */
+  halt(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const d of this.#dests) d.flush();
+  }
 
   /** Advances the clock with no packet (inline, when the queue is idle): timeouts fire. */
   tick(timestamp: { readonly secs: number; readonly nsecs: number }): void {

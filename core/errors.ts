@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'PAL_ERR_IPTABLES'
   | 'PAL_ERR_INJECT'
   | 'PAL_ERR_CTL_SOCKET'
-  | 'PAL_ERR_CTL';
+  | 'PAL_ERR_CTL'
+  | 'PAL_ERR_RULE_TIMEOUT'
+  | 'PAL_ERR_HEAP_LIMIT';
 
 /** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
 const exitCodes: Record<ErrorCode, number> = {
@@ -45,6 +47,8 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_INJECT: 1,
   PAL_ERR_CTL_SOCKET: 1,
   PAL_ERR_CTL: 1,
+  PAL_ERR_RULE_TIMEOUT: 3,
+  PAL_ERR_HEAP_LIMIT: 3,
 };
 
 export class PalisadeError extends Error {
@@ -115,6 +119,25 @@ export const captureCorrupt = (file: string, record: number, offset: number, det
 
 export const outputError = (file: string, detail: string, cause?: unknown): PalisadeError =>
   new PalisadeError('PAL_ERR_OUTPUT', `${file}: ${detail}`, { cause });
+
+/** A rule stopped by the watchdog; `frame` is the packet it was judging, if any. */
+export const ruleTimeout = (rule: string, frame: number | undefined, stuckMs: number, timeoutMs: number): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_RULE_TIMEOUT',
+    `rule '${rule || '(unknown)'}' ran for ${Math.round(stuckMs)} ms${frame === undefined ? '' : ` on frame ${frame}`} without returning and was stopped (rules.timeoutMs is ${timeoutMs}); the replay ends here, and its outputs hold everything decided before it. Fix the rule (a loop that never ends?) or raise rules.timeoutMs`,
+  );
+
+export const heapLimit = (usedMb: number, limitMb: number, frame: number): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_HEAP_LIMIT',
+    `the engine's heap holds ${usedMb} MiB after a full collection, past rules.heapLimitMb (${limitMb} MiB), at frame ${frame}; the replay ends here, and its outputs hold everything decided before it. A rule keeping state without bound (flowState, a Map)? Or raise rules.heapLimitMb`,
+  );
+
+export const heapNearV8Limit = (rule: string, frame: number | undefined, usedMb: number, v8LimitMb: number): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_HEAP_LIMIT',
+    `rule '${rule || '(unknown)'}' was stopped${frame === undefined ? '' : ` on frame ${frame}`} with ${usedMb} MiB of heap in use, near V8's own limit (${v8LimitMb} MiB), which would abort the process; the replay ends here, and its outputs hold everything decided before it. A rule allocating without bound in one call? Or start node with a larger --max-old-space-size`,
+  );
 
 /** A `palisade test` case whose expect.json (or what it points to) is not a valid case. */
 export const caseError = (file: string, detail: string): PalisadeError =>

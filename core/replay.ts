@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createEngine, type Verdict } from './engine.ts';
+import { createEngine, type Engine, type Verdict } from './engine.ts';
+import { runCapture, type CaptureRun } from './capture-run.ts';
+import { validateConfig } from './config.ts';
 import { openCapture } from './io/capture.ts';
 import { encodePcap } from './io/pcap-writer.ts';
 import { loadRuleFile } from './rule-loader.ts';
@@ -15,7 +17,7 @@ import { isRuleSet, type RuleSet } from './rules.ts';
 import type { AlertRecord } from './alert.ts';
 import type { Stats } from './stats.ts';
 import type { FlowRecord } from './flow-log.ts';
-import { PalisadeError } from './errors.ts';
+import type { PalisadeError } from './errors.ts';
 
 export interface OutputPacket {
   /** Frame number of the input frame; 0 for a frame palisade crafted (a RST). */
@@ -79,33 +81,6 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const output: OutputPacket[] = [];
   const injected: OutputPacket[] = [];
   const flows: FlowRecord[] = [];
-  // Frames pushed so far: the engine numbers frames the same way (1-based, in push order).
-  let current = 0;
-  const sink = new Writable({ write: (_c, _e, done) => { done(); } });
-  const engine = createEngine({
-    rules,
-    config: options.config,
-    passThrough: options.passThrough,
-    alerts: sink,
-    log: jsonLines(logs),
-    onAlert: (a) => alerts.push(structuredClone(a)),
-    onFlow: (f) => flows.push(f),
-    output: {
-      forward(bytes, secs, nsecs, linkType, id) {
-        verdicts.set(id, 'accept');
-        output.push({ id, injected: false, bytes: Buffer.from(bytes), secs, nsecs, linkType });
-      },
-      inject(bytes, secs, nsecs, linkType) {
-        const p = { id: 0, injected: true, after: current, bytes, secs, nsecs, linkType };
-        output.push(p);
-        injected.push(p);
-      },
-      drop(id) {
-        verdicts.set(id, 'drop');
-      },
-    },
-  });
-
   let dir: string | undefined;
   let path = options.capture;
   if (path === undefined) {
@@ -119,24 +94,43 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     path = join(dir, 'input.pcap');
     writeFileSync(path, pcap);
   }
-  let error: PalisadeError | undefined;
-  const reader = openCapture(path);
+  const config = validateConfig(options.config ?? {});
+  const sink = new Writable({ write: (_c, _e, done) => { done(); } });
+  let run: CaptureRun;
   try {
-    for (let rec = reader.next(); rec !== null; rec = reader.next()) {
-      current++;
-      engine.push(rec.data, rec, rec.linkType);
-      if (engine.busy) await engine.settle();
-    }
-  } catch (err) {
-    if (!(err instanceof PalisadeError)) throw err;
-    error = err;
+    const reader = openCapture(path);
+    run = await runCapture(reader, config.rules, (heartbeat) => {
+      const engine: Engine = createEngine({
+        rules,
+        config,
+        passThrough: options.passThrough,
+        heartbeat,
+        alerts: sink,
+        log: jsonLines(logs),
+        onAlert: (a) => alerts.push(structuredClone(a)),
+        onFlow: (f) => flows.push(f),
+        output: {
+          forward(bytes, secs, nsecs, linkType, id) {
+            verdicts.set(id, 'accept');
+            output.push({ id, injected: false, bytes: Buffer.from(bytes), secs, nsecs, linkType });
+          },
+          inject(bytes, secs, nsecs, linkType) {
+            // The engine counts a frame as it takes it: the count is the frame being judged.
+            const p = { id: 0, injected: true, after: engine.stats.packets, bytes, secs, nsecs, linkType };
+            output.push(p);
+            injected.push(p);
+          },
+          drop(id) {
+            verdicts.set(id, 'drop');
+          },
+        },
+      });
+      return engine;
+    });
   } finally {
-    reader.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
-  engine.flush();
-  await engine.settle();
-  engine.close();
+  const { engine, error } = run;
   const dropped = [...verdicts].filter(([, v]) => v === 'drop').map(([id]) => id).sort((a, b) => a - b);
   return { alerts, logs, verdicts, dropped, output, injected, flows, stats: engine.stats, ...(error ? { error } : {}) };
 }

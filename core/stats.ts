@@ -10,6 +10,8 @@ export class Stats {
   nonIp = 0;
   alerts = 0;
   ruleErrors = 0;
+  /** Rule errors that were a rule stopped by the watchdog (rules.timeoutMs). */
+  ruleTimeouts = 0;
   injected = 0;
   /** Connections that ended (tcp_connection). */
   connections = 0;
@@ -30,6 +32,7 @@ export class Stats {
       nonIp: this.nonIp,
       alerts: this.alerts,
       ruleErrors: this.ruleErrors,
+      ruleTimeouts: this.ruleTimeouts,
       injected: this.injected,
       connections: this.connections,
       anomalies: this.anomalyTotal,

@@ -3,10 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
-import { fileNotFound, PalisadeError, usageError } from '../errors.ts';
+import { fileNotFound, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
+import { runCapture } from '../capture-run.ts';
 import { openDestination } from '../log.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import { openCapture } from '../io/capture.ts';
@@ -29,7 +30,8 @@ Options:
   --stats             print anomalies by kind and memory in the summary
   -h, --help          show this help
 
-Exit status: 0 done, 1 capture or rule file error, 2 bad usage.
+Exit status: 0 done, 1 capture or rule file error, 2 bad usage, 3 a rule was stopped
+(rules.timeoutMs) or the heap passed rules.heapLimitMb.
 `;
 
 const fileExists = (path: string): boolean => {
@@ -69,50 +71,36 @@ export async function replay(argv: string[]): Promise<number> {
   const passThrough = values['pass-through'] ?? false;
 
   const flows = values.flows === undefined ? undefined : openDestination({ file: values.flows });
-  const engine = createEngine({
-    rules,
-    config,
-    passThrough,
-    alerts: values.alerts === undefined ? 'stdout' : { file: values.alerts },
-    log: values.log === undefined ? 'stderr' : { file: values.log },
-    ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.stream.write(`${JSON.stringify(record)}\n`) }),
-    output:
-      output === undefined
-        ? undefined
-        : {
-            forward(bytes, secs, nsecs, linkType) {
-              output.write(bytes, secs, nsecs, linkType);
-            },
-            // Crafted RSTs go into the output at the time they would have been sent.
-            inject(bytes, secs, nsecs, linkType) {
-              output.inject(bytes, secs, nsecs, linkType);
-            },
-          },
-  });
-
-  let failure: PalisadeError | undefined;
   const t0 = performance.now();
-  try {
-    for (let rec = reader.next(); rec !== null; rec = reader.next()) {
-      engine.push(rec.data, rec, rec.linkType);
-      // Streamed rules judge a packet's bytes before the next packet is read (deterministic replay).
-      if (engine.busy) await engine.settle();
-    }
-  } catch (err) {
-    if (!(err instanceof PalisadeError)) throw err;
-    failure = err;
-  } finally {
-    reader.close();
-  }
-  engine.flush();
-  await engine.settle();
-  engine.close();
+  const { engine, error: failure } = await runCapture(reader, config.rules, (heartbeat) =>
+    createEngine({
+      rules,
+      config,
+      passThrough,
+      heartbeat,
+      alerts: values.alerts === undefined ? 'stdout' : { file: values.alerts },
+      log: values.log === undefined ? 'stderr' : { file: values.log },
+      ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.stream.write(`${JSON.stringify(record)}\n`) }),
+      output:
+        output === undefined
+          ? undefined
+          : {
+              forward(bytes, secs, nsecs, linkType) {
+                output.write(bytes, secs, nsecs, linkType);
+              },
+              // Crafted RSTs go into the output at the time they would have been sent.
+              inject(bytes, secs, nsecs, linkType) {
+                output.inject(bytes, secs, nsecs, linkType);
+              },
+            },
+    }),
+  );
   flows?.flush();
   const seconds = (performance.now() - t0) / 1000;
   output?.close();
   process.stderr.write(`${summary(engine.stats, seconds, { passThrough, detail: values.stats ?? false })}\n`);
   if (failure !== undefined) {
-    process.stderr.write(`${failure.toString()}\n`);
+    process.stderr.write(`palisade: ${failure.toString()}\n`);
     return failure.exitCode;
   }
   return 0;

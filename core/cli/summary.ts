@@ -10,7 +10,7 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
     `connections ${n(stats.connections)}`,
     `alerts      ${n(stats.alerts)}`,
     `anomalies   ${n(stats.anomalyTotal)}`,
-    `rule errors ${n(stats.ruleErrors)}`,
+    `rule errors ${n(stats.ruleErrors)}${stats.ruleTimeouts > 0 ? ` (${n(stats.ruleTimeouts)} stopped by rules.timeoutMs)` : ''}`,
     ...(stats.injected > 0 ? [`injected    ${n(stats.injected)} (RSTs)`] : []),
     `time        ${seconds.toFixed(3)} s, ${n(Math.round(pps))} packets/s, ${gbps.toFixed(3)} Gbit/s`,
   ];

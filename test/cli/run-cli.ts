@@ -11,7 +11,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function palisade(args: string[], options: { cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? root, encoding: 'utf8', timeout: 60_000 });
+export function palisade(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? root, encoding: 'utf8', timeout: 60_000, env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

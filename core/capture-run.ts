@@ -1,0 +1,97 @@
+/**
+ * The rules over a capture, packet by packet, under the rule bounds (rules.timeoutMs,
+ * rules.heapLimitMb): the one replay loop, for `palisade replay` and for `replay()` (tests,
+ * `palisade test`). A capture error ends the loop and the engine finishes normally (flows end,
+ * streamed rules see their streams close); a rule stopped by the watchdog or a heap past its
+ * limit halts the engine where it was, since its state was cut mid-packet: outputs keep
+ * everything decided before it, and no rule runs again.
+ */
+import type { Engine } from './engine.ts';
+import type { Config } from './config.ts';
+import type { CaptureReader } from './io/capture.ts';
+import { getHeapStatistics } from 'node:v8';
+import { heapLimit, heapNearV8Limit, PalisadeError, ruleTimeout } from './errors.ts';
+import { HeapLimit } from './watchdog/heap-limit.ts';
+import { watchThisThread } from './watchdog/this-thread.ts';
+
+/** Packets between two looks at the heap (a look is about a microsecond). */
+const HEAP_CHECK_EVERY = 64;
+const MIB = 1024 * 1024;
+
+export interface CaptureRun {
+  engine: Engine;
+  /** What ended the run early: a capture error, PAL_ERR_RULE_TIMEOUT or PAL_ERR_HEAP_LIMIT. */
+  error?: PalisadeError;
+}
+
+/** `makeEngine` gets the watchdog's heartbeat (undefined off the main thread). */
+export async function runCapture(reader: CaptureReader, limits: Config['rules'], makeEngine: (heartbeat: Int32Array | undefined) => Engine): Promise<CaptureRun> {
+  let onStop: (err: PalisadeError) => void = () => undefined;
+  const stopped = new Promise<PalisadeError>((resolve) => (onStop = resolve));
+  // The handler runs in a later task, once the engine exists.
+  const dog = watchThisThread(limits.timeoutMs, (stop) => {
+    const { rule, frame } = engine.running;
+    engine.stats.ruleErrors++;
+    if (stop.reason === 'heap') {
+      onStop(heapNearV8Limit(rule, frame, stop.usedMb, Math.round(getHeapStatistics().heap_size_limit / MIB)));
+      return;
+    }
+    engine.stats.ruleTimeouts++;
+    onStop(ruleTimeout(rule, frame, stop.stuckMs, limits.timeoutMs));
+  });
+  let engine: Engine;
+  try {
+    engine = makeEngine(dog?.heartbeat);
+  } catch (err) {
+    dog?.close(); // the watcher thread would keep the process alive
+    throw err;
+  }
+  const heap = new HeapLimit(limits.heapLimitMb);
+
+  const work = async (): Promise<PalisadeError | undefined> => {
+    // Returns here first: the race below must hold its promise before any rule runs, since a
+    // stop unwinds everything on the stack, the caller of a synchronous loop too. And goes on in
+    // a task of its own: a stop also drops the microtasks pending at that moment (V8 empties the
+    // queue), which must be the engine's, not those of whoever called (a test runner).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let failure: PalisadeError | undefined;
+    let n = 0;
+    try {
+      for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+        engine.push(rec.data, rec, rec.linkType);
+        // Streamed rules judge a packet's bytes before the next packet is read (deterministic replay).
+        if (engine.busy) await engine.settle();
+        if (++n === HEAP_CHECK_EVERY) {
+          n = 0;
+          const usedMb = heap.exceeded();
+          if (usedMb > 0) return heapLimit(usedMb, limits.heapLimitMb, engine.stats.packets);
+        }
+      }
+      // And once at the end, for a capture shorter than the period.
+      const usedMb = heap.exceeded();
+      if (usedMb > 0) return heapLimit(usedMb, limits.heapLimitMb, engine.stats.packets);
+    } catch (err) {
+      if (!(err instanceof PalisadeError)) throw err;
+      failure = err;
+    } finally {
+      reader.close();
+    }
+    engine.flush();
+    await engine.settle();
+    engine.close();
+    return failure;
+  };
+
+  dog?.arm();
+  try {
+    const ended = await Promise.race([work(), stopped]);
+    if (ended !== undefined && (ended.code === 'PAL_ERR_RULE_TIMEOUT' || ended.code === 'PAL_ERR_HEAP_LIMIT')) {
+      reader.close();
+      engine.halt();
+    }
+    return ended === undefined ? { engine } : { engine, error: ended };
+  } finally {
+    dog?.disarm();
+    dog?.close();
+  }
+}
