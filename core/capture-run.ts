@@ -43,7 +43,7 @@ export async function runCapture(reader: CaptureReader, limits: Config['rules'],
   try {
     engine = makeEngine(dog?.heartbeat);
   } catch (err) {
-    dog?.close(); // the watcher thread would keep the process alive
+    void dog?.close(); // the watcher thread would keep the process alive
     throw err;
   }
   const heap = new HeapLimit(limits.heapLimitMb);
@@ -92,6 +92,6 @@ export async function runCapture(reader: CaptureReader, limits: Config['rules'],
     return ended === undefined ? { engine } : { engine, error: ended };
   } finally {
     dog?.disarm();
-    dog?.close();
+    await dog?.close();
   }
 }

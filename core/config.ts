@@ -239,7 +239,7 @@ export const configSchema: readonly Leaf[] = [
     max: 3_600_000,
     integer: true,
     default: 1000,
-    doc: 'Milliseconds a rule may run without the engine moving on (one call, or one resumed run of a streamed rule); past it the rule is stopped by a watchdog thread and counted (a rule error and a timeout). Replay then ends with PAL_ERR_RULE_TIMEOUT (exit 3), keeping every output written so far: the engine was cut mid-packet, so no later verdict could be trusted. 0 turns the time limit off.',
+    doc: 'Milliseconds a rule may run without the engine moving on (one call, or one resumed run of a streamed rule); past it the rule is stopped by a watchdog thread and counted (a rule error and a timeout). Replay then ends with PAL_ERR_RULE_TIMEOUT (exit 3), keeping every output written so far: the engine was cut mid-packet, so no later verdict could be trusted. Inline, the stuck worker is replaced and its queue bypasses meanwhile (docs/inline.md). 0 turns the time limit off.',
   },
   {
     key: 'rules.heapLimitMb',
@@ -248,7 +248,7 @@ export const configSchema: readonly Leaf[] = [
     max: 65_536,
     integer: true,
     default: 2048,
-    doc: 'MiB of JavaScript heap the engine and its rules may use (flow state a rule keeps included), checked between packets after a full collection; past it replay ends with PAL_ERR_HEAP_LIMIT (exit 3), keeping every output written so far, instead of a V8 abort. Capped at 80% of the process\'s V8 limit (node --max-old-space-size); one call allocating without bound is stopped at 85% of it, with the same code.',
+    doc: 'MiB of JavaScript heap the engine and its rules may use (flow state a rule keeps included), checked between packets after a full collection; past it replay ends with PAL_ERR_HEAP_LIMIT (exit 3), keeping every output written so far, instead of a V8 abort; inline, it is the heap limit of each worker, and a worker that reaches it is replaced. Capped at 80% of the process\'s V8 limit (node --max-old-space-size); one call allocating without bound is stopped at 85% of it, with the same code.',
   },
   {
     key: 'inline.queueLength',

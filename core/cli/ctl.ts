@@ -52,6 +52,7 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
     ['open flows', (r) => n(r.flows)],
     ['ended', (r) => n(r.connections)],
     ['errors', (r) => n(r.errors)],
+    ['restarts', (r) => n(r.restarts)],
   ];
   const rows: Row[] = [...result.queues, ...(result.queues.length > 1 ? [result.total] : [])];
   const lines = table(cols, rows);

@@ -20,7 +20,7 @@ import { formatDiagnostic, typecheckRuleFile } from '../typecheck.ts';
 import { injectionWarnings, setUpBridge, type BridgeSetup } from '../inline/bridge.ts';
 import { installRules, removeStaleRules, type InstalledRules, type QueueRange } from '../inline/iptables.ts';
 import { DEFAULT_SOCKET, listenControl, type ControlServer, type CtlRequest } from '../inline/control.ts';
-import { SpawnedWorker, LocalWorker, type WorkerHandle } from '../inline/workers.ts';
+import { SpawnedWorker, type WorkerHandle } from '../inline/workers.ts';
 import type { QueueKernelStats, WorkerOptions, WorkerStats } from '../inline/queue-worker.ts';
 
 export const runHelp = `Usage: palisade run <rules.ts> [--queue N | --queues A-B] [options]
@@ -29,9 +29,11 @@ Runs a rule file inline: the kernel queues packets to palisade (NFQUEUE), palisa
 one (accept or drop) and sends RSTs for flow.reset(). Needs root. See docs/inline.md.
 
 Options:
-  --queue N           the NFQUEUE queue to read (default 0)
-  --queues A-B        queues A to B, one worker thread each (iptables --queue-balance A:B)
-  --workers KIND      with --queues: 'thread' (default) or 'process' (one process per queue)
+  --queue N           the NFQUEUE queue to read (default 0), in one worker
+  --queues A-B        queues A to B, one worker each (iptables --queue-balance A:B)
+  --workers KIND      'thread' (default) or 'process' (one process per queue); a worker that
+                      dies, hangs in a rule (rules.timeoutMs) or fills its heap
+                      (rules.heapLimitMb) is replaced, its queue bypassing meanwhile
   --bridge IFACE      queue the bridged traffic of IFACE: palisade turns on br_netfilter's
                       bridge-nf-call-iptables and inserts an iptables FORWARD rule with
                       --queue-bypass, and removes it on exit. Without it, add your own rule.
@@ -260,18 +262,15 @@ export async function run(argv: string[]): Promise<number> {
       for (const w of injectionWarnings(values.bridge)) report(`warning: ${w}`);
     }
     const count = range.last - range.first + 1;
-    if (count === 1) {
-      workers.push(await LocalWorker.start(options(range.first), report));
-    } else {
-      const started = await Promise.allSettled(
-        Array.from({ length: count }, (_, i) => SpawnedWorker.start(options(range.first + i), kind, report)),
-      );
-      for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
-      const failed = started.find((s) => s.status === 'rejected');
-      if (failed !== undefined) {
-        await Promise.allSettled(workers.map((w) => w.stop()));
-        throw failed.reason;
-      }
+    // Even one queue gets a worker of its own: this thread watches it (rules.timeoutMs).
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, (_, i) => SpawnedWorker.start(options(range.first + i), kind, report)),
+    );
+    for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+      throw failed.reason;
     }
     if (values.bridge !== undefined) {
       rules = installRules(values.bridge, range, (m) => {
@@ -311,7 +310,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export function total(per: readonly WorkerStats[]): Omit<WorkerStats, 'queue' | 'pid'> {
-  const t = { packets: 0, bytes: 0, accepted: 0, dropped: 0, pending: 0, injected: 0, injectFailed: 0, alerts: 0, ruleErrors: 0, anomalies: 0, connections: 0, flows: 0, errors: 0, rss: 0 };
+  const t = { packets: 0, bytes: 0, accepted: 0, dropped: 0, pending: 0, injected: 0, injectFailed: 0, alerts: 0, ruleErrors: 0, anomalies: 0, connections: 0, flows: 0, errors: 0, restarts: 0, rss: 0 };
   const k: QueueKernelStats = { waiting: 0, queueDropped: 0, userDropped: 0, queued: 0, undelivered: 0, batches: 0, verdictMessages: 0, batchVerdicts: 0, sends: 0, malformed: 0, refused: 0, failures: 0 };
   for (const s of per) {
     for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += s[key];

@@ -15,6 +15,7 @@ import { Injector, type InjectStats } from '../io/inject.ts';
 import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';
 import { readKernelQueue } from './kernel-queue.ts';
 import { loadRuleFile } from '../rule-loader.ts';
+import { ARMED, BEAT } from '../watchdog/heartbeat.js';
 
 export interface WorkerOptions {
   queue: number;
@@ -49,6 +50,8 @@ export interface WorkerStats {
   flows: number;
   /** Packets palisade failed on (a bug): given the fail-open or fail-closed verdict. */
   errors: number;
+  /** Times this queue's worker was replaced (it died, hung in a rule or filled its heap); the other counters are the current worker's. */
+  restarts: number;
   rss: number;
   /** The kernel's side of the queue (/proc/net/netfilter/nfnetlink_queue), and what palisade saw of it. */
   kernel: QueueKernelStats;
@@ -76,6 +79,12 @@ export interface QueueKernelStats {
   /** Receive or send errors on the netlink socket, and exceptions out of a batch (the batch got the fail verdict). */
   failures: number;
 }
+
+/**
+ * The heartbeat's idle beat: the engine beats for every packet, this timer between them, so a
+ * quiet queue is not a stuck one. It cannot fire while a rule holds the thread.
+ */
+const IDLE_BEAT_MS = 50;
 
 /** How long the queue must stay quiet before a stopping worker closes its engine, and the cap. */
 const DRAIN_QUIET_MS = 200;
@@ -123,6 +132,8 @@ export class QueueWorker {
   readonly #streams: (DestinationStream & { flushSync(): void })[] = [];
   readonly #ts = { secs: 0, nsecs: 0 };
   readonly #tick: NodeJS.Timeout;
+  readonly #beat: Int32Array | undefined;
+  readonly #idleBeat: NodeJS.Timeout | undefined;
 
   /** The engine's frame number of the packet being pushed (0 between pushes), and its queue id. */
   #current = 0;
@@ -136,7 +147,13 @@ export class QueueWorker {
   #closed = false;
   #lastPacket = 0;
 
-  private constructor(options: WorkerOptions, rules: Awaited<ReturnType<typeof loadRuleFile>>, report: (message: string) => void, sender: PacketSender | undefined) {
+  private constructor(
+    options: WorkerOptions,
+    rules: Awaited<ReturnType<typeof loadRuleFile>>,
+    report: (message: string) => void,
+    sender: PacketSender | undefined,
+    heartbeat: Int32Array | undefined,
+  ) {
     this.queue = options.queue;
     this.#failOpen = options.failOpen;
     this.#report = report;
@@ -155,6 +172,7 @@ export class QueueWorker {
       rules,
       config: options.config,
       passThrough: options.passThrough,
+      ...(heartbeat === undefined ? {} : { heartbeat }),
       // Wrapped: openDestination() would take a SonicBoom (it has a `file`) for a path to truncate.
       alerts: alerts === undefined ? 'stdout' : { write: (line: string) => alerts.write(line) },
       log: log === undefined ? 'stderr' : { write: (line: string) => log.write(line) },
@@ -184,12 +202,21 @@ export class QueueWorker {
     this.#tick = setInterval(() => {
       if (!this.#closed) this.#engine.tick(wallTime(this.#ts));
     }, 1000);
+    // Watched from now on, for as long as the queue is bound (the engine's own arming nests in it).
+    this.#beat = heartbeat;
+    if (heartbeat !== undefined) {
+      Atomics.add(heartbeat, ARMED, 1);
+      this.#idleBeat = setInterval(() => Atomics.add(heartbeat, BEAT, 1), IDLE_BEAT_MS);
+    }
   }
 
-  /** Loads the rule file, builds the engine and binds the queue. */
-  static async start(options: WorkerOptions, report: (message: string) => void, sender?: PacketSender): Promise<QueueWorker> {
+  /**
+   * Loads the rule file, builds the engine and binds the queue. `heartbeat`: the watchdog's
+   * (rules.timeoutMs), armed while the queue is bound; loading the rules is not watched.
+   */
+  static async start(options: WorkerOptions, report: (message: string) => void, sender?: PacketSender, heartbeat?: Int32Array): Promise<QueueWorker> {
     const rules = await loadRuleFile(options.rulesPath);
-    return new QueueWorker(options, rules, report, sender);
+    return new QueueWorker(options, rules, report, sender, heartbeat);
   }
 
   readonly #onPacket = (payload: Buffer, id: number, skbInfo: number): void => {
@@ -273,6 +300,7 @@ export class QueueWorker {
       connections: s.connections,
       flows: this.#engine.flows,
       errors: this.#errors,
+      restarts: 0,
       rss: process.memoryUsage.rss(),
       kernel: {
         waiting: k?.waiting ?? 0,
@@ -318,6 +346,8 @@ export class QueueWorker {
     await this.#engine.settle();
     this.#engine.close();
     this.#closed = true;
+    clearInterval(this.#idleBeat);
+    if (this.#beat !== undefined) Atomics.sub(this.#beat, ARMED, 1);
     // Anything the engine still held: let it through rather than leave it to the kernel's drop.
     for (const id of this.#pending.values()) this.#nfq.accept(id);
     this.#pending.clear();

@@ -4,7 +4,7 @@
  * thread's own loop. Crafted RSTs go to the main thread, which sends them: raw-socket polls on
  * the process's default loop and cannot be loaded in a second thread.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { InjectStats } from '../io/inject.ts';
 import type { ChildMessage, ParentMessage } from './workers.ts';
 import { serveWorker } from './worker-serve.ts';
@@ -15,6 +15,7 @@ if (port === null) throw new Error('worker-thread.ts runs in a worker thread');
 const relayed: InjectStats = { sent: 0, failed: 0 };
 
 serveWorker({
+  heartbeat: (workerData as { heartbeat: Int32Array }).heartbeat,
   send: (m: ChildMessage, then?: () => void): void => {
     port.postMessage(m);
     then?.();

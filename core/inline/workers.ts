@@ -1,9 +1,11 @@
 /**
- * The queue workers of `palisade run`, behind one interface: in this thread for one queue, or for
- * `--queues A-B` one worker thread per queue (the NFQUEUE addon polls on its own thread's loop;
- * RSTs are sent from the main thread, as raw-socket cannot load in a second thread), or one
- * child process per queue (`--workers process`). The kernel's queue balancing hashes both
- * directions of a flow to the same queue, so workers share no flow state.
+ * The queue workers of `palisade run`: one worker thread per queue (the NFQUEUE addon polls on
+ * its own thread's loop; RSTs are sent from the main thread, as raw-socket cannot load in a
+ * second thread), or one child process per queue (`--workers process`). The kernel's queue
+ * balancing hashes both directions of a flow to the same queue, so workers share no flow state.
+ * The main thread is never busy with packets, so it is the watchdog: a worker that dies, stops
+ * beating for rules.timeoutMs (a rule that never returns) or reaches rules.heapLimitMb is
+ * replaced, and its queue bypasses palisade meanwhile (--queue-bypass, inline.failOpen).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { PalisadeError, type ErrorCode } from '../errors.ts';
 import { Injector } from '../io/inject.ts';
-import { injectFailure, QueueWorker, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
+import { createHeartbeat, Stall } from '../watchdog/heartbeat.js';
+import { injectFailure, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
 
 export interface WorkerHandle {
   readonly queue: number;
@@ -59,49 +62,12 @@ export function deserializeError(e: SerializedError): Error {
   return new Error(`${e.code}: ${e.message}`);
 }
 
-/** The queue worker in this process (`--queue N`). */
-export class LocalWorker implements WorkerHandle {
-  readonly pid = process.pid;
-  readonly restarts = 0;
-  #stopped = false;
-
-  private constructor(readonly worker: QueueWorker) {}
-
-  static async start(options: WorkerOptions, report: (message: string) => void): Promise<LocalWorker> {
-    return new LocalWorker(await QueueWorker.start(options, report));
-  }
-
-  get queue(): number {
-    return this.worker.queue;
-  }
-
-  get alive(): boolean {
-    return !this.#stopped;
-  }
-
-  stats(): Promise<WorkerStats> {
-    return Promise.resolve(this.worker.stats());
-  }
-
-  reload(path: string): Promise<void> {
-    return this.worker.reload(path);
-  }
-
-  setLogLevel(level: Config['logLevel']): Promise<void> {
-    this.worker.setLogLevel(level);
-    return Promise.resolve();
-  }
-
-  async stop(): Promise<WorkerStats> {
-    this.#stopped = true;
-    return this.worker.stop();
-  }
-}
-
 const entry = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
 const threadEntry = fileURLToPath(new URL('./worker-thread-entry.js', import.meta.url));
 /** A worker that dies is started again after this long (the queue bypasses meanwhile). */
 const RESTART_DELAY_MS = 1000;
+/** How often the main thread reads a worker thread's heartbeat. */
+const WATCH_EVERY_MS = 50;
 
 /** What the main thread needs of a worker's channel, a child process or a worker thread. */
 interface Channel {
@@ -112,11 +78,19 @@ interface Channel {
   onExit(handler: (why: string) => void): void;
   exited(): boolean;
   end(): void;
+  /** Milliseconds the worker has been stuck in its engine (0 when it cannot be told from here). */
+  stuckMs(now: number): number;
 }
 
-function childChannel(): Channel {
-  // stdout/stderr shared: alerts and logs go where palisade run's go.
-  const child: ChildProcess = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+function childChannel(options: WorkerOptions): Channel {
+  // stdout/stderr shared: alerts and logs go where palisade run's go. A child watches its own
+  // rules (core/watchdog/this-thread.ts) and exits when one is stopped; its heap is bounded by
+  // V8 itself, with the watcher's emergency stop just below.
+  const child: ChildProcess = fork(entry, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+    execArgv: [...process.execArgv, `--max-old-space-size=${options.config.rules.heapLimitMb}`],
+  });
   return {
     pid: child.pid ?? 0,
     send: (m) => {
@@ -126,17 +100,29 @@ function childChannel(): Channel {
     onExit: (h) => child.on('exit', (code, signal) => h(signal ?? `status ${code ?? '?'}`)),
     exited: () => child.exitCode !== null || child.signalCode !== null,
     end: () => undefined,
+    stuckMs: () => 0,
   };
 }
 
-function threadChannel(): Channel {
+function threadChannel(options: WorkerOptions): Channel {
+  const heartbeat = createHeartbeat();
+  const stall = new Stall(heartbeat);
+  const heapMb = options.config.rules.heapLimitMb;
   // Alerts and logs: the thread writes to the process's own file descriptors, as a child would.
-  const thread = new Worker(threadEntry, { stdout: false, stderr: false });
+  const thread = new Worker(threadEntry, {
+    stdout: false,
+    stderr: false,
+    workerData: { heartbeat },
+    // V8 ends the thread, not the process, when its heap reaches the limit.
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
   let done = false;
   thread.on('exit', () => (done = true));
   // An exception that ended the thread: reported through onExit.
   let failure = '';
-  thread.on('error', (err) => (failure = err.message));
+  thread.on('error', (err: Error & { code?: string }) => {
+    failure = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `PAL_ERR_HEAP_LIMIT: its heap reached rules.heapLimitMb (${heapMb} MiB)` : err.message;
+  });
   return {
     pid: process.pid,
     send: (m) => {
@@ -146,15 +132,19 @@ function threadChannel(): Channel {
     onExit: (h) => thread.on('exit', (code) => h(failure !== '' ? failure : `status ${code}`)),
     exited: () => done,
     end: () => void thread.terminate(),
+    stuckMs: (now) => stall.check(now),
   };
 }
 
-/** One queue's worker in a worker thread or a child process (`--queues A-B`). */
+/** One queue's worker, in a worker thread or a child process. */
 export class SpawnedWorker implements WorkerHandle {
   readonly queue: number;
   #options: WorkerOptions;
   #child: Channel;
-  readonly #spawn: () => Channel;
+  readonly #spawn: (options: WorkerOptions) => Channel;
+  /** Why the main thread ended the worker (it was stuck), for the report of its exit. */
+  #replaced = '';
+  readonly #watch: NodeJS.Timeout | undefined;
   /** A thread's RSTs, sent from here. */
   readonly #injector: Injector | null;
   #restarts = 0;
@@ -176,7 +166,23 @@ export class SpawnedWorker implements WorkerHandle {
             this.#report(injectFailure(this.queue, err, dst));
           })
         : null;
-    this.#child = this.#spawn();
+    this.#child = this.#spawn(options);
+    const timeoutMs = options.config.rules.timeoutMs;
+    if (kind === 'thread' && timeoutMs > 0) {
+      this.#watch = setInterval(() => {
+        this.#check(timeoutMs);
+      }, WATCH_EVERY_MS);
+      this.#watch.unref();
+    }
+  }
+
+  /** A thread stuck for timeoutMs is ended; the exit handler starts another. */
+  #check(timeoutMs: number): void {
+    if (!this.#alive || this.#stopping || this.#replaced !== '') return;
+    const stuck = this.#child.stuckMs(performance.now());
+    if (stuck < timeoutMs) return;
+    this.#replaced = `PAL_ERR_RULE_TIMEOUT: its rules ran ${Math.round(stuck)} ms without returning (rules.timeoutMs ${timeoutMs})`;
+    this.#child.end();
   }
 
   static async start(options: WorkerOptions, kind: 'thread' | 'process', report: (message: string) => void): Promise<SpawnedWorker> {
@@ -231,12 +237,15 @@ export class SpawnedWorker implements WorkerHandle {
           return;
         }
         if (this.#stopping) return;
+        const replaced = this.#replaced;
+        this.#replaced = '';
         // Packets of this queue bypass it meanwhile (--queue-bypass).
-        this.#report(`worker for queue ${this.queue} (${child.pid === process.pid ? 'thread' : `pid ${child.pid}`}) died (${why}); starting it again`);
+        const who = `worker for queue ${this.queue} (${child.pid === process.pid ? 'thread' : `pid ${child.pid}`})`;
+        this.#report(replaced !== '' ? `${who} was stuck and is ended (${replaced}); starting it again` : `${who} died (${why}); starting it again`);
         setTimeout(() => {
           if (this.#stopping) return;
           this.#restarts++;
-          this.#child = this.#spawn();
+          this.#child = this.#spawn(this.#options);
           this.#boot().catch((err: unknown) => {
             this.#report(`worker for queue ${this.queue} did not start again: ${err instanceof Error ? err.message : String(err)}`);
           });
@@ -262,8 +271,8 @@ export class SpawnedWorker implements WorkerHandle {
 
   /** A thread's RSTs are counted where they are sent. */
   #withInjector(s: WorkerStats): WorkerStats {
-    if (this.#injector === null) return s;
-    return { ...s, injected: this.#injector.stats.sent, injectFailed: this.#injector.stats.failed };
+    if (this.#injector === null) return { ...s, restarts: this.#restarts };
+    return { ...s, restarts: this.#restarts, injected: this.#injector.stats.sent, injectFailed: this.#injector.stats.failed };
   }
 
   async reload(path: string): Promise<void> {
@@ -279,6 +288,7 @@ export class SpawnedWorker implements WorkerHandle {
 
   async stop(): Promise<WorkerStats> {
     this.#stopping = true;
+    clearInterval(this.#watch);
     const child = this.#child;
     const exited = new Promise<void>((resolve) => {
       if (child.exited()) resolve();

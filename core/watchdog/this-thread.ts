@@ -17,7 +17,8 @@ export interface ThreadWatchdog {
   /** The engine has work from now on: no progress for timeoutMs is a stuck rule. */
   arm(): void;
   disarm(): void;
-  close(): void;
+  /** Resolves once the watcher thread is gone when this was its last watch. */
+  close(): Promise<void>;
 }
 
 let watcher: Worker | undefined;
@@ -68,13 +69,13 @@ export function watchThisThread(timeoutMs: number, onStopped: (stop: Stop) => vo
     disarm: () => {
       Atomics.sub(heartbeat, ARMED, 1);
     },
-    close: () => {
+    close: async () => {
       stopped.delete(id);
       thread.postMessage({ type: 'unwatch', id });
       // After a stop, its inspector session keeps this process alive: the last one out ends it.
       if (stopped.size === 0) {
         watcher = undefined;
-        void thread.terminate();
+        await thread.terminate();
       }
     },
   };

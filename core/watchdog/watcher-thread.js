@@ -52,7 +52,7 @@ setInterval(() => {
       continue;
     }
     const stuckMs = w.timeoutMs === 0 ? 0 : w.stall.check(now);
-    if (stuckMs >= w.timeoutMs && w.timeoutMs > 0) stop(id, w, { reason: 'timeout', stuckMs });
+    if (stuckMs >= w.timeoutMs && w.timeoutMs > 0) stop(id, w, { reason: 'timeout', stuckMs: Math.round(stuckMs) });
   }
   // Read while an engine is armed: an interrupt of the main thread, a few microseconds.
   if (reading || emergencyBytes === Infinity || live().next().done) return;

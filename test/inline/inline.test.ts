@@ -18,6 +18,7 @@ const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
 const endpoints = fileURLToPath(new URL('./endpoints.js', import.meta.url));
 const rules = fileURLToPath(new URL('./fixtures/rules.ts', import.meta.url));
 const crashOnce = fileURLToPath(new URL('./fixtures/crash-once.ts', import.meta.url));
+const faults = fileURLToPath(new URL('./fixtures/faults.ts', import.meta.url));
 const can = canRun();
 
 /** JSON lines from a child's stdout, and a way to wait for one. */
@@ -532,6 +533,82 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       const workers = (JSON.parse(status.stdout) as { result: { workers: { alive: boolean; restarts: number }[] } }).result.workers;
       expect(workers.map((w) => w.alive)).toEqual([true, true]);
       expect(workers.map((w) => w.restarts)).toEqual([1, 1]);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      expect(p.ctl('stop').status).toBe(0);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+    }, 60_000);
+
+    /** Starts palisade on the faults fixture, sets off `word` once on port 9000, waits for `replaced` on stderr. */
+    const faultRun = async (args: readonly string[], word: string, replaced: RegExp, timeoutMs = 200): Promise<Palisade> => {
+      const config = join(dir, `faults-${word}.json`);
+      writeFileSync(config, JSON.stringify({ rules: { timeoutMs, heapLimitMb: 128 } }));
+      const marker = join(dir, `fault-${word}-${args.join('')}`);
+      process.env.PAL_TEST_FAULT_MARKER = marker;
+      let p: Palisade;
+      try {
+        p = await Palisade.start(net(), dir, [...args, '--config', config], faults);
+      } finally {
+        delete process.env.PAL_TEST_FAULT_MARKER;
+      }
+      running.push(p);
+      // The connection survives: its packets bypass the queue while no worker listens.
+      expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', word)).toMatchObject({ connected: true, error: null });
+      const deadline = performance.now() + 10_000;
+      while (!replaced.test(p.stderr)) {
+        if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`palisade run ended (${p.proc.signalCode ?? p.proc.exitCode}):\n${p.stderr}`);
+        if (performance.now() > deadline) {
+          p.kill('SIGKILL');
+          throw new Error(`no worker was replaced:\n${p.stderr}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(readFileSync(marker, 'utf8')).toBe(`${word}\n`);
+      // Started again after a second.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      return p;
+    };
+    const restartsOf = (p: Palisade): number[] =>
+      (JSON.parse(p.ctl('stats', '--json').stdout) as { result: { queues: { restarts: number }[] } }).result.queues.map((q) => q.restarts);
+
+    it('a rule that never returns (rules.timeoutMs): its worker thread is replaced, ctl stats counts it, traffic flows on', async () => {
+      const p = await faultRun(
+        ['--queue', '0'],
+        'SPIN',
+        /worker for queue 0 \(thread\) was stuck and is ended \(PAL_ERR_RULE_TIMEOUT: its rules ran \d+ ms without returning \(rules\.timeoutMs 200\)\); starting it again/,
+      );
+      expect(restartsOf(p)).toEqual([1]);
+      expect(p.ctl('stats').stdout).toMatch(/restarts/);
+      // The new worker judges the traffic (its counters start from zero).
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      const judged = JSON.parse(p.ctl('stats', '--json').stdout) as { result: { total: { packets: number } } };
+      expect(judged.result.total.packets).toBeGreaterThanOrEqual(8);
+      expect(p.ctl('stop').status).toBe(0);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      expect(palisadeRules(net())).toEqual([]);
+    }, 60_000);
+
+    it('a rule that allocates without bound (rules.heapLimitMb): the thread ends with a coded message, not a V8 abort, and is replaced', async () => {
+      const p = await faultRun(
+        ['--queue', '0'],
+        'HOG',
+        /worker for queue 0 \(thread\) died \(PAL_ERR_HEAP_LIMIT: its heap reached rules\.heapLimitMb \(128 MiB\)\); starting it again/,
+        // Collections near the limit take time: the heap limit, not the time limit, must end it.
+        60_000,
+      );
+      expect(restartsOf(p)).toEqual([1]);
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      expect(p.ctl('stop').status).toBe(0);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+    }, 60_000);
+
+    it('--workers process: a worker process stuck in a rule stops itself, exits and is replaced', async () => {
+      const p = await faultRun(
+        ['--queues', '0-1', '--workers', 'process'],
+        'SPIN',
+        /worker for queue \d \(pid \d+\) was stopped \(PAL_ERR_RULE_TIMEOUT: its rules ran \d+ ms without returning \(rules\.timeoutMs 200\)\); it exits to be replaced/,
+      );
+      expect(p.stderr).toMatch(/worker for queue \d \(pid \d+\) died \(status 3\); starting it again/);
+      expect(restartsOf(p).sort()).toEqual([0, 1]);
       expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
       expect(p.ctl('stop').status).toBe(0);
       expect(await p.exited).toEqual({ code: 0, signal: null });

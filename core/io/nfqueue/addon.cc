@@ -273,27 +273,38 @@ class Queue : public Napi::ObjectWrap<Queue> {
       counters_.malformed += c.malformed;
       counters_.refused += c.errors;
       counters_.overflow += c.overflow;
-      if (packets > 0) Deliver(env, packets);
+      // A batch JavaScript failed on (or a thread being terminated): no more rounds for now.
+      if (packets > 0 && !Deliver(env, packets)) return;
       // Fewer than the slots: the socket is empty for now.
       if (static_cast<size_t>(n) < slots_) return;
     }
   }
 
-  void Deliver(Napi::Env env, uint32_t packets) {
+  // False when the callback failed: its packets got the fail verdict.
+  bool Deliver(Napi::Env env, uint32_t packets) {
     counters_.received += packets;
     counters_.batches++;
     flushed_ = false;
     // MakeCallback, not Call: as for any I/O callback, the microtasks queued during the batch
     // (promise continuations of streamed rules, verdicts released by them) run when it returns.
-    onBatch_.MakeCallback(Value(), {Napi::Number::New(env, packets)}, *async_);
-    if (env.IsExceptionPending()) {
-      env.GetAndClearPendingException();
-      counters_.callbackErrors++;
-      // JavaScript's verdicts for this batch never left: the fail verdict for every packet.
-      if (!flushed_) {
-        for (uint32_t i = 0; i < packets; i++) SendOne(kKindSingle, meta_[i * NFQB_FIELDS + NFQB_ID], failVerdict_);
-      }
+    // Plain N-API calls, checked here: when a worker thread is terminated in the callback (the
+    // rule watchdog), node-addon-api's wrappers would abort the process building an Error.
+    napi_value count = nullptr;
+    napi_value result = nullptr;
+    napi_status st = napi_create_uint32(env, packets, &count);
+    if (st == napi_ok) st = napi_make_callback(env, static_cast<napi_async_context>(*async_), Value(), onBatch_.Value(), 1, &count, &result);
+    if (st == napi_ok) return true;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
     }
+    counters_.callbackErrors++;
+    // JavaScript's verdicts for this batch never left: the fail verdict for every packet.
+    if (!flushed_) {
+      for (uint32_t i = 0; i < packets; i++) SendOne(kKindSingle, meta_[i * NFQB_FIELDS + NFQB_ID], failVerdict_);
+    }
+    return false;
   }
 
   void PutVerdict(size_t& used, uint32_t kind, uint32_t id, uint32_t verdict) {
