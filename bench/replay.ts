@@ -4,6 +4,7 @@
  * file. The ratio holds across machines of different speed; packets/s and Gbit/s do not.
  *
  *   npm run bench [-- --packets N] [-- --passes N]
+ *   npm run bench -- --floods [--packets N]   (bench/floods.ts: hostile traffic against the caps)
  *
  * Ratio: palisade's time over the bare loop's, for the same file in the same run: the median of
  * the ratios of each measured replay pass to a bare pass run just before it, so that a slower
@@ -22,8 +23,13 @@ import streamedRules from './streamed-rules.ts';
 import type { RuleSet } from '../core/rules.ts';
 
 const { values } = parseArgs({
-  options: { packets: { type: 'string' }, passes: { type: 'string' } },
+  options: { packets: { type: 'string' }, passes: { type: 'string' }, floods: { type: 'boolean' } },
 });
+if (values.floods === true) {
+  const { floodsTable } = await import('./floods.ts');
+  floodsTable(values.packets === undefined ? 1_000_000 : Number(values.packets));
+  process.exit(0);
+}
 const packets = values.packets === undefined ? DEFAULT_PACKETS : Number(values.packets);
 const passes = values.passes === undefined ? 5 : Number(values.passes);
 

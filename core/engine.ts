@@ -784,6 +784,11 @@ export class Engine {
     return this.#tracker.reassemblyMemory;
   }
 
+  /** Bytes held by IP fragment reassembly now (fragment data and the frames kept with it). */
+  get fragmentMemory(): number {
+    return this.#fragments.memory;
+  }
+
   /** Bytes of frames held for streamed rules now. */
   get heldMemory(): number {
     return this.#tracker.heldMemory;
