@@ -16,6 +16,8 @@ export interface Config {
   malformedPolicy: 'accept' | 'drop';
   /** The verdict for a packet whose rule threw. */
   ruleErrorPolicy: 'accept' | 'drop';
+  /** Bytes for everything the engine holds (connections, reassembly, held frames, fragments); past it, emergency mode. */
+  memcap: number;
   fragments: { timeout: number; maxDatagrams: number; memcap: number };
   tcp: TcpConnectionConfig;
   udp: UdpConnectionConfig;
@@ -60,6 +62,15 @@ export const configSchema: readonly Leaf[] = [
     values: ['accept', 'drop'],
     default: 'drop',
     doc: 'The verdict for a packet whose rule threw. `drop` is fail-closed, as Haka.',
+  },
+  {
+    key: 'memcap',
+    kind: 'number',
+    min: 1024 * 1024,
+    max: 2 ** 50,
+    integer: true,
+    default: 1024 * 1024 * 1024,
+    doc: 'Bytes for everything the engine holds: about 1 KiB for each TCP and UDP flow, the reassembled bytes kept and buffered (tcp.reassembly.memcap), the frames held for streamed rules (tcp.hold.memcap) and the IP fragments held (fragments.memcap). When a new connection would pass it, the engine enters emergency mode (anomaly memcap-emergency): tcp.emergencyTimeouts replace tcp.timeouts, and the oldest half-open, then closing, connections are forgotten (endReason memcap) to make room; with only established ones left, the new connection gets the flow-table-full policy. Emergency mode ends below three quarters of memcap. The default bounds any flood to about 1 GiB of state with the default caps.',
   },
   {
     key: 'fragments.timeout',
@@ -132,6 +143,33 @@ export const configSchema: readonly Leaf[] = [
     integer: false,
     default: 60,
     doc: 'Seconds a closing, closed, dropped or reset connection stays in the table, so that its late packets are recognised (and dropped, for a dropped flow).',
+  },
+  {
+    key: 'tcp.emergencyTimeouts.embryonic',
+    kind: 'number',
+    min: 1,
+    max: 86_400,
+    integer: false,
+    default: 5,
+    doc: 'tcp.timeouts.embryonic while the engine is past its memcap (emergency mode).',
+  },
+  {
+    key: 'tcp.emergencyTimeouts.established',
+    kind: 'number',
+    min: 1,
+    max: 604_800,
+    integer: false,
+    default: 60,
+    doc: 'tcp.timeouts.established in emergency mode: idle connections, and the reassembly they hold, go sooner.',
+  },
+  {
+    key: 'tcp.emergencyTimeouts.closing',
+    kind: 'number',
+    min: 1,
+    max: 86_400,
+    integer: false,
+    default: 5,
+    doc: 'tcp.timeouts.closing in emergency mode.',
   },
   {
     key: 'tcp.midstream',

@@ -31,7 +31,7 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFrame, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
+import { FLOW_BYTES, TcpTracker, TcpStream, tcpConnectionEvents, type Direction, type HeldFrame, type TrackerHost } from '../dissectors/tcp-connection/index.ts';
 import type { Hold } from '../dissectors/tcp-connection/hold.ts';
 import { dissectorEmitter, enabledDissectors, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
@@ -209,7 +209,7 @@ export class Engine {
     this.#onFlow = options.onFlow;
     const nextId = (): number => this.#nextFlowId++;
     const host = this.#trackerHost();
-    this.#tracker = new TcpTracker(host, this.config.tcp, this.stats, nextId);
+    this.#tracker = new TcpTracker(host, this.config.tcp, this.stats, nextId, this.config.memcap);
     this.#udpTracker = new UdpTracker(
       {
         packet: host.packet,
@@ -784,6 +784,16 @@ export class Engine {
     return this.#tracker.reassemblyMemory;
   }
 
+  /** Bytes the engine holds now, as `memcap` counts them. */
+  get memory(): number {
+    return this.#tracker.memory;
+  }
+
+  /** Past `memcap`: emergency timeouts until back under three quarters of it. */
+  get emergency(): boolean {
+    return this.#tracker.emergency;
+  }
+
   /** Bytes held by IP fragment reassembly now (fragment data and the frames kept with it). */
   get fragmentMemory(): number {
     return this.#fragments.memory;
@@ -911,6 +921,8 @@ export class Engine {
         // Nobody may call settle() (a library user): the runs still go on, after this packet.
         if (this.#settling === null) queueMicrotask(() => void this.settle());
       },
+      // Read only when a connection opens: UDP flows cost about what a TCP one does.
+      otherMemory: () => this.#fragments.memory + this.#udpTracker.table.size * FLOW_BYTES,
     };
   }
 

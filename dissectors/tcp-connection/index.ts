@@ -39,6 +39,8 @@ export interface TcpConnectionConfig {
   /** Half-open connections held at once (a SYN flood's). */
   maxEmbryonic: number;
   timeouts: { embryonic: number; established: number; closing: number };
+  /** Timeouts while the engine is past its memcap (emergency mode), Suricata's emergency-* timeouts. */
+  emergencyTimeouts: { embryonic: number; established: number; closing: number };
   midstream: 'accept' | 'drop' | 'ignore';
   reassembly: { maxBytes: number; maxSegments: number; memcap: number };
   hold: { maxBytes: number; memcap: number };
@@ -75,7 +77,18 @@ export interface TrackerHost {
   blocked: () => void;
   /** What a waiting streamed consumer waits for has come. */
   ready: (stream: TcpStream) => void;
+  /** Bytes the engine holds outside this tracker (IP fragments, UDP flows), for the memcap. */
+  otherMemory: () => number;
 }
+
+/**
+ * What one connection's own state costs, counted against the engine memcap: measured at about
+ * 930 bytes for a half-open one (the flow, its two endpoints, its table entry); established
+ * ones hold more, in their reassembly (counted apart).
+ */
+export const FLOW_BYTES = 1024;
+/** Emergency mode ends once the engine is back under this share of its memcap. */
+const EMERGENCY_END = 0.75;
 
 const ACCEPT = 0;
 const DROP = 1;
@@ -128,7 +141,12 @@ export class TcpTracker implements FlowActions, HoldHost {
   /** Holds with frames queued, for close(). */
   readonly #holding = new Set<Hold>();
   /** Seconds of idleness before expiry, by timeout list. */
-  readonly #timeouts: readonly number[];
+  #timeouts: readonly number[];
+  readonly #normalTimeouts: readonly number[];
+  readonly #emergencyTimeouts: readonly number[];
+  /** The engine's memcap (bytes), and whether it was reached (shorter timeouts until back under). */
+  readonly #memcap: number;
+  #emergency = false;
   /**
    * No flow expires before this engine time: expire() is a compare per packet, not three list
    * walks. Never later than the true earliest deadline: lowered when a flow joins a list,
@@ -136,7 +154,7 @@ export class TcpTracker implements FlowActions, HoldHost {
    */
   #expireCheck = Infinity;
 
-  constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats, nextId?: () => number) {
+  constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats, nextId?: () => number, memcap = Infinity) {
     let id = 1;
     this.#nextId = nextId ?? (() => id++);
     this.#host = host;
@@ -144,7 +162,46 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.#stats = stats;
     this.#budget = new ReassemblyBudget(config.reassembly.memcap);
     this.#sink = new DataSink(host, this);
-    this.#timeouts = [config.timeouts.embryonic, config.timeouts.established, config.timeouts.closing];
+    this.#normalTimeouts = [config.timeouts.embryonic, config.timeouts.established, config.timeouts.closing];
+    const e = config.emergencyTimeouts;
+    // Never longer than the normal ones.
+    this.#emergencyTimeouts = [Math.min(e.embryonic, config.timeouts.embryonic), Math.min(e.established, config.timeouts.established), Math.min(e.closing, config.timeouts.closing)];
+    this.#timeouts = this.#normalTimeouts;
+    this.#memcap = memcap;
+  }
+
+  /** Bytes the engine holds, as its memcap counts them: flows, reassembly, held frames, the rest. */
+  get memory(): number {
+    return this.table.size * FLOW_BYTES + this.#budget.used + this.#heldBytes + this.#host.otherMemory();
+  }
+
+  /** The engine is past its memcap: emergency timeouts, and new connections make room first. */
+  get emergency(): boolean {
+    return this.#emergency;
+  }
+
+  #setEmergency(on: boolean): void {
+    this.#emergency = on;
+    this.#timeouts = on ? this.#emergencyTimeouts : this.#normalTimeouts;
+    // Deadlines move: the next expire() looks at every list again.
+    this.#expireCheck = -Infinity;
+    if (on) this.#stats.anomaly('memcap-emergency');
+  }
+
+  /**
+   * A new connection with the engine at its memcap: emergency mode, and the oldest half-open, then
+   * closing, connections forgotten (endReason memcap) until there is room. False when only
+   * established ones are left: they are what palisade is there to inspect.
+   */
+  #makeRoom(): boolean {
+    if (!this.#emergency) this.#setEmergency(true);
+    for (let i = 0; i < 16 && this.memory >= this.#memcap; i++) {
+      const victim = this.table.oldest(LIST_EMBRYONIC) ?? this.table.oldest(LIST_CLOSING);
+      if (victim === null) return false;
+      if (!victim.ended) this.#end(victim, 'memcap');
+      this.#remove(victim);
+    }
+    return this.memory < this.#memcap;
   }
 
   /** Moves a flow to the tail of a timeout list (it was just active). */
@@ -515,6 +572,10 @@ export class TcpTracker implements FlowActions, HoldHost {
   }
 
   #create(tcp: TcpPacket, hash: number, midstream: boolean): TcpFlow | null {
+    if (this.#memcap !== Infinity && this.memory >= this.#memcap && !this.#makeRoom()) {
+      this.#stats.anomaly('tcp-flow-table-full');
+      return null;
+    }
     // A SYN flood is bounded by half-open connections, not only by the whole table: the oldest
     // half-open one is forgotten (a real client retransmits its SYN).
     if (this.table.count(LIST_EMBRYONIC) >= this.#config.maxEmbryonic) {
@@ -849,6 +910,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       if (head !== null && head.lastTime + timeout < next) next = head.lastTime + timeout;
     }
     this.#expireCheck = next;
+    if (this.#emergency && this.memory < this.#memcap * EMERGENCY_END) this.#setEmergency(false);
   }
 
   #expireList(list: number, before: number): void {

@@ -47,3 +47,59 @@ describe('floods stay within their caps', () => {
     }
   });
 });
+
+describe('memcap: emergency mode', () => {
+  it('a SYN flood past memcap: emergency timeouts, state kept under memcap, established connections still inspected, then back to normal', async () => {
+    const { createEngine, defineRules, tcpConnection } = await import('../../index.ts');
+    const { tcpSession } = await import('../../testing.ts');
+    const { flood } = await import('../../bench/flood-traffic.ts');
+    const { Writable } = await import('node:stream');
+    const nowhere = new Writable({ write: (_c, _e, done) => { done(); } });
+    const got = new Map<number, string>();
+    const rules = defineRules(({ rule }) => {
+      rule({ on: tcpConnection.events.receiveData, eval: (flow, data) => void got.set(flow.client.port, (got.get(flow.client.port) ?? '') + data.toString()) });
+    });
+    const ended: { host: string; reason: string }[] = [];
+    const memcap = 4 * MIB;
+    const engine = createEngine({
+      rules,
+      alerts: nowhere,
+      log: nowhere,
+      config: { checksumValidation: 'never', memcap, tcp: { maxEmbryonic: 1_000_000 } },
+      onFlow: (r) => ended.push({ host: r['id.orig_h'], reason: r.end_reason }),
+    });
+    let now = 1_700_000_000;
+    const push = (f: Buffer): void => {
+      engine.push(f, { secs: Math.floor(now), nsecs: Math.round((now % 1) * 1e9) }, 1);
+    };
+    const sessions = Array.from({ length: 50 }, (_, i) => tcpSession({ client: `192.168.7.${i + 1}:${5000 + i}`, server: '192.0.2.80:80' }));
+    for (const s of sessions) for (const f of s.handshake().send('up', 'before ').frames()) push(f);
+    let peak = 0;
+    flood('syn', 20_000, (f) => {
+      now += 1e-4;
+      push(f);
+      peak = Math.max(peak, engine.memory);
+    });
+    expect(engine.emergency).toBe(true);
+    expect(peak).toBeLessThanOrEqual(memcap);
+    expect(engine.stats.anomalies.get('memcap-emergency')).toBe(1);
+    // The flood's half-open connections made room for each other; the established ones stayed.
+    expect(ended.filter((e) => e.reason === 'memcap').length).toBeGreaterThan(15_000);
+    expect(ended.filter((e) => e.host.startsWith('192.168.7.'))).toEqual([]);
+    for (const s of sessions) for (const f of s.send('up', 'after').frames().slice(-2)) push(f);
+    expect([...got.values()].filter((v) => v === 'before after'), JSON.stringify([...got.entries()].slice(0, 3))).toHaveLength(50);
+    // Idle past the emergency timeouts (5 s half-open, 60 s established), not the normal ones
+    // (30 s, 600 s): the table empties, and emergency mode ends.
+    now += 61;
+    engine.tick({ secs: Math.floor(now), nsecs: 0 });
+    expect(ended.filter((e) => e.host.startsWith('192.168.7.') && e.reason === 'timeout')).toHaveLength(50);
+    expect(engine.flows).toBe(0);
+    expect(engine.emergency).toBe(false);
+    engine.close();
+  });
+
+  it('under memcap, nothing changes: no connection is forgotten', async () => {
+    const r = await runFlood('syn', 20_000, { memcap: 64 * MIB, tcp: { maxEmbryonic: 1_000_000 } });
+    expect(r.peakFlows).toBe(20_000);
+  });
+});
