@@ -185,7 +185,7 @@ export const configSchema: readonly Leaf[] = [
     max: 1024 ** 3,
     integer: true,
     default: 4 * 1024 * 1024,
-    doc: 'Bytes held per direction of a connection: out-of-order segments and delivered bytes kept until acknowledged, to check retransmissions.',
+    doc: 'Bytes held per direction of a connection: out-of-order segments (each counted at its bytes plus 160 for what holding it costs, so that tiny segments cannot hold more than the cap says) and delivered bytes kept until acknowledged, to check retransmissions.',
   },
   {
     key: 'tcp.reassembly.maxSegments',
@@ -203,7 +203,7 @@ export const configSchema: readonly Leaf[] = [
     max: 64 * 1024 ** 3,
     integer: true,
     default: 512 * 1024 * 1024,
-    doc: 'Bytes held by all streams together; past it, anomaly reassembly-memcap.',
+    doc: 'Bytes held by all streams together, counted as tcp.reassembly.maxBytes counts them; past it, anomaly reassembly-memcap.',
   },
   {
     key: 'tcp.hold.maxBytes',

@@ -10,7 +10,7 @@ import type { AnyEvent } from '../../core/events.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
-import { ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type StreamSink } from './reassembly.ts';
+import { PIECE_BYTES, ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type ReassemblyLimits, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable } from '../flow-table.ts';
 
@@ -142,6 +142,8 @@ export class TcpTracker implements FlowActions, HoldHost {
   readonly #holding = new Set<Hold>();
   /** Seconds of idleness before expiry, by timeout list. */
   #timeouts: readonly number[];
+  /** Every stream's reassembly limits, pieces counted at what they cost. */
+  readonly #limits: ReassemblyLimits;
   readonly #normalTimeouts: readonly number[];
   readonly #emergencyTimeouts: readonly number[];
   /** The engine's memcap (bytes), and whether it was reached (shorter timeouts until back under). */
@@ -161,6 +163,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.#config = config;
     this.#stats = stats;
     this.#budget = new ReassemblyBudget(config.reassembly.memcap);
+    this.#limits = { maxBytes: config.reassembly.maxBytes, maxSegments: config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#sink = new DataSink(host, this);
     this.#normalTimeouts = [config.timeouts.embryonic, config.timeouts.established, config.timeouts.closing];
     const e = config.emergencyTimeouts;
@@ -712,10 +715,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   }
 
   #stream(sender: Sender): StreamReassembler {
-    sender.stream ??= new StreamReassembler(
-      { maxBytes: this.#config.reassembly.maxBytes, maxSegments: this.#config.reassembly.maxSegments },
-      this.#budget,
-    );
+    sender.stream ??= new StreamReassembler(this.#limits, this.#budget);
     return sender.stream;
   }
 

@@ -24,6 +24,8 @@ export interface ReassemblyLimits {
   maxBytes: number;
   /** Out-of-order segments held per direction. */
   maxSegments: number;
+  /** Counted for each buffered piece beside its bytes (PIECE_BYTES in an engine; 0 when absent). */
+  pieceBytes?: number;
 }
 
 /** One per engine, shared by every stream: the global memcap. */
@@ -101,6 +103,13 @@ function giveRing(ring: Buffer): void {
   pooledBytes += ring.length;
 }
 
+/**
+ * What a buffered piece costs beside its bytes (the piece, its Buffer and backing store), counted
+ * in `memory` and against every cap: measured at about 155 bytes, so that a flood of tiny
+ * out-of-order segments is bounded by what it really holds.
+ */
+export const PIECE_BYTES = 160;
+
 /** Out-of-order bytes [start, end) in stream offsets, copied from the segment that brought them. */
 interface Piece {
   readonly start: number;
@@ -127,7 +136,8 @@ export class StreamReassembler {
    * delivered at once (or, if the sink threw meanwhile, by the next add() or skipTo()).
    */
   #pieces: Piece[] = [];
-  /** Bytes in #pieces. */
+  readonly #pieceBytes: number;
+  /** Bytes in #pieces, #pieceBytes each included. */
   #buffered = 0;
   #lastNew = 0;
   /** Bumped by clear(): a delivery loop stops if its sink cleared the stream. */
@@ -136,6 +146,7 @@ export class StreamReassembler {
   constructor(limits: ReassemblyLimits, budget: ReassemblyBudget) {
     this.#limits = limits;
     this.#budget = budget;
+    this.#pieceBytes = limits.pieceBytes ?? 0;
   }
 
   /**
@@ -304,18 +315,19 @@ export class StreamReassembler {
       j--;
     }
     if (pieces.length + 1 - (j - i) > this.#limits.maxSegments) return SEG_MEMCAP;
-    // `fresh` is what memory grows by: (b - a) minus the pieces replaced.
+    // What memory grows by: `fresh`, (b - a) minus the pieces replaced, and one piece for j - i.
+    const grow = fresh + this.#pieceBytes * (1 - (j - i));
     const budget = this.#budget;
-    const perStream = this.#retained + this.#buffered + fresh - this.#limits.maxBytes;
-    const global = budget.used + fresh - budget.cap;
+    const perStream = this.#retained + this.#buffered + grow - this.#limits.maxBytes;
+    const global = budget.used + grow - budget.cap;
     const over = perStream > global ? perStream : global;
     if (over > this.#retained) return SEG_MEMCAP;
     if (over > 0) this.#release(over);
     const data = Buffer.allocUnsafeSlow(b - a);
     data.set(payload.subarray(a - s, b - s));
     pieces.splice(i, j - i, { start: a, end: b, data });
-    this.#buffered += fresh;
-    budget.used += fresh;
+    this.#buffered += grow;
+    budget.used += grow;
     this.#lastNew = fresh;
     return SEG_NEW;
   }
@@ -336,8 +348,8 @@ export class StreamReassembler {
       if (p !== undefined && p.start === cur) {
         pieces.shift();
         const n = p.data.length;
-        this.#buffered -= n;
-        this.#budget.used -= n;
+        this.#buffered -= n + this.#pieceBytes;
+        this.#budget.used -= n + this.#pieceBytes;
         this.#deliver(p.data, sink);
       } else if (cur < e) {
         const stop = p !== undefined && p.start < e ? p.start : e;

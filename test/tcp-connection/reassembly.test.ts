@@ -624,6 +624,29 @@ describe('memory caps', () => {
     expect(budget.used).toBe(7);
   });
 
+  it('counts what each buffered piece costs beside its bytes (pieceBytes), against every cap, and gives it all back', () => {
+    const budget = new ReassemblyBudget(1000);
+    const s = new Stream(0, { maxBytes: 500, maxSegments: 100, pieceBytes: 100 }, budget);
+    // Tiny out-of-order pieces past a hole at 0: 1 byte of data, 101 counted.
+    expect(s.add(2, Buffer.alloc(1, 1))).toBe(SEG_NEW);
+    expect(s.add(4, Buffer.alloc(1, 1))).toBe(SEG_NEW);
+    expect(s.r.memory).toBe(202);
+    expect(budget.used).toBe(202);
+    // One piece covering both and the holes between them replaces them: 5 bytes, one piece.
+    expect(s.add(1, Buffer.alloc(5, 1))).toBe(SEG_NEW);
+    expect(s.r.memory).toBe(105);
+    // maxBytes 500 holds four such pieces, not 500 bytes of them.
+    for (let off = 10; off < 20; off += 2) s.add(off, Buffer.alloc(1, 1));
+    expect(s.r.memory).toBeLessThanOrEqual(500);
+    expect(s.r.bufferedSegments).toBe(4);
+    // Delivered (the same bytes: a conflicting overlap is another matter): the pieces' cost
+    // comes back, only retained bytes stay.
+    expect(s.add(0, Buffer.alloc(30, 1))).toBe(SEG_NEW);
+    expect(s.r.bufferedSegments).toBe(0);
+    expect(s.r.memory).toBe(s.r.retained);
+    expect(budget.used).toBe(s.r.retained);
+  });
+
   it('gives up retained bytes for out-of-order data under the global budget', () => {
     const budget = new ReassemblyBudget(50);
     const s = new Stream(0, { maxBytes: 1000, maxSegments: 100 }, budget);
