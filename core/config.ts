@@ -30,7 +30,7 @@ export interface Config {
 
 type Leaf =
   | { key: string; kind: 'enum'; values: readonly string[]; default: string; doc: string }
-  | { key: string; kind: 'number'; min: number; max: number; integer: boolean; default: number; doc: string }
+  | { key: string; kind: 'number'; min: number; max: number; integer: boolean; default: number; inlineDefault?: number; doc: string }
   | { key: string; kind: 'boolean'; default: boolean; doc: string };
 
 /** Every key, dotted for nested objects. */
@@ -277,7 +277,8 @@ export const configSchema: readonly Leaf[] = [
     max: 3_600_000,
     integer: true,
     default: 1000,
-    doc: 'Milliseconds a rule may run without the engine moving on (one call, or one resumed run of a streamed rule); past it the rule is stopped by a watchdog thread and counted (a rule error and a timeout). Replay then ends with PAL_ERR_RULE_TIMEOUT (exit 3), keeping every output written so far: the engine was cut mid-packet, so no later verdict could be trusted. Inline, the stuck worker is replaced and its queue bypasses meanwhile (docs/inline.md). 0 turns the time limit off.',
+    inlineDefault: 200,
+    doc: 'Milliseconds a rule may run without the engine moving on (one call, or one resumed run of a streamed rule); past it the rule is stopped by a watchdog thread and counted (a rule error and a timeout). Replay then ends with PAL_ERR_RULE_TIMEOUT (exit 3), keeping every output written so far: the engine was cut mid-packet, so no later verdict could be trusted. Inline (default 200 ms), the stuck worker is replaced and its queue bypasses meanwhile (docs/inline.md). 0 turns the time limit off.',
   },
   {
     key: 'rules.heapLimitMb',
@@ -311,26 +312,30 @@ export const configSchema: readonly Leaf[] = [
   },
 ];
 
-export function defaultConfig(): Config {
-  return fromLeaves(new Map());
+/** Where the config is used: `palisade run` has defaults of its own for some keys (inlineDefault). */
+export type ConfigMode = 'replay' | 'inline';
+
+export function defaultConfig(mode: ConfigMode = 'replay'): Config {
+  return fromLeaves(new Map(), mode);
 }
 
-function fromLeaves(values: Map<string, unknown>): Config {
+function fromLeaves(values: Map<string, unknown>, mode: ConfigMode): Config {
   const out: Record<string, unknown> = {};
   for (const leaf of configSchema) {
     const parts = leaf.key.split('.');
     let node = out;
     for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1] as string] = values.has(leaf.key) ? values.get(leaf.key) : leaf.default;
+    const fallback = mode === 'inline' && leaf.kind === 'number' && leaf.inlineDefault !== undefined ? leaf.inlineDefault : leaf.default;
+    node[parts[parts.length - 1] as string] = values.has(leaf.key) ? values.get(leaf.key) : fallback;
   }
   return out as unknown as Config;
 }
 
 /** Validates a parsed JSON value (or a partial config in library use); `source` names it in errors. */
-export function validateConfig(input: unknown, source = 'config'): Config {
+export function validateConfig(input: unknown, source = 'config', mode: ConfigMode = 'replay'): Config {
   const values = new Map<string, unknown>();
   walk(input, '', source, values);
-  return fromLeaves(values);
+  return fromLeaves(values, mode);
 }
 
 function walk(node: unknown, prefix: string, source: string, values: Map<string, unknown>): void {
@@ -375,7 +380,7 @@ function checkLeaf(leaf: Leaf, value: unknown, source: string): void {
   }
 }
 
-export function loadConfigFile(path: string): Config {
+export function loadConfigFile(path: string, mode: ConfigMode = 'replay'): Config {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -388,5 +393,5 @@ export function loadConfigFile(path: string): Config {
   } catch (err) {
     throw configError(path, '(top level)', `is not valid JSON: ${(err as Error).message}`);
   }
-  return validateConfig(parsed, path);
+  return validateConfig(parsed, path, mode);
 }

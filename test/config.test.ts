@@ -27,4 +27,13 @@ describe('config', () => {
     expect(() => validateConfig({ fragments: 3 })).toThrow(/key 'fragments' must be an object/);
     expect(() => validateConfig([])).toThrow(/must be an object/);
   });
+
+  it('palisade run has defaults of its own: rules.timeoutMs 200 ms inline, 1000 ms in replay, a value given wins', () => {
+    expect(defaultConfig().rules.timeoutMs).toBe(1000);
+    expect(defaultConfig('inline').rules.timeoutMs).toBe(200);
+    expect(validateConfig({ rules: { heapLimitMb: 512 } }, 'x', 'inline').rules).toEqual({ timeoutMs: 200, heapLimitMb: 512 });
+    expect(validateConfig({ rules: { timeoutMs: 5000 } }, 'x', 'inline').rules.timeoutMs).toBe(5000);
+    // An engine given a whole inline config keeps it.
+    expect(validateConfig(defaultConfig('inline')).rules.timeoutMs).toBe(200);
+  });
 });

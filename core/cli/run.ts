@@ -149,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.bridge === '') throw usageError('palisade run: --bridge needs an interface name');
   const socketPath = resolve(values.socket ?? DEFAULT_SOCKET);
   const typecheck = !(values['no-typecheck'] ?? false);
-  let config = values.config === undefined ? defaultConfig() : loadConfigFile(values.config);
+  let config = values.config === undefined ? defaultConfig('inline') : loadConfigFile(values.config, 'inline');
   if (values['fail-open'] ?? false) config = failOpen(config);
   const rulesPath = resolve(rulesArg);
   const report = (message: string): void => {
