@@ -3,7 +3,6 @@ import { Writable } from 'node:stream';
 import { parse } from './args.ts';
 import { existsSync } from 'node:fs';
 import { fileNotFound, typecheckError, usageError } from '../errors.ts';
-import { formatDiagnostic, typecheckRuleFile } from '../typecheck.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
 
@@ -27,7 +26,8 @@ export async function check(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw usageError('palisade check: needs exactly one <rules.ts>');
   const path = positionals[0] as string;
   if (!existsSync(path)) throw fileNotFound('rule file', path);
-  // Types first: nothing of the file runs before it compiles.
+  // Types first: nothing of the file runs before it compiles. The compiler loads only here.
+  const { formatDiagnostic, typecheckRuleFile } = await import('../typecheck.ts');
   const diagnostics = typecheckRuleFile(path);
   for (const d of diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
   if (diagnostics.length > 0) throw typecheckError(path, diagnostics.length);

@@ -1,11 +1,6 @@
 /** Command dispatch, help, and the one place errors become exit codes. */
 import { readFileSync } from 'node:fs';
 import { PalisadeError, usageError } from '../errors.ts';
-import { replay } from './replay.ts';
-import { check } from './check.ts';
-import { test } from './test.ts';
-import { run } from './run.ts';
-import { ctl } from './ctl.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -22,7 +17,16 @@ Run 'palisade <command> --help' for a command's options.
 Options: -h, --help   -v, --version
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { replay, check, test, run, ctl };
+type Command = (argv: string[]) => Promise<number>;
+
+/** Each command loads what it uses, when it is the one asked for: help and version load nothing. */
+const commands: Record<string, () => Promise<Command>> = {
+  replay: async () => (await import('./replay.ts')).replay,
+  check: async () => (await import('./check.ts')).check,
+  test: async () => (await import('./test.ts')).test,
+  run: async () => (await import('./run.ts')).run,
+  ctl: async () => (await import('./ctl.ts')).ctl,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -35,9 +39,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`palisade ${version}\n`);
       return 0;
     }
-    const run = commands[command];
-    if (run === undefined) throw usageError(`unknown command '${command}'; commands: ${Object.keys(commands).join(', ')}`);
-    return await run(rest);
+    const load = commands[command];
+    if (load === undefined) throw usageError(`unknown command '${command}'; commands: ${Object.keys(commands).join(', ')}`);
+    return await (await load())(rest);
   } catch (err) {
     if (err instanceof PalisadeError) {
       process.stderr.write(`palisade: ${err.toString()}\n`);

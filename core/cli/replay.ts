@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
-import { fileNotFound, usageError } from '../errors.ts';
+import { fileNotFound, outputError, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
@@ -12,6 +12,7 @@ import { openDestination } from '../log.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import { openCapture } from '../io/capture.ts';
 import { openOutputCapture } from '../io/output-capture.ts';
+import { sameFile } from '../io/same-file.ts';
 
 export const replayHelp = `Usage: palisade replay <rules.ts> <capture.pcap|pcapng> [options]
 
@@ -63,6 +64,13 @@ export async function replay(argv: string[]): Promise<number> {
   if (!fileExists(rulesPath)) throw fileNotFound('rule file', rulesPath);
   if (!fileExists(capturePath)) throw fileNotFound('capture', capturePath);
   const config = values.config === undefined ? defaultConfig() : loadConfigFile(values.config);
+  // Before anything is opened: an output truncates what it names.
+  const inputs: [string, string][] = [['the input capture', capturePath], ['the rule file', rulesPath], ...(values.config === undefined ? [] : [['the config file', values.config] as [string, string]])];
+  for (const [flag, out] of [['-o', values.output], ['--alerts', values.alerts], ['--flows', values.flows], ['--log', values.log]] as const) {
+    if (out === undefined) continue;
+    const input = inputs.find(([, path]) => sameFile(out, path));
+    if (input !== undefined) throw outputError(out, `${flag} names ${input[0]} (${input[1]}); writing it would destroy it: give another path`);
+  }
 
   const rules = await loadRuleFile(rulesPath);
   const reader = openCapture(capturePath);

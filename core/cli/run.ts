@@ -16,7 +16,6 @@ import { configSchema, defaultConfig, loadConfigFile, type Config } from '../con
 import { fileNotFound, PalisadeError, typecheckError, usageError } from '../errors.ts';
 import { createEngine } from '../engine.ts';
 import { loadRuleFile } from '../rule-loader.ts';
-import { formatDiagnostic, typecheckRuleFile } from '../typecheck.ts';
 import { injectionWarnings, setUpBridge, type BridgeSetup } from '../inline/bridge.ts';
 import { installRules, removeStaleRules, type InstalledRules, type QueueRange } from '../inline/iptables.ts';
 import { DEFAULT_SOCKET, listenControl, type ControlServer, type CtlRequest } from '../inline/control.ts';
@@ -102,6 +101,8 @@ const isFile = (path: string): boolean => {
 async function vet(path: string, typecheck: boolean): Promise<void> {
   if (!isFile(path)) throw fileNotFound('rule file', path);
   if (typecheck) {
+    // The compiler loads only here: a command that does not type-check never pays for it.
+    const { formatDiagnostic, typecheckRuleFile } = await import('../typecheck.ts');
     const diagnostics = typecheckRuleFile(path);
     if (diagnostics.length > 0) {
       const e = typecheckError(path, diagnostics.length);

@@ -31,7 +31,7 @@ export interface ControlServer {
 
 /**
  * Listens on `path`. A socket file left by a palisade that died is replaced; one that a running
- * palisade answers on is an error.
+ * palisade answers on is an error, and anything that is not a socket is never touched.
  */
 export async function listenControl(path: string, handle: (req: CtlRequest) => Promise<unknown>): Promise<ControlServer> {
   const dir = dirname(path);
@@ -40,7 +40,9 @@ export async function listenControl(path: string, handle: (req: CtlRequest) => P
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ctlSocketError(path, `cannot create ${dir} (${(err as Error).message})`);
   }
-  if (exists(path)) {
+  const kind = fileKind(path);
+  if (kind !== 'none') {
+    if (kind !== 'socket') throw ctlSocketError(path, `is a ${kind}, not a socket: palisade removes only a socket a palisade left; pass another --socket`);
     if (await answers(path)) throw ctlSocketError(path, 'another palisade is running on it; stop it (palisade ctl stop) or pass --socket');
     try {
       unlinkSync(path);
@@ -84,12 +86,12 @@ function closeServer(server: Server, path: string): void {
   }
 }
 
-function exists(path: string): boolean {
+function fileKind(path: string): 'none' | 'socket' | 'directory' | 'symbolic link' | 'file' {
   try {
-    lstatSync(path);
-    return true;
+    const st = lstatSync(path);
+    return st.isSocket() ? 'socket' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : 'file';
   } catch {
-    return false;
+    return 'none';
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, linkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { palisade, root } from './run-cli.ts';
@@ -99,6 +99,26 @@ describe('palisade replay', () => {
       expect(r.status, flag).toBe(1);
       expect(r.stderr.trim(), flag).toMatch(/^palisade: PAL_ERR_OUTPUT: \/proc\/palisade-no-such-dir\/out: cannot /m);
     }
+  });
+
+  it('an output that names an input (itself, a symbolic or a hard link) is refused before anything is opened', () => {
+    const input = join(tmp, 'mine.pcap');
+    copyFileSync(join(root, sample[1] as string), input);
+    const before = readFileSync(input);
+    symlinkSync(input, join(tmp, 'soft.pcap'));
+    linkSync(input, join(tmp, 'hard.pcap'));
+    for (const flag of ['-o', '--alerts', '--flows', '--log']) {
+      for (const out of [input, join(tmp, 'soft.pcap'), join(tmp, 'hard.pcap')]) {
+        const r = palisade(['replay', sample[0] as string, input, flag, out]);
+        expect(r.status, `${flag} ${out}`).toBe(1);
+        expect(r.stderr.trim()).toMatch(new RegExp(`^palisade: PAL_ERR_OUTPUT: .*: ${flag} names the input capture \\(.*mine\\.pcap\\); writing it would destroy it`));
+        expect(readFileSync(input).equals(before)).toBe(true);
+      }
+    }
+    const rules = readFileSync(join(root, sample[0] as string));
+    const r = palisade(['replay', sample[0] as string, input, '--alerts', sample[0] as string]);
+    expect(r.stderr).toMatch(/--alerts names the rule file/);
+    expect(readFileSync(join(root, sample[0] as string)).equals(rules)).toBe(true);
   });
 
   it('--help for every command', () => {
