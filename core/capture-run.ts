@@ -20,12 +20,22 @@ const MIB = 1024 * 1024;
 
 export interface CaptureRun {
   engine: Engine;
-  /** What ended the run early: a capture error, PAL_ERR_RULE_TIMEOUT or PAL_ERR_HEAP_LIMIT. */
+  /** What ended the run early: a capture error, PAL_ERR_OUTPUT, PAL_ERR_RULE_TIMEOUT or PAL_ERR_HEAP_LIMIT. */
   error?: PalisadeError;
 }
 
-/** `makeEngine` gets the watchdog's heartbeat (undefined off the main thread). */
-export async function runCapture(reader: CaptureReader, limits: Config['rules'], makeEngine: (heartbeat: Int32Array | undefined) => Engine): Promise<CaptureRun> {
+/**
+ * `makeEngine` gets the watchdog's heartbeat (undefined off the main thread). `outputFailure`:
+ * the first write error of an output the engine does not own (the flow log), checked with the
+ * engine's own alert and log outputs between packets: the run ends with it, everything still
+ * held flushed to the outputs that work.
+ */
+export async function runCapture(
+  reader: CaptureReader,
+  limits: Config['rules'],
+  makeEngine: (heartbeat: Int32Array | undefined) => Engine,
+  outputFailure: () => PalisadeError | null = () => null,
+): Promise<CaptureRun> {
   let onStop: (err: PalisadeError) => void = () => undefined;
   const stopped = new Promise<PalisadeError>((resolve) => (onStop = resolve));
   // The handler runs in a later task, once the engine exists.
@@ -65,6 +75,8 @@ export async function runCapture(reader: CaptureReader, limits: Config['rules'],
           n = 0;
           const usedMb = heap.exceeded();
           if (usedMb > 0) return heapLimit(usedMb, limits.heapLimitMb, engine.stats.packets);
+          failure = engine.outputFailure ?? outputFailure() ?? undefined;
+          if (failure !== undefined) break;
         }
       }
       // And once at the end, for a capture shorter than the period.
@@ -79,7 +91,7 @@ export async function runCapture(reader: CaptureReader, limits: Config['rules'],
     engine.flush();
     await engine.settle();
     engine.close();
-    return failure;
+    return failure ?? engine.outputFailure ?? outputFailure() ?? undefined;
   };
 
   dog?.arm();

@@ -784,6 +784,15 @@ export class Engine {
     return this.#tracker.reassemblyMemory;
   }
 
+  /** The first write error of the alert or log output, or null (the run loop ends the run with it). */
+  get outputFailure(): PalisadeError | null {
+    for (const d of this.#dests) {
+      const f = d.failure();
+      if (f !== null) return f;
+    }
+    return null;
+  }
+
   /** Bytes the engine holds now, as `memcap` counts them. */
   get memory(): number {
     return this.#tracker.memory;

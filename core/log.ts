@@ -2,49 +2,45 @@
  * pino loggers for alerts and rule logs: JSON lines stamped with the engine clock (packet time
  * in replay, so output is deterministic), human-friendly only when writing to a terminal.
  */
-import { openSync, writeFileSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import { outputError } from './errors.ts';
+import type { PalisadeError } from './errors.ts';
+import { LineWriter } from './io/line-writer.ts';
 
 export type LogTarget = 'stdout' | 'stderr' | { file: string } | DestinationStream;
 
 export interface Destination {
   stream: DestinationStream;
   flush(): void;
+  /** The first write error (the run ends with it), or null. */
+  failure(): PalisadeError | null;
 }
+
+const none = (): null => null;
 
 /** A destination for alerts or logs: a file, stdout (pretty at a terminal), or a caller's stream. */
 export function openDestination(target: LogTarget): Destination {
   if (target === 'stdout' || target === 'stderr') {
     const fd = target === 'stdout' ? 1 : 2;
     const tty = (target === 'stdout' ? process.stdout : process.stderr).isTTY;
-    if (tty) return { stream: pretty({ destination: fd, sync: true, colorize: true }), flush: () => undefined };
-    const d = pino.destination({ dest: fd, sync: true });
-    return { stream: d, flush: () => undefined };
+    if (tty) return { stream: pretty({ destination: fd, sync: true, colorize: true }), flush: () => undefined, failure: none };
+    return writerDestination(LineWriter.stdio(fd));
   }
-  if ('file' in target) {
-    // Opened here, synchronously, so that flushSync() works from the first line on.
-    let fd: number;
-    try {
-      // No mkdir -p: like -o, the directory must exist (and recursive mkdir spins on /proc).
-      // O_APPEND: sonic-boom's async writes and a final flushSync() then cannot overwrite each other.
-      writeFileSync(target.file, '');
-      fd = openSync(target.file, 'a');
-    } catch (err) {
-      throw outputError(target.file, `cannot be written: ${(err as Error).message}`, err);
-    }
-    const d = pino.destination({ dest: fd, sync: false, minLength: 4096 });
-    return {
-      stream: d,
-      flush: () => {
-        d.flushSync();
-      },
-    };
-  }
-  return { stream: target, flush: () => undefined };
+  // No mkdir -p: like -o, the directory must exist.
+  if ('file' in target) return writerDestination(LineWriter.file(target.file));
+  return { stream: target, flush: () => undefined, failure: none };
+}
+
+function writerDestination(w: LineWriter): Destination {
+  return {
+    stream: w,
+    flush: () => {
+      w.flush();
+    },
+    failure: () => w.failure,
+  };
 }
 
 /** The last instant a JavaScript Date holds (ECMA-262 §21.4.1.1): 10^8 days past 1970. */

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
-import { fileNotFound, outputError, usageError } from '../errors.ts';
+import { fileNotFound, outputError, PalisadeError, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
@@ -80,7 +80,7 @@ export async function replay(argv: string[]): Promise<number> {
 
   const flows = values.flows === undefined ? undefined : openDestination({ file: values.flows });
   const t0 = performance.now();
-  const { engine, error: failure } = await runCapture(reader, config.rules, (heartbeat) =>
+  const { engine, error } = await runCapture(reader, config.rules, (heartbeat) =>
     createEngine({
       rules,
       config,
@@ -102,10 +102,20 @@ export async function replay(argv: string[]): Promise<number> {
               },
             },
     }),
+    () => flows?.failure() ?? null,
   );
   flows?.flush();
   const seconds = (performance.now() - t0) / 1000;
-  output?.close();
+  // The flow log's and the output capture's last bytes go out here, after the run: their errors
+  // too, reported after the summary as any other.
+  let closing: PalisadeError | undefined;
+  try {
+    output?.close();
+  } catch (err) {
+    if (!(err instanceof PalisadeError)) throw err;
+    closing = err;
+  }
+  const failure = error ?? flows?.failure() ?? closing;
   process.stderr.write(`${summary(engine.stats, seconds, { passThrough, detail: values.stats ?? false })}\n`);
   if (failure !== undefined) {
     process.stderr.write(`palisade: ${failure.toString()}\n`);

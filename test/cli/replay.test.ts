@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, linkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +119,35 @@ describe('palisade replay', () => {
     const r = palisade(['replay', sample[0] as string, input, '--alerts', sample[0] as string]);
     expect(r.stderr).toMatch(/--alerts names the rule file/);
     expect(readFileSync(join(root, sample[0] as string)).equals(rules)).toBe(true);
+  });
+
+  it('a full disk (/dev/full) for any output, stdout included: PAL_ERR_OUTPUT at once, with the summary, never a hang', () => {
+    // A rule that logs, so that --log has something to write.
+    const rulesFile = join(tmp, 'logs.ts');
+    writeFileSync(
+      rulesFile,
+      `import { defineRules, tcpConnection } from 'palisade';
+export default defineRules(({ rule, log }) => {
+  rule({ name: 'note', on: tcpConnection.events.newConnection, eval: (flow) => { log.info(\`connection \${flow.id}\`); } });
+});
+`,
+    );
+    for (const flag of ['-o', '--alerts', '--flows', '--log']) {
+      const t0 = performance.now();
+      const r = palisade(['replay', flag === '--log' ? rulesFile : (sample[0] as string), sample[1] as string, flag, '/dev/full']);
+      expect(performance.now() - t0, flag).toBeLessThan(10_000);
+      expect(r.status, flag).toBe(1);
+      expect(r.stderr, flag).toMatch(/^palisade: PAL_ERR_OUTPUT: \/dev\/full: cannot (be written|write the output capture).*ENOSPC/m);
+      expect(r.stderr, flag).toMatch(/^packets +43 /m);
+    }
+    const out = spawnSync('sh', ['-c', `exec "${process.execPath}" bin/palisade.js replay ${sample.join(' ')} > /dev/full`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/^palisade: PAL_ERR_OUTPUT: stdout: cannot be written: ENOSPC/m);
+    expect(out.stderr).not.toMatch(/"level":"error"|at .*\.js:\d+/);
+    // A reader that goes away (| head) is not an error.
+    const head = spawnSync('sh', ['-c', `"${process.execPath}" bin/palisade.js replay ${sample.join(' ')} | head -1`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(head.stdout.trim().split('\n')).toHaveLength(1);
+    expect(head.stderr).not.toMatch(/PAL_ERR/);
   });
 
   it('--help for every command', () => {

@@ -1,0 +1,87 @@
+/**
+ * The writer of alert, log and flow lines (a file, or stdout/stderr): buffered, written with
+ * plain write(2) calls, and never throwing into whoever wrote a line (a rule raising an alert
+ * must not see a full disk as its own error). The first write error is kept instead, every later
+ * line dropped, and the run loop ends the run with it (PAL_ERR_OUTPUT) after flushing the rest.
+ * A closed pipe (EPIPE: `palisade replay … | head`) is not an error: output stops, the run goes on.
+ * sonic-boom, which pino would use, retries a failed write forever (a replay into /dev/full hung).
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { outputError, type PalisadeError } from '../errors.ts';
+
+/** Buffered bytes (as string length) past which a file writer writes. */
+const FILE_BUFFER = 64 * 1024;
+/** A non-blocking pipe that is full: wait this long and try again. */
+const EAGAIN_WAIT_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export class LineWriter {
+  #parts: string[] = [];
+  #size = 0;
+  #failure: PalisadeError | null = null;
+  #stopped = false;
+  #closed = false;
+
+  private constructor(
+    readonly name: string,
+    readonly fd: number,
+    /** 0: every line goes out as it is written (stdout, stderr). */
+    readonly bufferSize: number,
+    readonly owned: boolean,
+  ) {}
+
+  /** Truncates `path` (or appends to it) and opens it; a path that cannot be opened is PAL_ERR_OUTPUT now. */
+  static file(path: string, append = false): LineWriter {
+    try {
+      return new LineWriter(path, openSync(path, append ? 'a' : 'w'), FILE_BUFFER, true);
+    } catch (err) {
+      throw outputError(path, `cannot be written: ${(err as Error).message}`, err);
+    }
+  }
+
+  static stdio(fd: 1 | 2): LineWriter {
+    return new LineWriter(fd === 1 ? 'stdout' : 'stderr', fd, 0, false);
+  }
+
+  /** The first write error, or null. */
+  get failure(): PalisadeError | null {
+    return this.#failure;
+  }
+
+  write(line: string): boolean {
+    if (this.#stopped) return false;
+    this.#parts.push(line);
+    this.#size += line.length;
+    if (this.#size >= this.bufferSize) this.flush();
+    return true;
+  }
+
+  flush(): void {
+    if (this.#size === 0 || this.#stopped) return;
+    const bytes = Buffer.from(this.#parts.length === 1 ? (this.#parts[0] as string) : this.#parts.join(''));
+    this.#parts = [];
+    this.#size = 0;
+    for (let off = 0; off < bytes.length; ) {
+      try {
+        off += writeSync(this.fd, bytes, off);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          Atomics.wait(sleeper, 0, 0, EAGAIN_WAIT_MS);
+          continue;
+        }
+        this.#stopped = true;
+        if (code !== 'EPIPE') this.#failure = outputError(this.name, `cannot be written: ${(err as Error).message}; what was written before is complete`, err);
+        return;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.#stopped = true;
+    if (this.owned) closeSync(this.fd);
+  }
+}
