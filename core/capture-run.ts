@@ -14,8 +14,20 @@ import { heapLimit, heapNearV8Limit, PalisadeError, ruleTimeout } from './errors
 import { HeapLimit } from './watchdog/heap-limit.ts';
 import { watchThisThread } from './watchdog/this-thread.ts';
 
-/** Packets between two looks at the heap (a look is about a microsecond). */
+/** Packets between two looks at the heap and the outputs (a look is about a microsecond). */
 const HEAP_CHECK_EVERY = 64;
+/**
+ * Packets between two turns of the event loop: a signal (Ctrl-C) is handled there, the loop
+ * being synchronous otherwise (a setImmediate costs microseconds; 4096 packets, milliseconds).
+ */
+const YIELD_EVERY = 4096;
+
+export interface CaptureRunOptions {
+  /** The first write error of an output the engine does not own (the flow log), or null. */
+  outputFailure?: () => PalisadeError | null;
+  /** Set once the run must stop (a signal): the loop stops reading and flushes everything. */
+  interrupted?: (frame: number) => PalisadeError | null;
+}
 const MIB = 1024 * 1024;
 
 export interface CaptureRun {
@@ -25,17 +37,18 @@ export interface CaptureRun {
 }
 
 /**
- * `makeEngine` gets the watchdog's heartbeat (undefined off the main thread). `outputFailure`:
- * the first write error of an output the engine does not own (the flow log), checked with the
- * engine's own alert and log outputs between packets: the run ends with it, everything still
- * held flushed to the outputs that work.
+ * `makeEngine` gets the watchdog's heartbeat (undefined off the main thread). An output's write
+ * error (the engine's alert and log outputs, `options.outputFailure`) or an interruption, checked
+ * between packets, ends the run with everything still held flushed to the outputs that work.
  */
 export async function runCapture(
   reader: CaptureReader,
   limits: Config['rules'],
   makeEngine: (heartbeat: Int32Array | undefined) => Engine,
-  outputFailure: () => PalisadeError | null = () => null,
+  options: CaptureRunOptions = {},
 ): Promise<CaptureRun> {
+  const outputFailure = options.outputFailure ?? ((): null => null);
+  const interruption = options.interrupted ?? ((): null => null);
   let onStop: (err: PalisadeError) => void = () => undefined;
   const stopped = new Promise<PalisadeError>((resolve) => (onStop = resolve));
   // The handler runs in a later task, once the engine exists.
@@ -66,6 +79,7 @@ export async function runCapture(
     await new Promise<void>((resolve) => setImmediate(resolve));
     let failure: PalisadeError | undefined;
     let n = 0;
+    let turn = 0;
     try {
       for (let rec = reader.next(); rec !== null; rec = reader.next()) {
         engine.push(rec.data, rec, rec.linkType);
@@ -75,8 +89,12 @@ export async function runCapture(
           n = 0;
           const usedMb = heap.exceeded();
           if (usedMb > 0) return heapLimit(usedMb, limits.heapLimitMb, engine.stats.packets);
-          failure = engine.outputFailure ?? outputFailure() ?? undefined;
+          failure = engine.outputFailure ?? outputFailure() ?? interruption(engine.stats.packets) ?? undefined;
           if (failure !== undefined) break;
+          if (++turn === YIELD_EVERY / HEAP_CHECK_EVERY) {
+            turn = 0;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
         }
       }
       // And once at the end, for a capture shorter than the period.

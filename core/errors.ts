@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'PAL_ERR_CTL_SOCKET'
   | 'PAL_ERR_CTL'
   | 'PAL_ERR_RULE_TIMEOUT'
-  | 'PAL_ERR_HEAP_LIMIT';
+  | 'PAL_ERR_HEAP_LIMIT'
+  | 'PAL_ERR_INTERRUPTED';
 
 /** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
 const exitCodes: Record<ErrorCode, number> = {
@@ -49,6 +50,8 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_CTL: 1,
   PAL_ERR_RULE_TIMEOUT: 3,
   PAL_ERR_HEAP_LIMIT: 3,
+  // 128 + SIGINT, as a shell reports it; SIGTERM's 143 is set by the command that saw it.
+  PAL_ERR_INTERRUPTED: 130,
 };
 
 export class PalisadeError extends Error {
@@ -119,6 +122,10 @@ export const captureCorrupt = (file: string, record: number, offset: number, det
 
 export const outputError = (file: string, detail: string, cause?: unknown): PalisadeError =>
   new PalisadeError('PAL_ERR_OUTPUT', `${file}: ${detail}`, { cause });
+
+/** SIGINT or SIGTERM during a replay: it stopped reading at `frame` and flushed every output. */
+export const interrupted = (signal: string, frame: number): PalisadeError =>
+  new PalisadeError('PAL_ERR_INTERRUPTED', `${signal}: the replay stopped after frame ${frame}; its outputs hold everything up to it (again to stop at once, losing what is buffered)`);
 
 /** A rule stopped by the watchdog; `frame` is the packet it was judging, if any. */
 export const ruleTimeout = (rule: string, frame: number | undefined, stuckMs: number, timeoutMs: number): PalisadeError =>

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
-import { fileNotFound, outputError, PalisadeError, usageError } from '../errors.ts';
+import { fileNotFound, interrupted, outputError, PalisadeError, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
@@ -31,8 +31,9 @@ Options:
   --stats             print anomalies by kind and memory in the summary
   -h, --help          show this help
 
-Exit status: 0 done, 1 capture or rule file error, 2 bad usage, 3 a rule was stopped
-(rules.timeoutMs) or the heap passed rules.heapLimitMb.
+Exit status: 0 done, 1 capture, rule file or output error, 2 bad usage, 3 a rule was stopped
+(rules.timeoutMs) or the heap passed rules.heapLimitMb, 130/143 interrupted (Ctrl-C, SIGTERM:
+every output flushed up to that packet; a second signal stops at once).
 `;
 
 const fileExists = (path: string): boolean => {
@@ -79,6 +80,14 @@ export async function replay(argv: string[]): Promise<number> {
   const passThrough = values['pass-through'] ?? false;
 
   const flows = values.flows === undefined ? undefined : openDestination({ file: values.flows });
+  // Ctrl-C or SIGTERM: stop reading, flush every output, print the summary; again: at once.
+  const stop: { signal: NodeJS.Signals | null } = { signal: null };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal !== null) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    stop.signal = signal;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const t0 = performance.now();
   const { engine, error } = await runCapture(reader, config.rules, (heartbeat) =>
     createEngine({
@@ -102,8 +111,13 @@ export async function replay(argv: string[]): Promise<number> {
               },
             },
     }),
-    () => flows?.failure() ?? null,
+    {
+      outputFailure: () => flows?.failure() ?? null,
+      interrupted: (frame) => (stop.signal === null ? null : interrupted(stop.signal, frame)),
+    },
   );
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   flows?.flush();
   const seconds = (performance.now() - t0) / 1000;
   // The flow log's and the output capture's last bytes go out here, after the run: their errors
@@ -119,7 +133,7 @@ export async function replay(argv: string[]): Promise<number> {
   process.stderr.write(`${summary(engine.stats, seconds, { passThrough, detail: values.stats ?? false })}\n`);
   if (failure !== undefined) {
     process.stderr.write(`palisade: ${failure.toString()}\n`);
-    return failure.exitCode;
+    return failure.code === 'PAL_ERR_INTERRUPTED' && stop.signal === 'SIGTERM' ? 143 : failure.exitCode;
   }
   return 0;
 }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, linkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +149,58 @@ export default defineRules(({ rule, log }) => {
     expect(head.stdout.trim().split('\n')).toHaveLength(1);
     expect(head.stderr).not.toMatch(/PAL_ERR/);
   });
+
+  it('SIGINT or SIGTERM mid-replay: stops reading, the capture, alerts and flows written so far are whole, the summary printed, exit 130 or 143', async () => {
+    const { encodePcap } = await import('../../core/io/pcap-writer.ts');
+    const { tcpSession } = await import('../../testing.ts');
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) frames.push(...(tcpSession({ client: `10.9.${i >> 8}.${i & 255}:4000` }).handshake().send('up', 'x').close().frames()));
+    const capture = join(tmp, 'long.pcap');
+    writeFileSync(capture, encodePcap(frames.map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType: 1 }));
+    // A slow rule (about 0.2 ms a packet: seconds for the capture) that alerts on each connection.
+    const rulesFile = join(tmp, 'slow.ts');
+    writeFileSync(
+      rulesFile,
+      `import { defineRules, tcpConnection } from 'palisade';
+export default defineRules(({ rule, alert }) => {
+  rule({ name: 'slow', on: tcpConnection.events.receivePacket, eval: () => { const t = performance.now(); while (performance.now() - t < 0.2); } });
+  rule({ name: 'each', on: tcpConnection.events.newConnection, eval: (flow) => { alert({ description: \`connection \${flow.id}\` }); } });
+});
+`,
+    );
+    for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const out = join(tmp, `${signal}.pcap`);
+      const alertsFile = join(tmp, `${signal}.alerts`);
+      const flowsFile = join(tmp, `${signal}.flows`);
+      const p = spawn(process.execPath, ['bin/palisade.js', 'replay', rulesFile, capture, '-o', out, '--alerts', alertsFile, '--flows', flowsFile], { cwd: root });
+      let stderr = '';
+      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+      // Once palisade handles both signals (it does from just before the first packet), and a
+      // moment later: a signal before that would end it as any process, before it has outputs.
+      const caught = (): bigint => BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${p.pid ?? 0}/status`, 'utf8'))?.[1] ?? '0'}`);
+      for (let waited = 0; (caught() & 0x4002n) !== 0x4002n; waited += 20) {
+        if (waited > 30_000) throw new Error(`palisade never handled ${signal}: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      p.kill(signal);
+      expect(await exited, stderr).toBe(status);
+      const frame = Number(/PAL_ERR_INTERRUPTED: (SIGINT|SIGTERM): the replay stopped after frame (\d+)/.exec(stderr)?.[2]);
+      expect(frame).toBeGreaterThan(0);
+      expect(frame).toBeLessThan(frames.length);
+      expect(stderr).toMatch(new RegExp(`^packets +${frame.toLocaleString('en-US')} `, 'm'));
+      // Every frame read was accepted: the capture holds exactly those, and reads to its end.
+      const lines = execFileSync('tcpdump', ['-nn', '-r', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).trim().split('\n');
+      expect(lines).toHaveLength(frame);
+      const alerts = readFileSync(alertsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { description: string });
+      expect(alerts.length).toBeGreaterThan(0);
+      expect(alerts.at(-1)?.description).toBe(`connection ${alerts.length}`);
+      // The connections still open were ended (shutdown) and logged.
+      const flows = readFileSync(flowsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string });
+      expect(flows).toHaveLength(alerts.length);
+    }
+  }, 60_000);
 
   it('--help for every command', () => {
     for (const args of [['--help'], ['replay', '--help'], ['check', '--help']]) {
