@@ -5,10 +5,9 @@
  * verdict given while a batch is judged leaves with the batch's others when it ends.
  */
 import { performance } from 'node:perf_hooks';
-import pino, { type DestinationStream } from 'pino';
 import { createEngine, type Engine } from '../engine.ts';
 import type { Config } from '../config.ts';
-import { outputError } from '../errors.ts';
+import { LineWriter } from '../io/line-writer.ts';
 import type { FlowRecord } from '../flow-log.ts';
 import { LINKTYPE_RAW } from '../io/link-types.ts';
 import { Injector, type InjectStats } from '../io/inject.ts';
@@ -104,15 +103,6 @@ function wallTime(into: { secs: number; nsecs: number }, now = performance.now()
   return into;
 }
 
-function appendStream(path: string): DestinationStream & { flushSync(): void } {
-  try {
-    // Synchronous appends: lines from several workers never interleave, and an alert is on disk
-    // when its packet's verdict goes out.
-    return pino.destination({ dest: path, append: true, sync: true, mkdir: false });
-  } catch (err) {
-    throw outputError(path, `cannot be written: ${(err as Error).message}`, err);
-  }
-}
 
 /** Where crafted packets go: raw sockets here, or (in a worker thread) the main thread's. */
 export interface PacketSender {
@@ -128,8 +118,10 @@ export class QueueWorker {
   readonly #injector: PacketSender;
   readonly #failOpen: boolean;
   readonly #report: (message: string) => void;
-  readonly #flows: (DestinationStream & { flushSync(): void }) | undefined;
-  readonly #streams: (DestinationStream & { flushSync(): void })[] = [];
+  readonly #flows: LineWriter | undefined;
+  readonly #streams: LineWriter[] = [];
+  /** Outputs whose write error was reported (once each: judging goes on without them). */
+  readonly #reported = new Set<LineWriter>();
   readonly #ts = { secs: 0, nsecs: 0 };
   readonly #tick: NodeJS.Timeout;
   readonly #beat: Int32Array | undefined;
@@ -157,9 +149,9 @@ export class QueueWorker {
     this.queue = options.queue;
     this.#failOpen = options.failOpen;
     this.#report = report;
-    const alerts = options.alerts === undefined ? undefined : appendStream(options.alerts);
-    const log = options.log === undefined ? undefined : appendStream(options.log);
-    this.#flows = options.flows === undefined ? undefined : appendStream(options.flows);
+    const alerts = options.alerts === undefined ? undefined : LineWriter.file(options.alerts, true);
+    const log = options.log === undefined ? undefined : LineWriter.file(options.log, true);
+    this.#flows = options.flows === undefined ? undefined : LineWriter.file(options.flows, true);
     for (const s of [alerts, log, this.#flows]) if (s !== undefined) this.#streams.push(s);
     const flows = this.#flows;
 
@@ -173,9 +165,8 @@ export class QueueWorker {
       config: options.config,
       passThrough: options.passThrough,
       ...(heartbeat === undefined ? {} : { heartbeat }),
-      // Wrapped: openDestination() would take a SonicBoom (it has a `file`) for a path to truncate.
-      alerts: alerts === undefined ? 'stdout' : { write: (line: string) => alerts.write(line) },
-      log: log === undefined ? 'stderr' : { write: (line: string) => log.write(line) },
+      alerts: alerts ?? 'stdout',
+      log: log ?? 'stderr',
       ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.write(`${JSON.stringify(record)}\n`) }),
       output: {
         forward: (_bytes, _secs, _nsecs, _linkType, id) => {
@@ -200,7 +191,9 @@ export class QueueWorker {
     );
     // Timeouts fire on the wall clock even when no packet comes.
     this.#tick = setInterval(() => {
-      if (!this.#closed) this.#engine.tick(wallTime(this.#ts));
+      if (this.#closed) return;
+      this.#engine.tick(wallTime(this.#ts));
+      this.#checkOutputs();
     }, 1000);
     // Watched from now on, for as long as the queue is bound (the engine's own arming nests in it).
     this.#beat = heartbeat;
@@ -265,6 +258,16 @@ export class QueueWorker {
     }
     if (accept) this.#nfq.accept(id);
     else this.#nfq.drop(id);
+  }
+
+  /** An output that failed (a full disk) is said once; packets are judged on without it. */
+  #checkOutputs(): void {
+    for (const s of this.#streams) {
+      const failure = s.failure;
+      if (failure === null || this.#reported.has(s)) continue;
+      this.#reported.add(s);
+      this.#report(`queue ${this.queue}: ${failure.toString()}; its lines are lost from now on, packets are still judged`);
+    }
   }
 
   /** At most one message a second, with how many were left out. */
@@ -353,7 +356,8 @@ export class QueueWorker {
     this.#pending.clear();
     const final = this.stats();
     this.#nfq.close();
-    for (const s of this.#streams) s.flushSync();
+    this.#checkOutputs();
+    for (const s of this.#streams) s.close();
     this.#injector.close();
     return final;
   }

@@ -30,10 +30,15 @@ export class LineWriter {
     readonly owned: boolean,
   ) {}
 
-  /** Truncates `path` (or appends to it) and opens it; a path that cannot be opened is PAL_ERR_OUTPUT now. */
-  static file(path: string, append = false): LineWriter {
+  /**
+   * Opens `path`, truncated; or with `shared`, appended to, each line written as it comes
+   * (inline workers share the file: one write(2) per line under O_APPEND never interleaves, and
+   * an alert is on disk when its verdict goes out). A path that cannot be opened is
+   * PAL_ERR_OUTPUT now.
+   */
+  static file(path: string, shared = false): LineWriter {
     try {
-      return new LineWriter(path, openSync(path, append ? 'a' : 'w'), FILE_BUFFER, true);
+      return new LineWriter(path, openSync(path, shared ? 'a' : 'w'), shared ? 0 : FILE_BUFFER, true);
     } catch (err) {
       throw outputError(path, `cannot be written: ${(err as Error).message}`, err);
     }

@@ -614,6 +614,23 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(await p.exited).toEqual({ code: 0, signal: null });
     }, 60_000);
 
+    it('an alerts file on a full disk (/dev/full): said once, and packets are still judged', async () => {
+      const p = await Palisade.start(net(), dir, ['--queue', '0', '--alerts', '/dev/full']);
+      running.push(p);
+      // A port the firewall refuses: an alert that cannot be written.
+      expect(runEndpoint(net(), 'connect', SERVER_IP, '7777', '1500')).toMatchObject({ connected: false });
+      const deadline = performance.now() + 5000;
+      while (!/queue 0: PAL_ERR_OUTPUT: \/dev\/full: cannot be written: ENOSPC.*packets are still judged/.test(p.stderr)) {
+        if (performance.now() > deadline) throw new Error(`no report:\n${p.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(runEndpoint(net(), 'connect', SERVER_IP, '7777', '1500')).toMatchObject({ connected: false });
+      expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+      expect(p.stderr.match(/PAL_ERR_OUTPUT/g)).toHaveLength(1);
+      expect(p.ctl('stop').status).toBe(0);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+    }, 60_000);
+
     it('--workers process: one process per queue, judging as threads do', async () => {
       const p = await Palisade.start(net(), dir, ['--queues', '0-1', '--workers', 'process']);
       running.push(p);
