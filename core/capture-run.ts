@@ -21,6 +21,7 @@ const HEAP_CHECK_EVERY = 64;
  * being synchronous otherwise (a setImmediate costs microseconds; 4096 packets, milliseconds).
  */
 const YIELD_EVERY = 4096;
+const MIB = 1024 * 1024;
 
 export interface CaptureRunOptions {
   /** The first write error of an output the engine does not own (the flow log), or null. */
@@ -28,7 +29,6 @@ export interface CaptureRunOptions {
   /** Set once the run must stop (a signal): the loop stops reading and flushes everything. */
   interrupted?: (frame: number) => PalisadeError | null;
 }
-const MIB = 1024 * 1024;
 
 export interface CaptureRun {
   engine: Engine;
