@@ -68,6 +68,11 @@ const threadEntry = fileURLToPath(new URL('./worker-thread-entry.js', import.met
 const RESTART_DELAY_MS = 1000;
 /** How often the main thread reads a worker thread's heartbeat. */
 const WATCH_EVERY_MS = 50;
+/**
+ * A watch this late means the whole process was paused (SIGSTOP, a suspended VM, swapping), the
+ * worker with it: its silence then is no stall, and is measured afresh.
+ */
+const PAUSED_MS = 4 * WATCH_EVERY_MS;
 
 /** What the main thread needs of a worker's channel, a child process or a worker thread. */
 interface Channel {
@@ -80,6 +85,8 @@ interface Channel {
   end(): void;
   /** Milliseconds the worker has been stuck in its engine (0 when it cannot be told from here). */
   stuckMs(now: number): number;
+  /** Measure afresh from `now` (the whole process was paused: no one was stuck). */
+  unstick(now: number): void;
 }
 
 function childChannel(options: WorkerOptions): Channel {
@@ -101,6 +108,7 @@ function childChannel(options: WorkerOptions): Channel {
     exited: () => child.exitCode !== null || child.signalCode !== null,
     end: () => undefined,
     stuckMs: () => 0,
+    unstick: () => undefined,
   };
 }
 
@@ -133,6 +141,9 @@ function threadChannel(options: WorkerOptions): Channel {
     exited: () => done,
     end: () => void thread.terminate(),
     stuckMs: (now) => stall.check(now),
+    unstick: (now) => {
+      stall.reset(now);
+    },
   };
 }
 
@@ -145,6 +156,7 @@ export class SpawnedWorker implements WorkerHandle {
   /** Why the main thread ended the worker (it was stuck), for the report of its exit. */
   #replaced = '';
   readonly #watch: NodeJS.Timeout | undefined;
+  #watchedAt = performance.now();
   /** A thread's RSTs, sent from here. */
   readonly #injector: Injector | null;
   #restarts = 0;
@@ -178,8 +190,15 @@ export class SpawnedWorker implements WorkerHandle {
 
   /** A thread stuck for timeoutMs is ended; the exit handler starts another. */
   #check(timeoutMs: number): void {
+    const now = performance.now();
+    const late = now - this.#watchedAt > PAUSED_MS;
+    this.#watchedAt = now;
     if (!this.#alive || this.#stopping || this.#replaced !== '') return;
-    const stuck = this.#child.stuckMs(performance.now());
+    if (late) {
+      this.#child.unstick(now);
+      return;
+    }
+    const stuck = this.#child.stuckMs(now);
     if (stuck < timeoutMs) return;
     this.#replaced = `PAL_ERR_RULE_TIMEOUT: its rules ran ${Math.round(stuck)} ms without returning (rules.timeoutMs ${timeoutMs})`;
     this.#child.end();

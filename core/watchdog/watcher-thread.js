@@ -41,8 +41,18 @@ function* live() {
   for (const [id, w] of watched) if (!w.fired && Atomics.load(w.stall.beat, ARMED) !== 0) yield [id, w];
 }
 
+/** A tick this late means the whole process was paused (SIGSTOP, a suspended VM): no one was stuck. */
+const PAUSED_MS = 4 * PERIOD_MS;
+let tickedAt = performance.now();
+
 setInterval(() => {
   const now = performance.now();
+  const paused = now - tickedAt > PAUSED_MS;
+  tickedAt = now;
+  if (paused) {
+    for (const w of watched.values()) w.stall.reset(now);
+    return;
+  }
   for (const [id, w] of watched) {
     if (w.fired) {
       if (Atomics.load(w.stall.beat, ARMED) === 0) {

@@ -3,14 +3,14 @@
  * past rules.heapLimitMb ends the run with a coded error instead of a V8 abort, and in both
  * cases what was decided before is kept.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineRules, tcpConnection } from '../../index.ts';
 import { replay, tcpSession } from '../../testing.ts';
-import { palisade } from '../cli/run-cli.ts';
+import { palisade, root } from '../cli/run-cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-watchdog-'));
 afterAll(() => {
@@ -169,4 +169,38 @@ export default defineRules(({ rule }) => {
     expect(r.stderr).toMatch(/PAL_ERR_HEAP_LIMIT: rule 'runaway' was stopped on frame 1 with \d+ MiB of heap in use, near V8's own limit/);
     expect(r.status).toBe(3);
   });
+
+  it('a replay paused whole (SIGSTOP, a suspended VM) is not a stuck rule: it goes on after SIGCONT', async () => {
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 3; i++) frames.push(...(tcpSession({ client: `10.8.0.${i + 1}:4000` }).handshake().send('up', 'x').close().frames()));
+    const { encodePcap } = await import('../../core/io/pcap-writer.ts');
+    const capture = join(tmp, 'paused.pcap');
+    writeFileSync(capture, encodePcap(frames.map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType: 1 }));
+    const rulesFile = join(tmp, 'busy.ts');
+    writeFileSync(
+      rulesFile,
+      `import { defineRules, tcpConnection } from 'palisade';
+export default defineRules(({ rule }) => {
+  rule({ name: 'busy', on: tcpConnection.events.receivePacket, eval: () => { const t = performance.now(); while (performance.now() - t < 120); } });
+});
+`,
+    );
+    const config = join(tmp, 'paused.json');
+    writeFileSync(config, JSON.stringify({ rules: { timeoutMs: 200 } }));
+    const p = spawn(process.execPath, ['bin/palisade.js', 'replay', rulesFile, capture, '--config', config], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    // Paused in the middle of a 120 ms call (the calls fill the run): with the pause counted,
+    // the call would look 600 ms long, past rules.timeoutMs.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (let i = 0; i < 2; i++) {
+      p.kill('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      p.kill('SIGCONT');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).toMatch(/rule errors 0/);
+  }, 60_000);
 });
