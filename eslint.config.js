@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'test/fixtures/type-errors/**', '**/*.js', '!eslint.config.js', '!bin/*.js'] },
+  { ignores: ['node_modules/**', 'dist/**', 'test/fixtures/type-errors/**', '**/*.js', '!eslint.config.js', '!bin/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// The installed entry point: palisade runs from its TypeScript sources through tsx, the same
-// loader that lets rule authors write .ts files with no build step.
-import { register } from 'node:module';
-import { register as registerTsx } from 'tsx/esm/api';
-
-registerTsx();
-register('../core/resolve-hook.js', import.meta.url);
-await import('./palisade.ts');
+/* global process */
+// The installed entry point: palisade's compiled code (dist/, built by `npm run build`, which
+// `npm ci` runs as `prepare`). tsx loads only users' .ts rule files, when a command needs them.
+try {
+  await import('../dist/bin/palisade.js');
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bin/palisade.js')) {
+    process.stderr.write('palisade: not built yet: run `npm run build` (npm ci does it)\n');
+    process.exitCode = 1;
+  } else {
+    throw err;
+  }
+}

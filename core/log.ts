@@ -1,15 +1,17 @@
 /**
  * pino loggers for alerts and rule logs: JSON lines stamped with the engine clock (packet time
- * in replay, so output is deterministic), human-friendly only when writing to a terminal.
+ * in replay, so output is deterministic), at a terminal too; human-friendly (pino-pretty) only
+ * when asked for (`replay --pretty`).
  */
+import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { PalisadeError } from './errors.ts';
 import { LineWriter } from './io/line-writer.ts';
 
-export type LogTarget = 'stdout' | 'stderr' | { file: string } | DestinationStream;
+export type LogTarget = 'stdout' | 'stderr' | { pretty: 'stdout' | 'stderr' } | { file: string } | DestinationStream;
 
 export interface Destination {
   stream: DestinationStream;
@@ -20,17 +22,28 @@ export interface Destination {
 
 const none = (): null => null;
 
-/** A destination for alerts or logs: a file, stdout (pretty at a terminal), or a caller's stream. */
+/** A destination for alerts or logs: a file, stdout or stderr (JSON lines, or pretty), or a caller's stream. */
 export function openDestination(target: LogTarget): Destination {
-  if (target === 'stdout' || target === 'stderr') {
-    const fd = target === 'stdout' ? 1 : 2;
-    const tty = (target === 'stdout' ? process.stdout : process.stderr).isTTY;
-    if (tty) return { stream: pretty({ destination: fd, sync: true, colorize: true }), flush: () => undefined, failure: none };
-    return writerDestination(LineWriter.stdio(fd));
-  }
+  if (target === 'stdout' || target === 'stderr') return writerDestination(LineWriter.stdio(target === 'stdout' ? 1 : 2));
   // No mkdir -p: like -o, the directory must exist.
   if ('file' in target) return writerDestination(LineWriter.file(target.file));
+  if ('pretty' in target) {
+    const fd = target.pretty === 'stdout' ? 1 : 2;
+    // pino-pretty (and its colour library) loads only for a run that asked for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+    const stream = pretty({ destination: fd, sync: true, colorize: colors(fd) });
+    return { stream, flush: () => undefined, failure: none };
+  }
   return { stream: target, flush: () => undefined, failure: none };
+}
+
+/** https://no-color.org and FORCE_COLOR, as most CLIs read them; else colours at a terminal. */
+export function colors(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (force === '0' || force === 'false') return false;
+  return (fd === 1 ? process.stdout : process.stderr).isTTY;
 }
 
 function writerDestination(w: LineWriter): Destination {

@@ -12,13 +12,19 @@ Type-checks a rule file against palisade's types (errors as file:line:col, as an
 them), then loads it and registers its rules without running any packet.
 
 Options:
-  -h, --help   show this help
+  --no-typecheck   only load the rule file and register its rules
+  --no-cache       compile even if the cached result of an earlier check is still valid
+  -h, --help       show this help
 
 Exit status: 0 the rule file is sound, 1 it has errors, 2 bad usage.
 `;
 
 export async function check(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('check', argv, { help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parse('check', argv, {
+    'no-typecheck': { type: 'boolean' },
+    'no-cache': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(checkHelp);
     return 0;
@@ -26,11 +32,13 @@ export async function check(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw usageError('palisade check: needs exactly one <rules.ts>');
   const path = positionals[0] as string;
   if (!existsSync(path)) throw fileNotFound('rule file', path);
-  // Types first: nothing of the file runs before it compiles. The compiler loads only here.
-  const { formatDiagnostic, typecheckRuleFile } = await import('../typecheck.ts');
-  const diagnostics = typecheckRuleFile(path);
-  for (const d of diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
-  if (diagnostics.length > 0) throw typecheckError(path, diagnostics.length);
+  // Types first: nothing of the file runs before it compiles.
+  if (!(values['no-typecheck'] ?? false)) {
+    const { formatDiagnostic, typecheckRuleFiles } = await import('../typecheck/index.ts');
+    const diagnostics = (await typecheckRuleFiles([path], { cache: !(values['no-cache'] ?? false) })).get(path) ?? [];
+    for (const d of diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
+    if (diagnostics.length > 0) throw typecheckError(path, diagnostics.length);
+  }
   const rules = await loadRuleFile(path);
   const sink = new Writable({ write: (_chunk, _enc, done) => { done(); } });
   const engine = createEngine({ rules, alerts: sink, log: sink });

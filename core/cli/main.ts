@@ -1,8 +1,6 @@
 /** Command dispatch, help, and the one place errors become exit codes. */
-import { readFileSync } from 'node:fs';
 import { PalisadeError, usageError } from '../errors.ts';
-
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { version } from '../package.ts';
 
 export const mainHelp = `Usage: palisade <command> [options]
 

@@ -23,12 +23,16 @@ summary on stderr.
 Options:
   -o, --output FILE   write the accepted packets to FILE (pcap, nanosecond timestamps)
   --alerts FILE       write alerts (JSON lines) to FILE instead of stdout
+  --pretty            alerts on stdout and logs on stderr as coloured, multi-line text for
+                      people (colours follow NO_COLOR and FORCE_COLOR); default: JSON lines
   --log FILE          write rule logs (JSON lines) to FILE instead of stderr
   --flows FILE        write one JSON line per finished TCP connection to FILE (Zeek conn.log
                       fields: conn_state, history, bytes and packets each way, community_id)
   --config FILE       limits and policies (JSON; see docs/config.md)
   --pass-through      run every rule and alert, but forward every packet (monitor only)
   --stats             print anomalies by kind and memory in the summary
+  --no-typecheck      run the rule file without type-checking it first (the result of a check
+                      is cached, so an unchanged rule set is not compiled again)
   -h, --help          show this help
 
 Exit status: 0 done, 1 capture, rule file or output error, 2 bad usage, 3 a rule was stopped
@@ -52,7 +56,9 @@ export async function replay(argv: string[]): Promise<number> {
     flows: { type: 'string' },
     config: { type: 'string' },
     'pass-through': { type: 'boolean' },
+    pretty: { type: 'boolean' },
     stats: { type: 'boolean' },
+    'no-typecheck': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -73,11 +79,14 @@ export async function replay(argv: string[]): Promise<number> {
     if (input !== undefined) throw outputError(out, `${flag} names ${input[0]} (${input[1]}); writing it would destroy it: give another path`);
   }
 
+  // As `run` does: a rule file with type errors (a misspelt field that would never match) does not run.
+  if (!(values['no-typecheck'] ?? false)) await (await import('../typecheck/index.ts')).requireTypes(rulesPath);
   const rules = await loadRuleFile(rulesPath);
   const reader = openCapture(capturePath);
   const outputPath = values.output;
   const output = outputPath === undefined ? undefined : openOutputCapture(outputPath);
   const passThrough = values['pass-through'] ?? false;
+  const pretty = values.pretty ?? false;
 
   const flows = values.flows === undefined ? undefined : openDestination({ file: values.flows });
   // Ctrl-C or SIGTERM: stop reading, flush every output, print the summary; again: at once.
@@ -95,8 +104,8 @@ export async function replay(argv: string[]): Promise<number> {
       config,
       passThrough,
       heartbeat,
-      alerts: values.alerts === undefined ? 'stdout' : { file: values.alerts },
-      log: values.log === undefined ? 'stderr' : { file: values.log },
+      alerts: values.alerts !== undefined ? { file: values.alerts } : pretty ? { pretty: 'stdout' } : 'stdout',
+      log: values.log !== undefined ? { file: values.log } : pretty ? { pretty: 'stderr' } : 'stderr',
       ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.stream.write(`${JSON.stringify(record)}\n`) }),
       output:
         output === undefined

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from './args.ts';
 import { configSchema, defaultConfig, loadConfigFile, type Config } from '../config.ts';
-import { fileNotFound, PalisadeError, typecheckError, usageError } from '../errors.ts';
+import { fileNotFound, usageError } from '../errors.ts';
 import { createEngine } from '../engine.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { injectionWarnings, setUpBridge, type BridgeSetup } from '../inline/bridge.ts';
@@ -101,13 +101,8 @@ const isFile = (path: string): boolean => {
 async function vet(path: string, typecheck: boolean): Promise<void> {
   if (!isFile(path)) throw fileNotFound('rule file', path);
   if (typecheck) {
-    // The compiler loads only here: a command that does not type-check never pays for it.
-    const { formatDiagnostic, typecheckRuleFile } = await import('../typecheck.ts');
-    const diagnostics = typecheckRuleFile(path);
-    if (diagnostics.length > 0) {
-      const e = typecheckError(path, diagnostics.length);
-      throw new PalisadeError(e.code, `${e.message}\n${diagnostics.map(formatDiagnostic).join('\n')}`);
-    }
+    // Loaded only here: a command that does not type-check never pays for it.
+    await (await import('../typecheck/index.ts')).requireTypes(path);
   }
   const rules = await loadRuleFile(path);
   const sink = new Writable({

@@ -1,7 +1,7 @@
 /** `palisade test [dir…]`: replay cases (rules, capture, expect.json), one line each, and a verdict. */
 import { relative, resolve } from 'node:path';
 import { parse } from './args.ts';
-import { noCases } from '../errors.ts';
+import { noCases, type PalisadeError } from '../errors.ts';
 import { readCase } from '../cases/case-file.ts';
 import { findCases } from '../cases/find-cases.ts';
 import { runCase, type CaseResult } from '../cases/run-case.ts';
@@ -17,6 +17,8 @@ Prints one line per case, a diff (- expected, + actual) under each failing case,
 'N passed, M failed'.
 
 Options:
+  --no-typecheck  run the rule files without type-checking them first (all the cases' rule
+               files are checked together, and the result cached by content)
   --update     rewrite the expect.json of each failing case (or one that expects nothing yet)
                from the actual result; review the change as you would a snapshot
   -h, --help   show this help
@@ -27,6 +29,7 @@ Exit status: 0 every case passed, 1 a case failed, 2 bad usage or a case that is
 export async function test(argv: string[]): Promise<number> {
   const { values, positionals } = parse('test', argv, {
     update: { type: 'boolean' },
+    'no-typecheck': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -39,12 +42,21 @@ export async function test(argv: string[]): Promise<number> {
   if (found.length === 0) throw noCases(dirs);
   // Every case file is checked before the first case runs: a typo stops the run at once.
   const cases = found.map((dir) => readCase(dir, { update }));
+  // One compiler program for every rule file (paid once), before any case runs.
+  const types = new Map<string, PalisadeError>();
+  if (!(values['no-typecheck'] ?? false)) {
+    const { typecheckRuleFiles, typeErrors } = await import('../typecheck/index.ts');
+    for (const [path, diagnostics] of await typecheckRuleFiles([...new Set(cases.map((c) => c.rules))])) {
+      if (diagnostics.length > 0) types.set(path, typeErrors(path, diagnostics));
+    }
+  }
 
   let passed = 0;
   let failed = 0;
   let updated = 0;
   for (const c of cases) {
-    const r = await runCase(c, { update });
+    const typeError = types.get(c.rules);
+    const r = typeError === undefined ? await runCase(c, { update }) : { status: 'failed' as const, packets: 0, ms: 0, error: typeError, mismatches: [] };
     const name = relative(process.cwd(), resolve(c.dir)) || '.';
     process.stdout.write(report(name, r));
     if (r.status === 'ok') passed++;
@@ -60,7 +72,7 @@ function report(name: string, r: CaseResult): string {
   if (r.status === 'ok') return `ok   ${name}  ${timing}\n`;
   if (r.status === 'updated') return `upd  ${name}  ${timing}  expect.json rewritten\n`;
   const lines = [`FAIL ${name}`];
-  if (r.error) lines.push(`  ${r.error.toString()}`);
+  if (r.error) lines.push(...r.error.toString().split('\n').map((l) => `  ${l}`));
   for (const m of r.mismatches) {
     lines.push(`  ${m.key} (- expected, + actual):`);
     for (const l of m.lines) lines.push(`    ${l}`);

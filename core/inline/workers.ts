@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { PalisadeError, type ErrorCode } from '../errors.ts';
 import { Injector } from '../io/inject.ts';
+import { compiled } from '../package.ts';
 import { createHeartbeat, Stall } from '../watchdog/heartbeat.js';
 import { injectFailure, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
 
@@ -62,8 +63,9 @@ export function deserializeError(e: SerializedError): Error {
   return new Error(`${e.code}: ${e.message}`);
 }
 
-const entry = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
-const threadEntry = fileURLToPath(new URL('./worker-thread-entry.js', import.meta.url));
+// The compiled build starts a worker's module itself; the sources need an entry that registers tsx.
+const entry = fileURLToPath(new URL(compiled ? './worker-process.js' : './worker-entry.js', import.meta.url));
+const threadEntry = fileURLToPath(new URL(compiled ? './worker-thread.js' : './worker-thread-entry.js', import.meta.url));
 /** A worker that dies is started again after this long (the queue bypasses meanwhile). */
 const RESTART_DELAY_MS = 1000;
 /** How often the main thread reads a worker thread's heartbeat. */

@@ -13,8 +13,10 @@
  * Packets arrive from iptables as IP datagrams without a link header: LINKTYPE_RAW.
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { nfqueueError } from '../errors.ts';
 import { HELD, planVerdicts } from './verdict-plan.ts';
+import { packageRoot } from '../package.ts';
 
 /** netfilter verdicts (linux/netfilter.h). */
 export const NF_DROP = 0;
@@ -76,7 +78,7 @@ let addon: NfQueueAddon | Error | undefined;
 export function loadAddon(): NfQueueAddon | Error {
   if (addon !== undefined) return addon;
   try {
-    addon = createRequire(import.meta.url)('../../build/Release/palisade_nfqueue.node') as NfQueueAddon;
+    addon = createRequire(import.meta.url)(join(packageRoot, 'build/Release/palisade_nfqueue.node')) as NfQueueAddon;
   } catch (err) {
     addon = err instanceof Error ? err : new Error(String(err));
   }

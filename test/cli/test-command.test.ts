@@ -377,13 +377,33 @@ export default defineRules(({ rule, alert }) => {
       'input.pcap': resetCapture,
       'expect.json': { alerts: [] },
     });
-    const r = palisade(['test'], { cwd: dir });
+    const r = palisade(['test', '--no-typecheck'], { cwd: dir });
     expect(r.status).toBe(1);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('FAIL broken');
     expect(lines[1]).toMatch(/^ {2}PAL_ERR_RULE_LOAD: broken\/rules\.ts: cannot be loaded: /);
     expect(lines.slice(2, -1).map((l) => l.replace(/ {2}\(.*$/, ''))).toEqual(['ok   midstream', 'ok   reset', 'ok   udp/big-dns']);
     expect(lines.at(-1)).toBe('3 passed, 1 failed');
+  });
+
+  it('type-checks every case before running: a type error fails its case only, as file:line:col', () => {
+    const dir = freshDir();
+    goodTree(dir);
+    writeCase(join(dir, 'typo'), {
+      'rules.ts': readFileSync(join(root, 'test/fixtures/type-errors/misspelled-field.ts')),
+      'input.pcap': resetCapture,
+      'expect.json': { alerts: [] },
+    });
+    const r = palisade(['test'], { cwd: dir, env: { PALISADE_CACHE_DIR: join(dir, '.cache') } });
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => l.replace(/ {2}\(.*$/, ''));
+    expect(lines.slice(0, 3)).toEqual(['ok   midstream', 'ok   reset', 'FAIL typo']);
+    expect(lines[3]).toMatch(/^ {2}PAL_ERR_TYPECHECK: typo\/rules\.ts: 1 type error/);
+    expect(lines[4]).toMatch(/^ {2}typo\/rules\.ts:7:24 - error TS2551: Property 'dstprot' does not exist on type 'TcpPacket'/);
+    expect(lines[5]).toBe('ok   udp/big-dns');
+    expect(lines.at(-1)).toBe('3 passed, 1 failed');
+    // --no-typecheck runs it: the misspelt field never matches, and nothing says so.
+    expect(palisade(['test', '--no-typecheck', 'typo'], { cwd: dir }).stdout).toMatch(/^ok {3}typo /);
   });
 
   it('a damaged capture fails its case with the record and offset', () => {

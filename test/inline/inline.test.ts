@@ -393,6 +393,27 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       }
     }, 30_000);
 
+    it('ctl reload loads the whole module graph again: a changed helper module takes effect', () => {
+      // The same rules, with the reset keyword taken from a helper module beside them.
+      const helper = join(dir, 'keyword.ts');
+      const withHelper = join(dir, 'with-helper.ts');
+      const source = readFileSync(rules, 'utf8').replace("data.includes('FORBIDDEN')", 'data.includes(KEYWORD)');
+      writeFileSync(withHelper, source.replace("from 'palisade';", "from 'palisade';\nimport { KEYWORD } from './keyword.ts';"));
+      try {
+        writeFileSync(helper, "export const KEYWORD = 'OLDWORD';\n");
+        expect(pal.ctl('reload', withHelper).status).toBe(0);
+        expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'OLDWORD')).toMatchObject({ error: 'ECONNRESET' });
+        expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'NEWWORD')).toMatchObject({ connected: true, error: null });
+        // Only the helper changes; the rule file itself is the same.
+        writeFileSync(helper, "export const KEYWORD = 'NEWWORD';\n");
+        expect(pal.ctl('reload').status).toBe(0);
+        expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'NEWWORD')).toMatchObject({ error: 'ECONNRESET' });
+        expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'OLDWORD')).toMatchObject({ connected: true, error: null });
+      } finally {
+        expect(pal.ctl('reload', rules).status).toBe(0);
+      }
+    }, 30_000);
+
     it('SIGTERM: open flows end with reason shutdown, the iptables rule goes, traffic still flows', async () => {
       const hold = spawnInNs(net().client, process.execPath, [endpoints, 'hold', SERVER_IP, '9100']);
       try {
