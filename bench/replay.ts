@@ -5,6 +5,7 @@
  *
  *   npm run bench [-- --packets N] [-- --passes N]
  *   npm run bench -- --floods [--packets N]   (bench/floods.ts: hostile traffic against the caps)
+ *   npm run bench -- --startup [--runs N]     (bench/startup.ts: the CLI's start-up, whole processes)
  *
  * Ratio: palisade's time over the bare loop's, for the same file in the same run: the median of
  * the ratios of each measured replay pass to a bare pass run just before it, so that a slower
@@ -23,8 +24,13 @@ import streamedRules from './streamed-rules.ts';
 import type { RuleSet } from '../core/rules.ts';
 
 const { values } = parseArgs({
-  options: { packets: { type: 'string' }, passes: { type: 'string' }, floods: { type: 'boolean' } },
+  options: { packets: { type: 'string' }, passes: { type: 'string' }, floods: { type: 'boolean' }, startup: { type: 'boolean' }, runs: { type: 'string' } },
 });
+if (values.startup === true) {
+  const { startupTable } = await import('./startup.ts');
+  startupTable(values.runs === undefined ? 10 : Number(values.runs));
+  process.exit(0);
+}
 if (values.floods === true) {
   const { floodsTable } = await import('./floods.ts');
   floodsTable(values.packets === undefined ? 1_000_000 : Number(values.packets));

@@ -3,9 +3,15 @@
  * that `network.contains(pkt.srcInt)` is two integer operations; strings are accepted too, for
  * rules written against `flow.client.ip` or literal text.
  */
-import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator, collapseIPv6Number } from 'ip-num';
+import { createRequire } from 'node:module';
+import type * as IpNum from 'ip-num';
 import { ruleInvalid } from './errors.ts';
 import { ipv4Text } from '../dissectors/ipv4.ts';
+
+// ip-num (CommonJS) loads when a rule first parses an address, not at every start: through
+// require, it costs a third of what an ESM import of it does (no export scan).
+let loaded: typeof IpNum | undefined;
+const ipNum = (): typeof IpNum => (loaded ??= createRequire(import.meta.url)('ip-num') as typeof IpNum);
 
 export class Ipv4Addr {
   /** The address as a uint32. */
@@ -27,8 +33,8 @@ export class Ipv4Addr {
 function ipv4Value(x: Ipv4Addr | string | number, where: string): number {
   if (typeof x === 'number') return x >>> 0;
   if (x instanceof Ipv4Addr) return x.value;
-  if (!Validator.isValidIPv4String(x)[0]) throw ruleInvalid(where, `'${x}' is not an IPv4 address`);
-  return Number(IPv4.fromString(x).value);
+  if (!ipNum().Validator.isValidIPv4String(x)[0]) throw ruleInvalid(where, `'${x}' is not an IPv4 address`);
+  return Number(ipNum().IPv4.fromString(x).value);
 }
 
 /** `ipv4.addr('10.0.0.1')` or `ipv4.addr(0x0a000001)`. */
@@ -67,10 +73,10 @@ export class Ipv4Network {
 /** `ipv4.network('10.0.0.0/8')` or `ipv4.network(addr, 8)`. */
 export function ipv4Network(cidr: string | Ipv4Addr | number, prefix?: number): Ipv4Network {
   if (typeof cidr === 'string' && prefix === undefined) {
-    if (!Validator.isValidIPv4CidrNotation(cidr)[0]) {
+    if (!ipNum().Validator.isValidIPv4CidrNotation(cidr)[0]) {
       throw ruleInvalid('ipv4.network', `'${cidr}' is not an IPv4 network (write it as '10.0.0.0/8')`);
     }
-    const range = IPv4CidrRange.fromCidr(cidr);
+    const range = ipNum().IPv4CidrRange.fromCidr(cidr);
     return new Ipv4Network(Number(range.getFirst().value), Number(range.cidrPrefix.value));
   }
   if (prefix === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
@@ -86,7 +92,7 @@ export class Ipv6Addr {
   }
   /** RFC 5952 text. */
   toString(): string {
-    return collapseIPv6Number(IPv6.fromBigInt(this.value).toString());
+    return ipNum().collapseIPv6Number(ipNum().IPv6.fromBigInt(this.value).toString());
   }
   toJSON(): string {
     return this.toString();
@@ -99,8 +105,8 @@ export class Ipv6Addr {
 function ipv6Value(x: Ipv6Addr | string | bigint, where: string): bigint {
   if (typeof x === 'bigint') return x;
   if (x instanceof Ipv6Addr) return x.value;
-  if (!Validator.isValidIPv6String(x)[0]) throw ruleInvalid(where, `'${x}' is not an IPv6 address`);
-  return IPv6.fromString(x).value;
+  if (!ipNum().Validator.isValidIPv6String(x)[0]) throw ruleInvalid(where, `'${x}' is not an IPv6 address`);
+  return ipNum().IPv6.fromString(x).value;
 }
 
 export function ipv6Addr(x: string | bigint): Ipv6Addr {
@@ -132,10 +138,10 @@ export class Ipv6Network {
 
 export function ipv6Network(cidr: string | Ipv6Addr, prefix?: number): Ipv6Network {
   if (typeof cidr === 'string' && prefix === undefined) {
-    if (!Validator.isValidIPv6CidrNotation(cidr)[0]) {
+    if (!ipNum().Validator.isValidIPv6CidrNotation(cidr)[0]) {
       throw ruleInvalid('ipv6.network', `'${cidr}' is not an IPv6 network (write it as '2001:db8::/32')`);
     }
-    const range = IPv6CidrRange.fromCidr(cidr);
+    const range = ipNum().IPv6CidrRange.fromCidr(cidr);
     return new Ipv6Network(range.getFirst().value, Number(range.cidrPrefix.value));
   }
   if (prefix === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 128) {

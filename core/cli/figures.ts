@@ -1,6 +1,11 @@
 /** Numbers as the CLI shows them to people: counts with separators, byte sizes in binary units. */
 
-export const count = (x: number): string => x.toLocaleString('en-US');
+/** `1,234,567`: Intl would do it too, at the price of loading ICU's locale data at every start. */
+export function count(x: number): string {
+  const [int = '', frac] = (Math.round(x * 1000) / 1000).toString().split('.');
+  const grouped = int.replace(/\B(?=(\d{3})+$)/g, ',');
+  return frac === undefined ? grouped : `${grouped}.${frac}`;
+}
 
 export function byteSize(x: number): string {
   if (x < 1024) return `${x} B`;
