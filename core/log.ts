@@ -43,7 +43,9 @@ export function colors(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): boolean
   if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (force === '0' || force === 'false') return false;
-  return (fd === 1 ? process.stdout : process.stderr).isTTY;
+  // Typed boolean, but undefined off a terminal.
+  const tty = (fd === 1 ? process.stdout : process.stderr).isTTY as boolean | undefined;
+  return tty ?? false;
 }
 
 function writerDestination(w: LineWriter): Destination {
