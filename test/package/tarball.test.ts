@@ -88,7 +88,10 @@ console.log(JSON.stringify(alerts));
   });
 
   it("type-checks under the user's own tsc (NodeNext, strict), and its types catch mistakes", () => {
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'] }, include: ['*.ts'] }));
+    // docs/library.md's paths, so that rule files saying 'palisade' are typed in the editor too.
+    const paths = { palisade: [`./node_modules/${pkg.name}/dist/index.d.ts`], 'palisade/testing': [`./node_modules/${pkg.name}/dist/testing.d.ts`] };
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], paths }, include: ['*.ts'] }));
+    writeFileSync(join(app, 'rule.ts'), `import { defineRules, udp } from 'palisade';\nimport type { ReplayResult } from 'palisade/testing';\nexport type R = ReplayResult;\nexport default defineRules(({ rule }) => { rule({ name: 'dns', on: udp.events.receivePacket, eval: (pkt) => pkt.dstport === 53 }); });\n`);
     writeFileSync(
       join(app, 'app.ts'),
       `import { createEngine, defineRules, tcp, type TcpPacket } from '${pkg.name}';
@@ -107,7 +110,7 @@ export { port };
     const ok = run(tsc, ['-p', '.']);
     expect(ok.stdout).toBe('');
     expect(ok.status).toBe(0);
-    writeFileSync(join(app, 'typo.ts'), `import { defineRules, tcp } from '${pkg.name}';\nexport default defineRules(({ rule }) => { rule({ name: 'x', on: tcp.events.receivePacket, eval: (pkt) => pkt.dstprot === 80 }); });\n`);
+    writeFileSync(join(app, 'typo.ts'), `import { defineRules, tcp } from 'palisade';\nexport default defineRules(({ rule }) => { rule({ name: 'x', on: tcp.events.receivePacket, eval: (pkt) => pkt.dstprot === 80 }); });\n`);
     const typo = run(tsc, ['-p', '.']);
     expect(typo.status).not.toBe(0);
     expect(typo.stdout).toMatch(/typo\.ts\(2,\d+\): error TS2551: Property 'dstprot' does not exist on type 'TcpPacket'/);
