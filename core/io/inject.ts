@@ -46,7 +46,13 @@ export class Injector {
     try {
       raw = createRequire(import.meta.url)('raw-socket') as RawSocketModule;
     } catch (err) {
-      throw injectError(`the raw-socket binding does not load (${(err as Error).message}); run npm rebuild raw-socket`);
+      // An optional dependency: npm leaves it out when its native build fails (no compiler).
+      const missing = (err as { code?: unknown }).code === 'MODULE_NOT_FOUND' && (err as Error).message.includes("'raw-socket'");
+      throw injectError(
+        missing
+          ? 'raw-socket, which sends the RSTs inline, is not installed: its native build needs build-essential and python3; install them, then npm install again'
+          : `the raw-socket binding does not load (${(err as Error).message.split('\n')[0] ?? ''}); run npm rebuild raw-socket`,
+      );
     }
     const open = (family: number): RawSocket => {
       const s = raw.createSocket({ addressFamily: family, protocol: IPPROTO_RAW });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from '../cli/run-cli.ts';
@@ -15,8 +15,8 @@ const work = mkdtempSync(join(tmpdir(), 'palisade-pack-'));
 const app = join(work, 'app');
 let tarball = '';
 
-function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000, env: { ...process.env, npm_config_loglevel: 'error' } });
+function npm(args: string[], cwd: string, env: Record<string, string> = {}): string {
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000, env: { ...process.env, npm_config_loglevel: 'error', ...env } });
 }
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
@@ -116,4 +116,34 @@ export { port };
     expect(typo.stdout).toMatch(/typo\.ts\(2,\d+\): error TS2551: Property 'dstprot' does not exist on type 'TcpPacket'/);
     rmSync(join(app, 'typo.ts'));
   });
+});
+
+describe('installed where no native addon can build', () => {
+  const bare = join(work, 'bare');
+
+  beforeAll(() => {
+    mkdirSync(bare);
+    writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare', private: true, type: 'module' }));
+    // A compiler that always fails: node-gyp builds neither raw-socket nor palisade's addon.
+    npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], bare, { CC: 'false', CXX: 'false' });
+  }, 600_000);
+
+  it('installs, and replay, check and test work; run says what to install', () => {
+    expect(existsSync(join(bare, 'node_modules/raw-socket'))).toBe(false);
+    expect(existsSync(join(bare, `node_modules/${pkg.name}/build/Release/palisade_nfqueue.node`))).toBe(false);
+    const palisade = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(join(bare, 'node_modules/.bin/palisade'), args, { cwd: bare, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PALISADE_CACHE_DIR: join(work, 'cache') } });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    cpSync(join(bare, 'node_modules', pkg.name, 'samples/firewall'), join(bare, 'firewall'), { recursive: true });
+    const replay = palisade(['replay', 'firewall/rules.ts', 'firewall/capture.pcap']);
+    expect(replay.stderr).toMatch(/^alerts +3$/m);
+    expect(replay.status).toBe(0);
+    expect(palisade(['check', 'firewall/rules.ts']).status).toBe(0);
+    expect(palisade(['test', 'firewall']).status).toBe(0);
+    // No --bridge: nothing is installed in the system; without raw-socket no RST can be sent.
+    const run = palisade(['run', 'firewall/rules.ts', '--queue', '7', '--socket', join(bare, 'ctl.sock')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^palisade: PAL_ERR_INJECT: raw-socket, which sends the RSTs inline, is not installed: .*build-essential and python3/m);
+  }, 120_000);
 });
