@@ -54,7 +54,7 @@ export async function runCapture(
   // The handler runs in a later task, once the engine exists.
   const dog = watchThisThread(limits.timeoutMs, (stop) => {
     const { rule, frame } = engine.running;
-    engine.stats.ruleErrors++;
+    engine.stats.ruleError(rule);
     if (stop.reason === 'heap') {
       onStop(heapNearV8Limit(rule, frame, stop.usedMb, Math.round(getHeapStatistics().heap_size_limit / MIB)));
       return;

@@ -36,6 +36,7 @@ import type { Hold } from '../dissectors/tcp-connection/hold.ts';
 import { dissectorEmitter, enabledDissectors, type FlowDissector } from '../dissectors/tcp-connection/flow-dissector.ts';
 import { flowRecord, type FlowRecord } from './flow-log.ts';
 import { ARMED, BEAT } from './watchdog/heartbeat.js';
+import { RuleErrors } from './rule-errors.ts';
 import { UdpTracker, udpFlowRecord } from '../dissectors/udp-connection/index.ts';
 import { UdpFlow } from '../dissectors/udp-connection/flow.ts';
 import { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
@@ -133,6 +134,7 @@ export class Engine {
   readonly #passThrough: boolean;
   readonly #alerts: AlertWriter;
   readonly #log: Logger;
+  readonly #ruleErrors: RuleErrors;
   readonly #dests: Destination[] = [];
   readonly #onAlert: ((record: AlertRecord) => void) | undefined;
 
@@ -206,6 +208,7 @@ export class Engine {
       this.#onAlert?.(record);
     });
     this.#log = ruleLogger(logDest, this.clock, this.config.logLevel);
+    this.#ruleErrors = new RuleErrors(this.stats, this.#log, () => this.clock.now);
     this.#onFlow = options.onFlow;
     const nextId = (): number => this.#nextFlowId++;
     const host = this.#trackerHost();
@@ -411,10 +414,12 @@ export class Engine {
   }
 
   #ruleError(name: string, err: unknown, flow?: TcpFlow | UdpFlow): void {
-    this.stats.ruleErrors++;
     const { message, stack } = describeThrown(err);
-    this.#log.error({ rule: name, err: { message, stack }, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
-    this.#alerts.raise(name, this.#alertPacket(), { description: `rule error: ${message}` }, { error: message });
+    // A rule's first few errors in full; the rest counted and summarised (core/rule-errors.ts).
+    if (this.#ruleErrors.record(name, message)) {
+      this.#log.error({ rule: name, err: { message, stack }, packet: this.#inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
+      this.#alerts.raise(name, this.#alertPacket(), { description: `rule error: ${message}` }, { error: message });
+    }
     if (this.config.ruleErrorPolicy !== 'drop') return;
     // Between packets (a streamed rule) there is no packet to drop: fail closed on its flow.
     if (this.#inPacket) this.#pkt.drop();
@@ -945,6 +950,7 @@ export class Engine {
     this.#closed = true;
     this.#pkt.dropped = false;
     this.#emit(engineEvents.exiting);
+    this.#ruleErrors.flush();
     for (const d of this.#dests) d.flush();
   }
 }

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'PAL_ERR_CTL'
   | 'PAL_ERR_RULE_TIMEOUT'
   | 'PAL_ERR_HEAP_LIMIT'
+  | 'PAL_ERR_RULE_ERRORS'
   | 'PAL_ERR_INTERRUPTED';
 
 /** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
@@ -50,6 +51,7 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_CTL: 1,
   PAL_ERR_RULE_TIMEOUT: 3,
   PAL_ERR_HEAP_LIMIT: 3,
+  PAL_ERR_RULE_ERRORS: 1,
   // 128 + SIGINT, as a shell reports it; SIGTERM's 143 is set by the command that saw it.
   PAL_ERR_INTERRUPTED: 130,
 };
@@ -128,6 +130,16 @@ export const interrupted = (signal: string, frame: number): PalisadeError =>
   new PalisadeError('PAL_ERR_INTERRUPTED', `${signal}: the replay stopped after frame ${frame}; its outputs hold everything up to it (again to stop at once, losing what is buffered)`);
 
 /** A rule stopped by the watchdog; `frame` is the packet it was judging, if any. */
+/** A replay whose rules threw: its verdicts followed ruleErrorPolicy, not the rules' intent. */
+export const ruleErrors = (byRule: ReadonlyMap<string, number>): PalisadeError => {
+  const total = [...byRule.values()].reduce((a, b) => a + b, 0);
+  const rules = [...byRule].sort((a, b) => b[1] - a[1]).map(([rule, n]) => `'${rule}' ${n}`);
+  return new PalisadeError(
+    'PAL_ERR_RULE_ERRORS',
+    `rules threw ${total} time${total === 1 ? '' : 's'} (${rules.slice(0, 5).join(', ')}${rules.length > 5 ? ', …' : ''}); the log has their first errors with the stack; pass --allow-rule-errors if they are expected`,
+  );
+};
+
 export const ruleTimeout = (rule: string, frame: number | undefined, stuckMs: number, timeoutMs: number): PalisadeError =>
   new PalisadeError(
     'PAL_ERR_RULE_TIMEOUT',

@@ -10,6 +10,8 @@ export class Stats {
   nonIp = 0;
   alerts = 0;
   ruleErrors = 0;
+  /** Rule errors by rule name (core/rule-errors.ts counts them, with `ruleErrors`). */
+  readonly ruleErrorsByRule = new Map<string, number>();
   /** Rule errors that were a rule stopped by the watchdog (rules.timeoutMs). */
   ruleTimeouts = 0;
   injected = 0;
@@ -17,6 +19,13 @@ export class Stats {
   connections = 0;
   anomalyTotal = 0;
   readonly anomalies = new Map<PacketAnomaly | (string & {}), number>();
+
+  ruleError(rule: string): number {
+    this.ruleErrors++;
+    const count = (this.ruleErrorsByRule.get(rule) ?? 0) + 1;
+    this.ruleErrorsByRule.set(rule, count);
+    return count;
+  }
 
   anomaly(kind: PacketAnomaly | (string & {})): void {
     this.anomalyTotal++;
@@ -32,6 +41,7 @@ export class Stats {
       nonIp: this.nonIp,
       alerts: this.alerts,
       ruleErrors: this.ruleErrors,
+      ruleErrorsByRule: Object.fromEntries(this.ruleErrorsByRule),
       ruleTimeouts: this.ruleTimeouts,
       injected: this.injected,
       connections: this.connections,

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
-import { fileNotFound, interrupted, outputError, PalisadeError, usageError } from '../errors.ts';
+import { fileNotFound, interrupted, outputError, PalisadeError, ruleErrors, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
@@ -30,12 +30,14 @@ Options:
                       fields: conn_state, history, bytes and packets each way, community_id)
   --config FILE       limits and policies (JSON; see docs/config.md)
   --pass-through      run every rule and alert, but forward every packet (monitor only)
+  --allow-rule-errors exit 0 even when rules threw (by default: PAL_ERR_RULE_ERRORS, exit 1)
   --stats             print anomalies by kind and memory in the summary
   --no-typecheck      run the rule file without type-checking it first (the result of a check
                       is cached, so an unchanged rule set is not compiled again)
   -h, --help          show this help
 
-Exit status: 0 done, 1 capture, rule file or output error, 2 bad usage, 3 a rule was stopped
+Exit status: 0 done, 1 capture, rule file or output error, or rules threw (see
+--allow-rule-errors), 2 bad usage, 3 a rule was stopped
 (rules.timeoutMs) or the heap passed rules.heapLimitMb, 130/143 interrupted (Ctrl-C, SIGTERM:
 every output flushed up to that packet; a second signal stops at once).
 `;
@@ -56,6 +58,7 @@ export async function replay(argv: string[]): Promise<number> {
     flows: { type: 'string' },
     config: { type: 'string' },
     'pass-through': { type: 'boolean' },
+    'allow-rule-errors': { type: 'boolean' },
     pretty: { type: 'boolean' },
     stats: { type: 'boolean' },
     'no-typecheck': { type: 'boolean' },
@@ -138,7 +141,9 @@ export async function replay(argv: string[]): Promise<number> {
     if (!(err instanceof PalisadeError)) throw err;
     closing = err;
   }
-  const failure = error ?? flows?.failure() ?? closing;
+  // Rules that threw decided nothing: their packets got ruleErrorPolicy's verdict. Not a pass.
+  const thrown = engine.stats.ruleErrors > 0 && !(values['allow-rule-errors'] ?? false) ? ruleErrors(engine.stats.ruleErrorsByRule) : undefined;
+  const failure = error ?? flows?.failure() ?? closing ?? thrown;
   process.stderr.write(`${summary(engine.stats, seconds, { passThrough, detail: values.stats ?? false })}\n`);
   if (failure !== undefined) {
     process.stderr.write(`palisade: ${failure.toString()}\n`);

@@ -10,7 +10,7 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
     `connections ${n(stats.connections)}`,
     `alerts      ${n(stats.alerts)}`,
     `anomalies   ${n(stats.anomalyTotal)}`,
-    `rule errors ${n(stats.ruleErrors)}${stats.ruleTimeouts > 0 ? ` (${n(stats.ruleTimeouts)} stopped by rules.timeoutMs)` : ''}`,
+    `rule errors ${n(stats.ruleErrors)}${ruleErrorDetail(stats)}`,
     ...(stats.injected > 0 ? [`injected    ${n(stats.injected)} (RSTs)`] : []),
     `time        ${seconds.toFixed(3)} s, ${n(Math.round(pps))} packets/s, ${gbps.toFixed(3)} Gbit/s`,
   ];
@@ -20,4 +20,12 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
     lines.push(`memory      rss ${byteSize(mem.rss)}, heap ${byteSize(mem.heapUsed)}`);
   }
   return lines.join('\n');
+}
+
+/** ` (bad-rule 1,230, other 4; 1 stopped by rules.timeoutMs)`: the rules that threw, most first. */
+function ruleErrorDetail(stats: Stats): string {
+  const rules = [...stats.ruleErrorsByRule].sort((a, b) => b[1] - a[1]);
+  if (rules.length === 0) return '';
+  const shown = rules.slice(0, 3).map(([rule, count]) => `${rule} ${n(count)}`).join(', ') + (rules.length > 3 ? ', …' : '');
+  return ` (${shown}${stats.ruleTimeouts > 0 ? `; ${n(stats.ruleTimeouts)} stopped by rules.timeoutMs` : ''})`;
 }

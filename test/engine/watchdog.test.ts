@@ -114,7 +114,7 @@ export default defineRules(({ rule, alert }) => {
     const r = palisade(['replay', rulesFile, 'samples/firewall/capture.pcap', '--config', config, '-o', out, '--alerts', alerts]);
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/palisade: PAL_ERR_RULE_TIMEOUT: rule 'spin-on-third' ran for \d+ ms on frame 19 /);
-    expect(r.stderr).toMatch(/rule errors 1 \(1 stopped by rules\.timeoutMs\)/);
+    expect(r.stderr).toMatch(/rule errors 1 \(spin-on-third 1; 1 stopped by rules\.timeoutMs\)/);
     expect(readFileSync(alerts, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { description: string }).description)).toEqual([
       'connection 1',
       'connection 2',
