@@ -4,7 +4,7 @@
  * Paths are found from this module's location, so they hold in both layouts.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +28,12 @@ export const importNames = ['palisade', ...(packageJson.name === 'palisade' ? []
 /** The public entry points' type declarations (dist's .d.ts, or the sources themselves). */
 export function publicTypes(entry: 'index' | 'testing'): string {
   return join(codeRoot, compiled ? `${entry}.d.ts` : `${entry}.ts`);
+}
+
+/** A file of palisade's own code: dist/, or the sources' core/, dissectors/, testing/ and entry points. */
+export function isOwnCode(file: string): boolean {
+  const rel = relative(codeRoot, file);
+  return /^(core|dissectors|testing)\/|^(index|testing)\.(d\.)?[jt]s$/.test(rel);
 }
 
 function findRoot(dir: string): string {

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
-import { packageRoot, version } from '../package.ts';
+import { isOwnCode, packageRoot, version } from '../package.ts';
 import type { TypeDiagnostic } from './index.ts';
 
 /** Bump when the entry's shape or the compiler options change. */
@@ -39,11 +39,9 @@ function entryPath(ruleFile: string): string {
   return join(cacheDir(), 'typecheck', `${key}.json`);
 }
 
-const ownPrefix = packageRoot + sep;
-
 function fingerprint(file: string): string | undefined {
   try {
-    if (file.includes(`${sep}node_modules${sep}`) || (file.startsWith(ownPrefix) && !isUserFileInCheckout(file))) {
+    if (file.includes(`${sep}node_modules${sep}`) || isOwnCode(file)) {
       const st = statSync(file);
       return `${st.size}:${st.mtimeMs}`;
     }
@@ -51,11 +49,6 @@ function fingerprint(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** In palisade's own checkout, samples/, test/ and docs/ hold rule files: hash their content. */
-function isUserFileInCheckout(file: string): boolean {
-  return /^(samples|test|docs|bench|rules)\//.test(file.slice(ownPrefix.length));
 }
 
 /** The cached diagnostics, if every file the result depends on is unchanged. */

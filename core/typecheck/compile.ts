@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
-import { codeRoot, importNames, publicTypes } from '../package.ts';
+import { importNames, isOwnCode, publicTypes } from '../package.ts';
 import type { TypeDiagnostic } from './index.ts';
 
 /** Where `types: ['node']` is found: beside palisade's own @types/node (a dependency). */
@@ -67,7 +67,6 @@ export function compileRuleFiles(paths: readonly string[]): Map<string, Checked>
   const roots = paths.map((p) => resolve(p));
   const program = ts.createProgram(roots, options, host);
   const libDir = dirname(ts.getDefaultLibFilePath(options));
-  const own = resolve(codeRoot) + '/';
 
   const out = new Map<string, Checked>();
   const all = ts.getPreEmitDiagnostics(program);
@@ -77,18 +76,14 @@ export function compileRuleFiles(paths: readonly string[]): Map<string, Checked>
     for (const d of all) {
       const file = d.file?.fileName;
       if (file !== undefined && !files.has(file)) continue;
-      // palisade's own code is checked by its own CI, under its own stricter settings.
-      if (file !== undefined && (isOwn(file, own) || file.includes('/node_modules/'))) continue;
+      // palisade's own code is checked by its own CI, under its own stricter settings (in a
+      // checkout, samples/, test/ and docs/ are rule files like a user's).
+      if (file !== undefined && (isOwnCode(file) || file.includes('/node_modules/'))) continue;
       diagnostics.push(toDiagnostic(d, paths[i] as string));
     }
     out.set(paths[i] as string, { diagnostics, files: [...files].filter((f) => !f.startsWith(libDir)) });
   });
   return out;
-}
-
-/** palisade's own sources or declarations (in a checkout, samples/, test/ and docs/ are the user's). */
-function isOwn(file: string, own: string): boolean {
-  return file.startsWith(own) && /^(core|dissectors|testing)\/|^(index|testing)\.(d\.)?ts$/.test(file.slice(own.length));
 }
 
 function closure(root: string, imports: Map<string, Set<string>>): Set<string> {
