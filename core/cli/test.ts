@@ -17,11 +17,11 @@ Prints one line per case, a diff (- expected, + actual) under each failing case,
 'N passed, M failed'.
 
 Options:
-  --no-typecheck  run the rule files without type-checking them first (all the cases' rule
-               files are checked together, and the result cached by content)
-  --update     rewrite the expect.json of each failing case (or one that expects nothing yet)
-               from the actual result; review the change as you would a snapshot
-  -h, --help   show this help
+  --update          rewrite the expect.json of each failing case (or one that expects nothing
+                    yet) from the actual result; review the change as you would a snapshot
+  --no-typecheck    run the rule files without type-checking them first (by default all the
+                    cases' rule files are checked together, the result cached by content)
+  -h, --help        show this help
 
 Exit status: 0 every case passed, 1 a case failed, 2 bad usage or a case that is not valid.
 `;
