@@ -14,7 +14,7 @@ import {
   LINKTYPE_NULL,
   LINKTYPE_RAW,
   normalizeLinkType,
-} from '../core/io/link-types.ts';
+} from '../core/link-types.ts';
 import { dissectEthernet } from './ethernet.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './ethertypes.ts';
 import { dissectLoopback } from './loopback.ts';

@@ -12,7 +12,7 @@
  */
 
 import { encodePcap } from '../core/io/pcap-writer.ts';
-import { LINKTYPE_ETHERNET } from '../core/io/link-types.ts';
+import { LINKTYPE_ETHERNET } from '../core/link-types.ts';
 import { ethernet, tcp, udp } from './packets.ts';
 import { fragment } from './fragments.ts';
 

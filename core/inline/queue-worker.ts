@@ -9,7 +9,7 @@ import { createEngine, type Engine } from '../engine.ts';
 import type { Config } from '../config.ts';
 import { LineWriter } from '../io/line-writer.ts';
 import type { FlowRecord } from '../flow-log.ts';
-import { LINKTYPE_RAW } from '../io/link-types.ts';
+import { LINKTYPE_RAW } from '../link-types.ts';
 import { Injector, type InjectStats } from '../io/inject.ts';
 import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';
 import { readKernelQueue } from './kernel-queue.ts';

@@ -1,7 +1,7 @@
 import { captureCorrupt, captureFormatError, captureTruncated, linkTypeUnsupported } from '../errors.ts';
 import type { CaptureReader, CaptureRecord } from './capture.ts';
 import { type ChunkedFile, MAX_RECORD_BYTES } from './file-source.ts';
-import { isSupportedLinkType, normalizeLinkType } from './link-types.ts';
+import { isSupportedLinkType, normalizeLinkType } from '../link-types.ts';
 
 /** pcap file header and record header sizes (draft-ietf-opsawg-pcap §4, §5). */
 const FILE_HEADER = 24;

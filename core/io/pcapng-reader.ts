@@ -1,7 +1,7 @@
 import { captureCorrupt, captureFormatError, captureTruncated, linkTypeUnsupported, type PalisadeError } from '../errors.ts';
 import type { CaptureReader, CaptureRecord } from './capture.ts';
 import { type ChunkedFile, MAX_RECORD_BYTES } from './file-source.ts';
-import { isSupportedLinkType, normalizeLinkType } from './link-types.ts';
+import { isSupportedLinkType, normalizeLinkType } from '../link-types.ts';
 
 /** Block types (draft-ietf-opsawg-pcapng §4, §11.1); every other type is skipped by its length. */
 const SHB = 0x0a0d0d0a;

@@ -9,7 +9,7 @@ import {
   LINKTYPE_ETHERNET,
   LINKTYPE_LINUX_SLL,
   LINKTYPE_LINUX_SLL2,
-} from '../../core/io/link-types.ts';
+} from '../../core/link-types.ts';
 import { u16 } from '../bytes.ts';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum } from '../checksum.ts';
 import {

@@ -13,7 +13,7 @@ import {
   LINKTYPE_LOOP,
   LINKTYPE_NULL,
   LINKTYPE_RAW,
-} from '../../core/io/link-types.ts';
+} from '../../core/link-types.ts';
 import { PcapWriter } from '../../core/io/pcap-writer.ts';
 
 const [input, outDir] = process.argv.slice(2);

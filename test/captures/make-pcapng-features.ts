@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { openCapture } from '../../core/io/capture.ts';
-import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/io/link-types.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/link-types.ts';
 import {
   block,
   customBlock,

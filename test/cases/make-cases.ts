@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodePcap } from '../../core/io/pcap-writer.ts';
-import { LINKTYPE_ETHERNET } from '../../core/io/link-types.ts';
+import { LINKTYPE_ETHERNET } from '../../core/link-types.ts';
 import { ethernet, ipv4 } from '../../testing/packets.ts';
 import { tcpSession, type SessionDirection, type TcpSession } from '../../testing/session.ts';
 

@@ -8,7 +8,7 @@ import {
   LINKTYPE_LOOP,
   LINKTYPE_NULL,
   LINKTYPE_RAW,
-} from '../../core/io/link-types.ts';
+} from '../../core/link-types.ts';
 import { Stats } from '../../core/stats.ts';
 import { LinkLayer, dissectLink } from '../../dissectors/link.ts';
 import { Chain, hex, sll2Tcp4, sll2Tcp6, sllUdp4, sllUdp6, tcp4Syn, tcp6Get, udp4, udp6 } from './frames.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCapture } from '../../core/io/capture.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../core/io/file-source.ts';
-import { LINKTYPE_RAW } from '../../core/io/link-types.ts';
+import { LINKTYPE_RAW } from '../../core/link-types.ts';
 import { PcapReader } from '../../core/io/pcap-reader.ts';
 import { PcapngReader } from '../../core/io/pcapng-reader.ts';
 import { encodePcap } from '../../core/io/pcap-writer.ts';

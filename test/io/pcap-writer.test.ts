@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/io/link-types.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/link-types.ts';
 import { encodePcap, PcapWriter } from '../../core/io/pcap-writer.ts';
 import { fixture, readRecords } from '../captures/fixtures.ts';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PcapngWriter } from '../../core/io/pcapng-writer.ts';
-import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/io/link-types.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/link-types.ts';
 import { ethernet, tcp } from 'palisade/testing';
 import { readRecords } from '../captures/fixtures.ts';
 import { enhancedPacket, interfaceDescription, sectionHeader } from '../captures/pcapng-blocks.ts';

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { encodePcap } from '../../core/io/pcap-writer.ts';
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_RAW } from '../../core/io/link-types.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_RAW } from '../../core/link-types.ts';
 import { craftRst, type RstSpec } from '../../dissectors/tcp-connection/reset.ts';
 import { ethernet, ipv4, ipv6, tcp } from '../../testing/packets.ts';
 import { defineRules, tcpConnection } from '../../index.ts';

@@ -10,7 +10,7 @@ import {
   LINKTYPE_NULL,
   LINKTYPE_RAW,
   normalizeLinkType,
-} from '../../core/io/link-types.ts';
+} from '../core/link-types.ts';
 
 describe('link types', () => {
   it('have their tcpdump.org LINKTYPE_ values', () => {
