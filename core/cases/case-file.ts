@@ -4,7 +4,8 @@
  * logs, anomaly counts). Read strictly, so that a misspelled key fails loudly instead of
  * checking nothing; written deterministically by `--update`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isFile } from '../io/is-file.ts';
 import { join } from 'node:path';
 import { validateConfig } from '../config.ts';
 import { caseError } from '../errors.ts';
@@ -90,10 +91,6 @@ export function readCase(dir: string, options: { update: boolean }): Case {
     if (capture === undefined) throw caseError(file, `has no capture; put input.pcap or input.pcapng in the case directory or name one with "capture"`);
   }
   return { dir, file, spec, rules, capture };
-}
-
-function isFile(path: string): boolean {
-  return existsSync(path) && statSync(path).isFile();
 }
 
 function checkCaseFile(file: string, v: unknown): CaseFile {

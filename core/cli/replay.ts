@@ -1,6 +1,6 @@
 /** `palisade replay <rules.ts> <capture>`: the rules over a capture file, as hakapcap. */
 import { performance } from 'node:perf_hooks';
-import { statSync } from 'node:fs';
+import { isFile } from '../io/is-file.ts';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
 import { fileNotFound, interrupted, outputError, PalisadeError, ruleErrors, usageError } from '../errors.ts';
@@ -42,14 +42,6 @@ Exit status: 0 done, 1 capture, rule file or output error, or rules threw (see
 every output flushed up to that packet; a second signal stops at once).
 `;
 
-const fileExists = (path: string): boolean => {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
-
 export async function replay(argv: string[]): Promise<number> {
   const { values, positionals } = parse('replay', argv, {
     output: { type: 'string', short: 'o' },
@@ -71,8 +63,8 @@ export async function replay(argv: string[]): Promise<number> {
   const [rulesPath, capturePath, ...extra] = positionals;
   if (rulesPath === undefined || capturePath === undefined) throw usageError('palisade replay: needs <rules.ts> <capture>');
   if (extra.length > 0) throw usageError(`palisade replay: unexpected argument '${extra[0] ?? ''}'`);
-  if (!fileExists(rulesPath)) throw fileNotFound('rule file', rulesPath);
-  if (!fileExists(capturePath)) throw fileNotFound('capture', capturePath);
+  if (!isFile(rulesPath)) throw fileNotFound('rule file', rulesPath);
+  if (!isFile(capturePath)) throw fileNotFound('capture', capturePath);
   const config = values.config === undefined ? defaultConfig() : loadConfigFile(values.config);
   // Before anything is opened: an output truncates what it names.
   const inputs: [string, string][] = [['the input capture', capturePath], ['the rule file', rulesPath], ...(values.config === undefined ? [] : [['the config file', values.config] as [string, string]])];

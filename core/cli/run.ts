@@ -8,7 +8,7 @@
  * way round: the iptables rule goes first, so the workers can drain what was queued.
  */
 import { performance } from 'node:perf_hooks';
-import { statSync } from 'node:fs';
+import { isFile } from '../io/is-file.ts';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from './args.ts';
@@ -88,14 +88,6 @@ function parseQueues(queue: string | undefined, queues: string | undefined): Que
   const n = parseQueue(queue ?? '0', '--queue');
   return { first: n, last: n };
 }
-
-const isFile = (path: string): boolean => {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
 
 /** Type-checks (unless told not to) and trial-loads a rule file: nothing of a broken file goes inline. */
 async function vet(path: string, typecheck: boolean): Promise<void> {
