@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'PAL_ERR_RULE_TIMEOUT'
   | 'PAL_ERR_HEAP_LIMIT'
   | 'PAL_ERR_RULE_ERRORS'
-  | 'PAL_ERR_INTERRUPTED';
+  | 'PAL_ERR_INTERRUPTED'
+  | 'PAL_ERR_INTERNAL';
 
 /** Exit status for each code: 2 for what the user typed wrong, 1 for everything else. */
 const exitCodes: Record<ErrorCode, number> = {
@@ -54,6 +55,8 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_RULE_ERRORS: 1,
   // 128 + SIGINT, as a shell reports it; SIGTERM's 143 is set by the command that saw it.
   PAL_ERR_INTERRUPTED: 130,
+  // A bug in palisade itself (a worker died of something not a PalisadeError): report it.
+  PAL_ERR_INTERNAL: 1,
 };
 
 export class PalisadeError extends Error {
