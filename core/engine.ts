@@ -118,6 +118,8 @@ function describeThrown(err: unknown): { message: string; stack?: string } {
       return undefined;
     }
   };
+  // A coded error (a rule misusing palisade's API) keeps its code in the message.
+  if (err instanceof PalisadeError) return { message: err.toString(), stack: text(() => err.stack ?? '') };
   if (err instanceof Error) {
     return { message: text(() => err.message) ?? text(() => Object.prototype.toString.call(err)) ?? 'an Error', stack: text(() => err.stack ?? '') };
   }

@@ -11,6 +11,7 @@
  * before its position (it has looked and not acted), so the packets carrying them may go. That
  * position is `committed`; ending the run commits everything.
  */
+import { ruleInvalid } from '../../core/errors.ts';
 
 /** What a stream tells whoever holds the packets. */
 export interface StreamOwner {
@@ -81,7 +82,7 @@ export class TcpStream {
    * one byte). Null at the end of the stream.
    */
   read(n?: number): Promise<Buffer | null> {
-    if (n !== undefined && (!Number.isInteger(n) || n < 0)) return Promise.reject(new RangeError(`read(${n}): want a non-negative integer`));
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) return Promise.reject(ruleInvalid(`TcpStream.read(${n})`, 'want a non-negative integer'));
     this.#commit();
     const want = n ?? 1;
     const take = (): Buffer | null => this.#take(n === undefined ? this.#available : Math.min(n, this.#available));
@@ -167,7 +168,7 @@ export class TcpStream {
   }
 
   #wait<T>(ready: () => boolean, value: () => T): Promise<T> {
-    if (this.#waiter !== null) return Promise.reject(new Error('TcpStream: one read at a time (await the previous read first)'));
+    if (this.#waiter !== null) return Promise.reject(ruleInvalid('TcpStream', 'one read at a time (await the previous read first)'));
     return new Promise<T>((resolve) => {
       this.#waiter = () => {
         if (!ready()) return false;

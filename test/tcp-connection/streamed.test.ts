@@ -101,6 +101,34 @@ describe('streamed rules', () => {
     expect(got.at(-1)).toBe('eof:true');
   });
 
+  it('misusing a stream (a negative read, two reads at once) is a coded rule error, PAL_ERR_RULE_INVALID', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'negative',
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          if (direction === 'up') await stream.read(-1);
+        },
+      });
+      rule({
+        name: 'two-at-once',
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          if (direction === 'up') await Promise.all([stream.read(100), stream.read(100)]);
+        },
+      });
+    });
+    const pcap = tcpSession().handshake().send('up', 'hello\r\n').close().pcap();
+    const r = await replay({ rules, pcap, config: { ruleErrorPolicy: 'accept' } });
+    const errors = r.logs.filter((l) => l.rule !== undefined).map((l) => [l.rule, (l.err as { message: string }).message]);
+    expect(errors).toEqual([
+      ['negative', 'PAL_ERR_RULE_INVALID: TcpStream.read(-1): want a non-negative integer'],
+      ['two-at-once', 'PAL_ERR_RULE_INVALID: TcpStream: one read at a time (await the previous read first)'],
+    ]);
+  });
+
   it('a reset keeps every byte from the forbidden line onward out of the output, and sends the RSTs', async () => {
     const rules = defineRules(({ rule, alert }) => {
       rule({
