@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { configError, fileNotFound } from './errors.ts';
 import type { TcpConnectionConfig } from '../dissectors/tcp-connection/index.ts';
+import { tcpAnomalies } from '../dissectors/tcp-connection/anomalies.ts';
 import type { UdpConnectionConfig } from '../dissectors/udp-connection/index.ts';
 
 export interface Config {
@@ -223,27 +224,8 @@ export const configSchema: readonly Leaf[] = [
     default: 256 * 1024 * 1024,
     doc: 'Bytes of frames held by all connections together; past it, anomaly hold-cap.',
   },
-  ...(
-    [
-      ['invalid-flags', 'drop-packet', 'No flag set, SYN with RST, or SYN with FIN.'],
-      ['syn-with-data', 'accept', 'Payload on a SYN (TCP Fast Open does this legitimately).'],
-      ['out-of-window', 'accept', 'A RST, or data, outside the receiver window: the endpoint ignores it anyway (RFC 5961, RFC 9293 §3.10.7.4); data out of window, data sent into a zero window included, is not reassembled (a one-byte window probe is no anomaly).'],
-      ['overlap-different-data', 'drop-packet', 'A retransmission whose bytes differ from the first copy (first wins): dropped so the receiver sees what the rules saw.'],
-      ['data-after-rst', 'drop-packet', 'Data after a connection was reset.'],
-      ['data-after-fin', 'drop-packet', 'Data past the sender\'s FIN.'],
-      ['gap', 'accept', 'Bytes the capture never held (snaplen, loss): reported, never glued.'],
-      ['reassembly-memcap', 'drop-packet', 'A segment that cannot be held within the reassembly caps.'],
-      ['flow-table-full', 'drop-packet', 'A new connection with no room in the table.'],
-      ['hold-cap', 'accept', 'Held frames past tcp.hold.maxBytes or tcp.hold.memcap: `accept` releases them and ends that direction\'s streams early (stream.truncated), `drop-packet` and `drop-flow` drop the connection and what it held (the frame\'s bytes are in the streams already: dropping it alone would let its retransmission pass unread).'],
-    ] as const
-  ).map(
-    ([kind, def, doc]): Leaf => ({
-      key: `tcp.policies.${kind}`,
-      kind: 'enum',
-      values: ['accept', 'drop-packet', 'drop-flow'],
-      default: def,
-      doc: `Policy for the anomaly ${kind}: ${doc}`,
-    }),
+  ...Object.entries(tcpAnomalies).flatMap(([kind, { policy, doc }]): Leaf[] =>
+    policy === null ? [] : [{ key: `tcp.policies.${kind}`, kind: 'enum', values: ['accept', 'drop-packet', 'drop-flow'], default: policy, doc: `Policy for the anomaly ${kind}: ${doc}` }],
   ),
   {
     key: 'udp.maxFlows',

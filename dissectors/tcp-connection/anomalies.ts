@@ -1,22 +1,37 @@
 /**
- * The anomalies of the tcp_connection dissector (design §5). Each is counted in stats, raised as
- * a `tcpConnection.events.anomaly` event, and governed by a policy in config (`tcp.policies`).
+ * The anomalies of the tcp_connection dissector (design §5), declared once: each is counted in
+ * stats (`tcp-<kind>`), raised as a `tcpConnection.events.anomaly` event, and, where it has one,
+ * governed by a policy in config (`tcp.policies.<kind>`, whose default and text are these).
  */
-export const tcpAnomalies = [
-  'invalid-flags', // no flag, SYN+RST or SYN+FIN
-  'syn-with-data', // payload on a SYN (TFO aside, an evasion vector)
-  'out-of-window', // data far outside the receiver's window
-  'overlap-different-data', // a retransmission carrying other bytes than the first copy
-  'data-after-rst', // data after an in-window RST
-  'data-after-fin', // data past the sender's FIN
-  'gap', // bytes never seen (snaplen cut, capture loss): reported, never glued
-  'reassembly-memcap', // a segment could not be buffered within the caps
-  'flow-table-full', // no room for a new connection
-  'no-connection', // not a SYN and no connection (midstream policy 'drop')
-  'hold-cap', // frames held for streamed rules past tcp.hold.maxBytes / memcap
-] as const;
-
-export type TcpAnomalyKind = (typeof tcpAnomalies)[number];
 
 /** What happens to the packet that raised an anomaly. */
 export type AnomalyPolicy = 'accept' | 'drop-packet' | 'drop-flow';
+
+export const tcpAnomalies = {
+  'invalid-flags': { policy: 'drop-packet', doc: 'No flag set, SYN with RST, or SYN with FIN.' },
+  'syn-with-data': { policy: 'accept', doc: 'Payload on a SYN (TCP Fast Open does this legitimately).' },
+  'out-of-window': {
+    policy: 'accept',
+    doc: 'A RST, or data, outside the receiver window: the endpoint ignores it anyway (RFC 5961, RFC 9293 §3.10.7.4); data out of window, data sent into a zero window included, is not reassembled (a one-byte window probe is no anomaly).',
+  },
+  'overlap-different-data': {
+    policy: 'drop-packet',
+    doc: 'A retransmission whose bytes differ from the first copy (first wins): dropped so the receiver sees what the rules saw.',
+  },
+  'data-after-rst': { policy: 'drop-packet', doc: 'Data after a connection was reset.' },
+  'data-after-fin': { policy: 'drop-packet', doc: "Data past the sender's FIN." },
+  gap: { policy: 'accept', doc: 'Bytes the capture never held (snaplen, loss): reported, never glued.' },
+  'reassembly-memcap': { policy: 'drop-packet', doc: 'A segment that cannot be held within the reassembly caps.' },
+  'flow-table-full': { policy: 'drop-packet', doc: 'A new connection with no room in the table.' },
+  // Governed by tcp.midstream ('drop'), not by a policy of its own.
+  'no-connection': { policy: null, doc: 'Not a SYN, and no connection for it.' },
+  'hold-cap': {
+    policy: 'accept',
+    doc: "Held frames past tcp.hold.maxBytes or tcp.hold.memcap: `accept` releases them and ends that direction's streams early (stream.truncated), `drop-packet` and `drop-flow` drop the connection and what it held (the frame's bytes are in the streams already: dropping it alone would let its retransmission pass unread).",
+  },
+} as const satisfies Record<string, { policy: AnomalyPolicy | null; doc: string }>;
+
+export type TcpAnomalyKind = keyof typeof tcpAnomalies;
+
+/** The anomalies with a policy of their own in `tcp.policies`. */
+export type PolicedTcpAnomaly = { [K in TcpAnomalyKind]: (typeof tcpAnomalies)[K]['policy'] extends null ? never : K }[TcpAnomalyKind];

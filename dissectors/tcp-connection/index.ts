@@ -20,7 +20,7 @@ const LIST_ESTABLISHED = 1;
 const LIST_CLOSING = 2;
 import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './state.ts';
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
-import type { AnomalyPolicy, TcpAnomalyKind } from './anomalies.ts';
+import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import { craftRst } from './reset.ts';
 import { releaseFlowState } from '../../core/rules.ts';
 import { Hold, heldSize, type HeldFrame, type HeldPacket, type HoldHost } from './hold.ts';
@@ -44,7 +44,7 @@ export interface TcpConnectionConfig {
   midstream: 'accept' | 'drop' | 'ignore';
   reassembly: { maxBytes: number; maxSegments: number; memcap: number };
   hold: { maxBytes: number; memcap: number };
-  policies: Record<TcpAnomalyKind, AnomalyPolicy>;
+  policies: Record<PolicedTcpAnomaly, AnomalyPolicy>;
 }
 
 /** What the tracker needs from the engine. */
@@ -784,7 +784,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   }
 
   /** Counts and raises an anomaly; true when its policy drops the packet (or the flow). */
-  #anomaly(flow: TcpFlow, kind: TcpAnomalyKind, direction: Direction, packet?: TcpPacket): boolean {
+  #anomaly(flow: TcpFlow, kind: PolicedTcpAnomaly, direction: Direction, packet?: TcpPacket): boolean {
     this.#stats.anomaly(`tcp-${kind}`);
     if ((this.#wantAnomalies ??= this.#host.listening(events.anomaly))) {
       const a: TcpAnomaly = packet === undefined ? { kind, direction } : { kind, direction, packet };
