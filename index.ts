@@ -27,7 +27,7 @@ export type { UdpPacket } from './dissectors/udp.ts';
 export type { IcmpPacket } from './dissectors/icmp.ts';
 export type { Ipv4Addr, Ipv4Network, Ipv6Addr, Ipv6Network } from './core/addresses.ts';
 export type { TcpFlow, Direction, EndReason, FlowState, Endpoint, DirectionStats, TcpAnomaly, TcpAnomalyKind } from './dissectors/tcp-connection/index.ts';
-export type { FlowRecord } from './core/flow-log.ts';
+export type { FlowRecord } from './dissectors/flow/record.ts';
 export type { UdpFlow, UdpEndReason } from './dissectors/udp-connection/index.ts';
 
 /** Global engine events. */

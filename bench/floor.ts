@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { openCapture } from '../core/io/capture.ts';
 import { i32, u16 } from '../dissectors/bytes.ts';
-import { hash4 } from '../dissectors/flow-table.ts';
+import { hash4 } from '../dissectors/flow/table.ts';
 import { TCP_ACK, TCP_SYN } from '../dissectors/tcp-flags.ts';
 import { bareLoop, barePass } from './bare-loop.ts';
 import { DEFAULT_OUT, ensureCapture } from './generate.ts';

@@ -16,7 +16,7 @@ import { loadRuleFile } from './rule-loader.ts';
 import { isRuleSet, type RuleSet } from './rules.ts';
 import type { AlertRecord } from './alert.ts';
 import type { Stats } from './stats.ts';
-import type { FlowRecord } from './flow-log.ts';
+import type { FlowRecord } from '../dissectors/flow/record.ts';
 import type { PalisadeError } from './errors.ts';
 
 export interface OutputPacket {

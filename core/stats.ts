@@ -1,4 +1,4 @@
-import type { PacketAnomaly } from './anomalies.ts';
+import type { PacketAnomaly } from '../dissectors/anomalies.ts';
 
 /** Counters for one engine. Plain fields: the packet path increments them in place. */
 export class Stats {

@@ -8,7 +8,7 @@
  * so no host behind palisade can be handed a datagram the rules did not see.
  */
 
-import type { PacketAnomaly } from '../core/anomalies.ts';
+import type { PacketAnomaly } from './anomalies.ts';
 import type { Stats } from '../core/stats.ts';
 import { writeIpv4HeaderChecksum } from './checksum.ts';
 import type { Ipv4Packet } from './ipv4.ts';

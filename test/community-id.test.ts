@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { IPv4, IPv6 } from 'ip-num';
-import { communityId } from '../core/community-id.ts';
+import { communityId } from '../dissectors/flow/community-id.ts';
 import { defineRules, tcpConnection } from '../index.ts';
 import { replay } from '../testing.ts';
 

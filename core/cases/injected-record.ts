@@ -6,7 +6,7 @@
  */
 import { Packet } from '../packet.ts';
 import { Stats } from '../stats.ts';
-import type { FlowRecord } from '../flow-log.ts';
+import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { LinkLayer, dissectLink } from '../../dissectors/link.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../dissectors/ethertypes.ts';
 import { Ipv4Packet, dissectIpv4 } from '../../dissectors/ipv4.ts';

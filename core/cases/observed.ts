@@ -4,7 +4,7 @@
  */
 import type { ReplayResult } from '../replay.ts';
 import type { AlertRecord } from '../alert.ts';
-import type { FlowRecord } from '../flow-log.ts';
+import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import type { Fields } from './case-file.ts';
 import { injectedRecord, type InjectedRecord } from './injected-record.ts';
 

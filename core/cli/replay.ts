@@ -9,7 +9,7 @@ import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
 import { runCapture } from '../capture-run.ts';
 import { openDestination } from '../log.ts';
-import type { FlowRecord } from '../flow-log.ts';
+import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { openCapture } from '../io/capture.ts';
 import { openOutputCapture } from '../io/output-capture.ts';
 import { sameFile } from '../io/same-file.ts';

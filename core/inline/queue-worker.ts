@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { createEngine, type Engine } from '../engine.ts';
 import type { Config } from '../config.ts';
 import { LineWriter } from '../io/line-writer.ts';
-import type { FlowRecord } from '../flow-log.ts';
+import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { LINKTYPE_RAW } from '../link-types.ts';
 import { Injector, type InjectStats } from '../io/inject.ts';
 import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';

@@ -5,24 +5,16 @@
 import type { StreamReassembler } from './reassembly.ts';
 import type { Hold } from './hold.ts';
 import type { FlowDissectorImpl } from './flow-dissector.ts';
-import { FlowEndpoints } from '../flow-endpoints.ts';
+import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
+import type { Direction, DirectionStats, EndReason } from '../flow/types.ts';
 
-export type { Endpoint } from '../flow-endpoints.ts';
+export type { Endpoint } from '../flow/endpoints.ts';
 
-export type Direction = 'up' | 'down';
-export type EndReason = 'fin' | 'rst' | 'timeout' | 'reuse' | 'memcap' | 'dropped' | 'shutdown';
+export type { Direction, DirectionStats, EndReason } from '../flow/types.ts';
 export type FlowState = 'syn-sent' | 'syn-received' | 'established' | 'closing' | 'closed' | 'reset';
-
-export interface DirectionStats {
-  readonly packets: number;
-  /** Payload bytes. */
-  readonly bytes: number;
-  /** IP bytes (headers included), as Zeek's orig_ip_bytes. */
-  readonly ipBytes: number;
-}
 
 /** @internal one sender's side of the connection, as the middlebox sees it. */
 export class Sender {

@@ -3,16 +3,13 @@
  * flow actions (drop, reset, halfreset) and the connection events. The engine hands it every
  * dissected TCP segment while some rule listens to a tcpConnection event.
  */
-import type { Packet } from '../../core/packet.ts';
-import type { Clock } from '../../core/clock.ts';
 import type { Stats } from '../../core/stats.ts';
-import type { AnyEvent } from '../../core/events.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
 import { PIECE_BYTES, ReassemblyBudget, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, StreamReassembler, type ReassemblyLimits, type StreamSink } from './reassembly.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
-import { FlowTable } from '../flow-table.ts';
+import { FlowTable } from '../flow/table.ts';
 
 // The tracker's timeout lists.
 const LIST_EMBRYONIC = 0;
@@ -21,6 +18,7 @@ const LIST_CLOSING = 2;
 import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './state.ts';
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
+import type { FlowHost } from '../flow/host.ts';
 import { craftRst } from './reset.ts';
 import { releaseFlowState } from '../../core/rules.ts';
 import { Hold, heldSize, type HeldFrame, type HeldPacket, type HoldHost } from './hold.ts';
@@ -48,15 +46,9 @@ export interface TcpConnectionConfig {
 }
 
 /** What the tracker needs from the engine. */
-export interface TrackerHost {
-  readonly packet: Packet;
-  /** Engine time (clock.now, seconds): a plain field, read per packet (a getter on an object literal is a generic load V8 does not inline). */
-  readonly clock: Clock;
+export interface TrackerHost extends FlowHost {
   /** The current frame's link layer (its header length: link.offset). */
   readonly link: { readonly offset: number };
-  // Function-typed properties: the engine builds the host from arrow functions.
-  emit: (ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
-  listening: (ev: AnyEvent) => boolean;
   /** Sends a crafted frame now (replay: into the output at the current packet's time). */
   inject: (frame: Buffer, linkType: number) => void;
   /** Haka's "no connection found for tcp packet" alert. */

@@ -1,7 +1,7 @@
 /** The udp_connection dissector's events (design §3), typed for rule authors. */
 import { defineEvent } from '../../core/events.ts';
 import type { UdpPacket } from '../udp.ts';
-import type { Direction } from '../tcp-connection/flow.ts';
+import type { Direction } from '../flow/types.ts';
 import type { UdpFlow } from './flow.ts';
 
 export const udpConnectionEvents = {

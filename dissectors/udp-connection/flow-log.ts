@@ -3,7 +3,7 @@
  * Zeek's UDP summary (conn_state S0 when only the client sent, SF when both did; history D for
  * the client's datagrams, d for the server's).
  */
-import type { FlowRecord } from '../../core/flow-log.ts';
+import type { FlowRecord } from '../flow/record.ts';
 import type { UdpFlow } from './flow.ts';
 
 export type UdpFlowRecord = Omit<FlowRecord, 'proto'> & { proto: 'udp' };

@@ -4,10 +4,10 @@
  * internal ones (table links, verdict).
  */
 import { IPPROTO_UDP } from '../ip-protocols.ts';
-import { FlowEndpoints } from '../flow-endpoints.ts';
+import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
-import type { DirectionStats, EndReason } from '../tcp-connection/flow.ts';
+import type { DirectionStats, EndReason } from '../flow/types.ts';
 
 /** Why a UDP flow ended: idle past the timeout, evicted from a full table, dropped, or end of input. */
 export type UdpEndReason = Extract<EndReason, 'timeout' | 'memcap' | 'dropped' | 'shutdown'>;

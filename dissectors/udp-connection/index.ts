@@ -5,8 +5,8 @@
  * engine hands it every dissected UDP datagram while some rule listens to a udpConnection event.
  */
 import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
-import type { TrackerHost } from '../tcp-connection/index.ts';
-import { FlowTable } from '../flow-table.ts';
+import type { FlowHost } from '../flow/host.ts';
+import { FlowTable } from '../flow/table.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
 import { releaseFlowState } from '../../core/rules.ts';
@@ -26,8 +26,8 @@ export interface UdpConnectionConfig {
 /** Zeek's udp_inactivity_timeout (1 min); the flow count matches tcp.maxFlows. */
 export const DEFAULT_UDP_CONNECTION_CONFIG: Readonly<UdpConnectionConfig> = Object.freeze({ maxFlows: 1_000_000, timeout: 60 });
 
-/** What the tracker needs from the engine: TrackerHost's packet side, and its own flow log hook. */
-export type UdpTrackerHost = Pick<TrackerHost, 'packet' | 'clock' | 'emit' | 'listening'> & {
+/** What the tracker needs from the engine: the packet side every flow tracker has, and its own flow log hook. */
+export type UdpTrackerHost = FlowHost & {
   /** A flow ended (for the --flows log: udpFlowRecord). */
   flowEnded(flow: UdpFlow): void;
 };

@@ -1,6 +1,6 @@
 /** UDP flows' identity across tools (Community ID) and their Zeek conn.log records. */
 import { describe, expect, it } from 'vitest';
-import { communityId } from '../../core/community-id.ts';
+import { communityId } from '../../dissectors/flow/community-id.ts';
 import { udpFlowRecord } from '../../dissectors/udp-connection/index.ts';
 import { udp4, udp6 } from '../dissectors/frames.ts';
 import { Harness, pair } from './harness.ts';

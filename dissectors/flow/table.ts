@@ -9,9 +9,9 @@
  * flow moves to its list's tail on every packet, so within a list the head is always the first
  * to expire and expiry is O(1) per flow, with no timer wheel to tick.
  */
-import { i32, u32 } from './bytes.ts';
-import type { Ipv4Packet } from './ipv4.ts';
-import type { Ipv6Packet } from './ipv6.ts';
+import { i32, u32 } from '../bytes.ts';
+import type { Ipv4Packet } from '../ipv4.ts';
+import type { Ipv6Packet } from '../ipv6.ts';
 
 /** What the table reads and links on a flow. */
 export interface TableFlow<F> {

@@ -3,10 +3,10 @@
  * (address text is built only when a rule or a log asks), Haka's src/dst names, and the
  * Community ID. Both flow classes extend it.
  */
-import { communityId } from '../core/community-id.ts';
-import { i32 } from './bytes.ts';
-import { ipv4Text, type Ipv4Packet } from './ipv4.ts';
-import { ipv6Text, type Ipv6Packet } from './ipv6.ts';
+import { communityId } from './community-id.ts';
+import { i32 } from '../bytes.ts';
+import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
+import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
 
 export interface Endpoint {
   readonly ip: string;

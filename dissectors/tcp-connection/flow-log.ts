@@ -1,32 +1,8 @@
-/**
- * One record per finished connection, with Zeek conn.log's field names, for `--flows`.
- */
-import type { Sender, TcpFlow } from '../dissectors/tcp-connection/flow.ts';
-import { connState } from '../dissectors/tcp-connection/state.ts';
+/** A finished TCP connection as a flow record (Zeek conn.log fields, dissectors/flow/record.ts). */
+import type { FlowRecord } from '../flow/record.ts';
+import type { Sender, TcpFlow } from './flow.ts';
+import { connState } from './state.ts';
 
-export interface FlowRecord {
-  /** Start time, seconds since the epoch (capture time in replay). */
-  ts: number;
-  uid: string;
-  'id.orig_h': string;
-  'id.orig_p': number;
-  'id.resp_h': string;
-  'id.resp_p': number;
-  proto: 'tcp' | 'udp';
-  duration: number;
-  orig_bytes: number;
-  resp_bytes: number;
-  conn_state: string;
-  history: string;
-  orig_pkts: number;
-  orig_ip_bytes: number;
-  resp_pkts: number;
-  resp_ip_bytes: number;
-  community_id: string;
-  /** palisade's own: why the connection ended (flow.endReason). */
-  end_reason: string;
-  midstream: boolean;
-}
 
 /** As Zeek: from sequence numbers (retransmissions count once), else the payload seen. */
 function bytesSent(sender: Sender, seen: number): number {
