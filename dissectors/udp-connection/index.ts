@@ -23,9 +23,6 @@ export interface UdpConnectionConfig {
   timeout: number;
 }
 
-/** Zeek's udp_inactivity_timeout (1 min); the flow count matches tcp.maxFlows. */
-export const DEFAULT_UDP_CONNECTION_CONFIG: Readonly<UdpConnectionConfig> = Object.freeze({ maxFlows: 1_000_000, timeout: 60 });
-
 /** What the tracker needs from the engine: the packet side every flow tracker has, and its own flow log hook. */
 export type UdpTrackerHost = FlowHost & {
   /** A flow ended (for the --flows log: udpFlowRecord). */
@@ -50,7 +47,8 @@ export class UdpTracker implements UdpFlowActions {
    * `nextId` hands out flow ids; pass a counter shared with other trackers to make ids (and the
    * flow log's uids) unique across protocols. By default the tracker counts from 1.
    */
-  constructor(host: UdpTrackerHost, config: UdpConnectionConfig = DEFAULT_UDP_CONNECTION_CONFIG, nextId?: () => number) {
+  /** `config`: the `udp` section of the engine's config (core/config.ts holds the defaults). */
+  constructor(host: UdpTrackerHost, config: UdpConnectionConfig, nextId?: () => number) {
     this.#host = host;
     this.#config = config;
     let id = 1;

@@ -5,6 +5,7 @@
  */
 import { Packet } from '../../core/packet.ts';
 import { Stats } from '../../core/stats.ts';
+import { defaultConfig } from '../../core/config.ts';
 import type { AnyEvent } from '../../core/events.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../dissectors/ethertypes.ts';
 import { IPPROTO_UDP } from '../../dissectors/ip-protocols.ts';
@@ -67,7 +68,7 @@ export class Harness {
         this.logged.push(flow);
       },
     };
-    this.tracker = new UdpTracker(this.host, config);
+    this.tracker = new UdpTracker(this.host, config ?? defaultConfig().udp);
   }
 
   #emit(ev: AnyEvent, a: unknown, b: unknown, c: unknown, d: unknown): void {
