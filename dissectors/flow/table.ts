@@ -66,7 +66,7 @@ export class FlowTable<F extends TableFlow<F>> {
   /** Flows on each list. */
   readonly #counts: Int32Array;
   /** Set by lookup/find*: whether the packet goes client→server. */
-  up = true;
+  fromClient = true;
   /** Set by lookup: the packet's tuple hash, for insert() when no flow was found. */
   hash = 0;
 
@@ -86,7 +86,7 @@ export class FlowTable<F extends TableFlow<F>> {
     return this.#size;
   }
 
-  /** The flow of a packet's 4-tuple (either direction), or null; sets `up` and `hash`. */
+  /** The flow of a packet's 4-tuple (either direction), or null; sets `fromClient` and `hash`. */
   lookup(ip: Ipv4Packet | Ipv6Packet, sport: number, dport: number): F | null {
     const b = ip.bytes;
     const off = ip.off;
@@ -105,11 +105,11 @@ export class FlowTable<F extends TableFlow<F>> {
     for (let f = this.#buckets[hash & this.#mask] ?? null; f !== null; f = f.nextInBucket) {
       if (f.version !== 4) continue;
       if (f.clientAddr === src && f.serverAddr === dst && f.clientPort === sport && f.serverPort === dport) {
-        this.up = true;
+        this.fromClient = true;
         return f;
       }
       if (f.clientAddr === dst && f.serverAddr === src && f.clientPort === dport && f.serverPort === sport) {
-        this.up = false;
+        this.fromClient = false;
         return f;
       }
     }
@@ -123,11 +123,11 @@ export class FlowTable<F extends TableFlow<F>> {
       const s = f.serverAddr6;
       if (c === null || s === null) continue;
       if (f.clientPort === sport && f.serverPort === dport && equal6(bytes, off + 8, c) && equal6(bytes, off + 24, s)) {
-        this.up = true;
+        this.fromClient = true;
         return f;
       }
       if (f.clientPort === dport && f.serverPort === sport && equal6(bytes, off + 24, c) && equal6(bytes, off + 8, s)) {
-        this.up = false;
+        this.fromClient = false;
         return f;
       }
     }

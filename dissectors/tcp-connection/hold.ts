@@ -52,7 +52,7 @@ export interface HoldHost {
 export class Hold implements StreamOwner {
   readonly flow: TcpFlow;
   /** The direction it holds: client→server when true. */
-  readonly up: boolean;
+  readonly fromClient: boolean;
   /** One per consumer (streamed rule, enabled flow dissector), started at the direction's first data. */
   readonly streams: TcpStream[] = [];
   readonly queue: HeldPacket[] = [];
@@ -66,10 +66,10 @@ export class Hold implements StreamOwner {
   template: HeldFrame | null = null;
   readonly #host: HoldHost;
 
-  constructor(host: HoldHost, flow: TcpFlow, up: boolean, offset: number) {
+  constructor(host: HoldHost, flow: TcpFlow, fromClient: boolean, offset: number) {
     this.#host = host;
     this.flow = flow;
-    this.up = up;
+    this.fromClient = fromClient;
     this.next = offset;
   }
 

@@ -115,7 +115,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   #wantAnomalies: boolean | undefined = undefined;
   /** The segment being handled, for actions called from rules. */
   #tcp: TcpPacket | null = null;
-  #up = true;
+  #fromClient = true;
   /** The flow of the segment being handled. */
   #current: TcpFlow | null = null;
   /** Streamed rules exist (asked once, like #wantData); flow dissectors are asked per flow. */
@@ -288,18 +288,18 @@ export class TcpTracker implements FlowActions, HoldHost {
       } else {
         // Late packets of a finished (or dropped/reset) connection: no rules run.
         flow.lastTime = host.clock.now;
-        const late = this.table.up ? flow.up : flow.down;
+        const late = this.table.fromClient ? flow.up : flow.down;
         late.packets++;
         late.ipBytes += ip.len;
         if (flow.verdict !== 0) return true;
         if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && tcp.payloadLength > 0) {
-          const s = this.table.up ? flow.up : flow.down;
+          const s = this.table.fromClient ? flow.up : flow.down;
           // The flow has ended but is still in the table: the anomaly event still names it.
-          if (s.rstSeen || (this.table.up ? flow.down : flow.up).rstSeen) return this.#anomaly(flow, 'data-after-rst', this.table.up ? 'up' : 'down', tcp);
+          if (s.rstSeen || (this.table.fromClient ? flow.down : flow.up).rstSeen) return this.#anomaly(flow, 'data-after-rst', this.table.fromClient ? 'up' : 'down', tcp);
         }
         return false;
       }
-    } else if (flow !== null && syn && !ack && this.table.up && flow.up.synSeen && tcp.seqRaw !== flow.up.isn && flow.state !== 'syn-sent') {
+    } else if (flow !== null && syn && !ack && this.table.fromClient && flow.up.synSeen && tcp.seqRaw !== flow.up.isn && flow.state !== 'syn-sent') {
       // A SYN with another ISN on an open connection: the client reused the port.
       this.#end(flow, 'reuse');
       this.#remove(flow);
@@ -324,7 +324,7 @@ export class TcpTracker implements FlowActions, HoldHost {
       }
       flow = this.#create(tcp, hash, midstream);
       if (flow === null) return this.#config.policies['flow-table-full'] !== 'accept';
-      this.#up = this.table.up;
+      this.#fromClient = this.table.fromClient;
       this.#tcp = tcp;
       this.#current = flow;
       host.emit(events.newConnection, flow, tcp);
@@ -336,7 +336,7 @@ export class TcpTracker implements FlowActions, HoldHost {
         if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
         flow.refused = true;
         // The refused packet still counts in the flow record (Zeek: S0, history "S").
-        const first = this.table.up ? flow.up : flow.down;
+        const first = this.table.fromClient ? flow.up : flow.down;
         first.packets++;
         first.ipBytes += ip.len;
         if (syn) history(flow, flow.up, true, H_SYN);
@@ -348,8 +348,8 @@ export class TcpTracker implements FlowActions, HoldHost {
       }
     }
 
-    const up = this.table.up;
-    this.#up = up;
+    const up = this.table.fromClient;
+    this.#fromClient = up;
     this.#tcp = tcp;
     this.#current = flow;
     const sender = up ? flow.up : flow.down;
@@ -517,7 +517,7 @@ export class TcpTracker implements FlowActions, HoldHost {
 
   /** A held frame (already out of its queue) goes to the receiver, which now expects what follows it. */
   #sendHeld(flow: TcpFlow, hold: Hold, h: HeldPacket): void {
-    this.#forwarded(hold.up ? flow.up : flow.down, h.seqEnd);
+    this.#forwarded(hold.fromClient ? flow.up : flow.down, h.seqEnd);
     this.#host.release(h.frame);
   }
   blocked(): void {
@@ -530,7 +530,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   /** Streamed rules said they are done with what they read: release it (flow.send()). */
   send(flow: TcpFlow, direction?: Direction): void {
     for (const hold of [flow.up.hold, flow.down.hold]) {
-      if (hold === null || (direction !== undefined && hold.up !== (direction === 'up'))) continue;
+      if (hold === null || (direction !== undefined && hold.fromClient !== (direction === 'up'))) continue;
       for (const s of hold.streams) s.commit();
       this.release(hold);
     }
@@ -553,7 +553,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     if (!drop && tcp !== null && !flow.ended && this.#held === null) {
       // What the receiver has been given: a RST must carry the next of these (RFC 5961).
       // A held frame counts when it is released.
-      this.#forwarded(this.#up ? flow.up : flow.down, segmentEnd(tcp));
+      this.#forwarded(this.#fromClient ? flow.up : flow.down, segmentEnd(tcp));
     }
     if (!flow.ended) {
       if (flow.verdict !== 0) this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');
@@ -598,7 +598,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     flow.hash = hash;
     this.table.insert(flow, LIST_EMBRYONIC);
     this.#deadline(flow, LIST_EMBRYONIC);
-    this.table.up = srcIsClient;
+    this.table.fromClient = srcIsClient;
     if (midstream) flow.state = 'established';
     return flow;
   }
@@ -820,7 +820,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     if (this.#inPacketOf(flow)) {
       this.#host.packet.drop();
       const pkt = this.#host.packet;
-      this.#sendResets(flow, { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: this.#host.link.offset }, this.#up);
+      this.#sendResets(flow, { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: this.#host.link.offset }, this.#fromClient);
       return;
     }
     // From a streamed rule between packets: the latest held frame of the flow is the template.

@@ -65,7 +65,7 @@ export class UdpTracker implements UdpFlowActions {
     if (flow === null) return this.#open(udp, table.hash);
 
     const host = this.#host;
-    const up = table.up;
+    const up = table.fromClient;
     const dstats = up ? flow.counters.up : flow.counters.down;
     dstats.packets++;
     dstats.ipBytes += ip.len;
