@@ -783,6 +783,11 @@ export class Engine {
   }
 
   /** Connections in the table now. */
+  /** The frame number the next push() gives its frame (frames are numbered from 1, as in the capture). */
+  get nextFrame(): number {
+    return this.#frames + 1;
+  }
+
   get flows(): number {
     return this.#tracker.table.size;
   }

@@ -131,7 +131,6 @@ export class QueueWorker {
   #current = 0;
   #currentId = 0;
   #settled = false;
-  #frames = 0;
   /** Frames the engine holds (pending): engine frame number → queue packet id. */
   readonly #pending = new Map<number, number>();
   #errors = 0;
@@ -220,7 +219,8 @@ export class QueueWorker {
     }
     const now = performance.now();
     this.#lastPacket = now;
-    this.#current = ++this.#frames;
+    // The engine numbers frames; its verdicts (output.forward/drop) name them so.
+    this.#current = this.#engine.nextFrame;
     this.#currentId = id;
     this.#settled = false;
     try {
