@@ -1,7 +1,7 @@
 /** A finished TCP connection as a flow record (Zeek conn.log fields, dissectors/flow/record.ts). */
 import type { FlowRecord } from '../flow/record.ts';
 import type { Sender, TcpFlow } from './flow.ts';
-import { connState } from './state.ts';
+import { connState } from './history.ts';
 
 
 /** As Zeek: from sequence numbers (retransmissions count once), else the payload seen. */

@@ -9,6 +9,7 @@ import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
+import { stateNames, TcpState } from './state.ts';
 import type { Direction, DirectionStats, EndReason } from '../flow/types.ts';
 
 export type { Endpoint } from '../flow/endpoints.ts';
@@ -91,7 +92,12 @@ export class TcpFlow extends FlowEndpoints {
   /** Capture/engine time of the first packet, in seconds. */
   readonly startTime: number;
   lastTime: number;
-  state: FlowState = 'syn-sent';
+  /** @internal the state machine's state (state.ts); rules read `state`. */
+  tcpState = TcpState.SynSent;
+  /** Where the connection is, as RFC 9293 names it from a middlebox (state.ts). */
+  get state(): FlowState {
+    return stateNames[this.tcpState] as FlowState;
+  }
   endReason: EndReason | undefined = undefined;
   #stats: { readonly up: DirectionStats; readonly down: DirectionStats } | null = null;
 

@@ -15,7 +15,8 @@ import { FlowTable } from '../flow/table.ts';
 const LIST_EMBRYONIC = 0;
 const LIST_ESTABLISHED = 1;
 const LIST_CLOSING = 2;
-import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './state.ts';
+import { H_ACK, H_DATA, H_FIN, H_GAP, H_INCONSISTENT, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './history.ts';
+import { finSent, finsAcknowledged, pickedUpMidstream, resetAccepted, synAcknowledged, synReceived, TcpState } from './state.ts';
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import type { FlowHost } from '../flow/host.ts';
@@ -299,7 +300,7 @@ export class TcpTracker implements FlowActions, HoldHost {
         }
         return false;
       }
-    } else if (flow !== null && syn && !ack && this.table.fromClient && flow.up.synSeen && tcp.seqRaw !== flow.up.isn && flow.state !== 'syn-sent') {
+    } else if (flow !== null && syn && !ack && this.table.fromClient && flow.up.synSeen && tcp.seqRaw !== flow.up.isn && flow.tcpState !== TcpState.SynSent) {
       // A SYN with another ISN on an open connection: the client reused the port.
       this.#end(flow, 'reuse');
       this.#remove(flow);
@@ -557,8 +558,8 @@ export class TcpTracker implements FlowActions, HoldHost {
     }
     if (!flow.ended) {
       if (flow.verdict !== 0) this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');
-      else if (flow.state === 'closed') this.#end(flow, 'fin');
-      else if (flow.state === 'reset') this.#end(flow, 'rst');
+      else if (flow.tcpState === TcpState.Closed) this.#end(flow, 'fin');
+      else if (flow.tcpState === TcpState.Reset) this.#end(flow, 'rst');
     }
     this.#touch(flow, flow.ended ? LIST_CLOSING : listOf(flow));
     this.#tcp = null;
@@ -599,7 +600,7 @@ export class TcpTracker implements FlowActions, HoldHost {
     this.table.insert(flow, LIST_EMBRYONIC);
     this.#deadline(flow, LIST_EMBRYONIC);
     this.table.fromClient = srcIsClient;
-    if (midstream) flow.state = 'established';
+    if (midstream) pickedUpMidstream(flow);
     return flow;
   }
 
@@ -625,11 +626,11 @@ export class TcpTracker implements FlowActions, HoldHost {
         !sender.nxtValid ||
         seq === sender.nxt ||
         (sender.forwarded && seq === sender.forwardedNxt) ||
-        (flow.state === 'syn-sent' && (flags & TCP_ACK) !== 0 && tcp.ackRaw === seqAdd32(receiver.isn, 1));
+        (flow.tcpState === TcpState.SynSent && (flags & TCP_ACK) !== 0 && tcp.ackRaw === seqAdd32(receiver.isn, 1));
       history(flow, sender, up, H_RST);
       if (exact) {
         sender.rstSeen = true;
-        flow.state = 'reset';
+        resetAccepted(flow);
       } else {
         const d = seqDiff(seq, sender.nxt);
         const inWindow = d >= 0 && d < Math.max(receiver.window, 1);
@@ -651,11 +652,8 @@ export class TcpTracker implements FlowActions, HoldHost {
         if (wantData) this.#stream(sender).init(seqAdd32(seq, 1));
       }
       if (len > 0 && this.#anomaly(flow, 'syn-with-data', direction, tcp)) return DROP;
-      if (synAck) {
-        if (flow.state === 'syn-sent') flow.state = 'syn-received';
-      } else if (!up && flow.state === 'syn-sent') {
-        flow.state = 'syn-received'; // simultaneous open
-      }
+      // The server's SYN/ACK, or its own SYN: a simultaneous open.
+      if (synAck || !up) synReceived(flow);
       sender.window = tcp.window;
     } else {
       // Window scaling applies only when both SYNs offered it (RFC 7323 §2.2).
@@ -672,9 +670,7 @@ export class TcpTracker implements FlowActions, HoldHost {
         // Even for a pure ACK: this side's later data starts from here.
         if (wantData) this.#stream(sender).init(seq);
       }
-      if ((flow.state === 'syn-received' || flow.state === 'syn-sent') && (flags & TCP_ACK) !== 0 && receiver.synSeen && tcp.ackRaw === seqAdd32(receiver.isn, 1)) {
-        flow.state = 'established';
-      }
+      if ((flags & TCP_ACK) !== 0 && receiver.synSeen && tcp.ackRaw === seqAdd32(receiver.isn, 1)) synAcknowledged(flow);
       if ((flags & TCP_ACK) !== 0 && len === 0 && (flags & TCP_FIN) === 0) history(flow, sender, up, H_ACK);
     }
 
@@ -698,11 +694,11 @@ export class TcpTracker implements FlowActions, HoldHost {
         const afterFin = seqAdd32(sender.finSeq, 1);
         if (seqGt(afterFin, sender.nxt)) sender.nxt = afterFin;
       }
-      if (flow.state !== 'reset') flow.state = 'closing';
+      finSent(flow);
     }
     // A FIN is done when the other side acknowledges it; both done: closed (RFC 9293 §3.6).
     if ((flags & TCP_ACK) !== 0 && receiver.finSeen && seqDiff(tcp.ackRaw, seqAdd32(receiver.finSeq, 1)) >= 0) receiver.finAcked = true;
-    if (sender.finAcked && receiver.finAcked) flow.state = 'closed';
+    if (sender.finAcked && receiver.finAcked) finsAcknowledged(flow);
     return ACCEPT;
   }
 
@@ -908,7 +904,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   #expireList(list: number, before: number): void {
     for (let f = this.table.oldest(list); f !== null && f.lastTime <= before; f = this.table.oldest(list)) {
       this.#tcp = null;
-      if (!f.ended) this.#end(f, f.state === 'closing' && f.up.finSeen && f.down.finSeen ? 'fin' : 'timeout');
+      if (!f.ended) this.#end(f, f.tcpState === TcpState.Closing && f.up.finSeen && f.down.finSeen ? 'fin' : 'timeout');
       this.#remove(f);
     }
   }

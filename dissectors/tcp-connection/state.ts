@@ -1,75 +1,60 @@
 /**
- * Connection state as a middlebox sees it (RFC 9293 §3.3.2, both endpoints), and Zeek's
- * conn_state and history derived from it.
+ * The connection's state as a middlebox between both ends sees it: RFC 9293's machine (§3.3.2)
+ * folded to what a bridge can tell. It sees both endpoints, so one state stands for the pair;
+ * LISTEN is no state here (a connection exists from its first segment), and TIME-WAIT, the
+ * FIN-WAITs and CLOSE-WAIT fold into `Closing` until both FINs are acknowledged. Each
+ * transition is a function named for the event that causes it; none fires out of order.
  */
-import type { Sender, TcpFlow } from './flow.ts';
+import type { FlowState } from './flow.ts';
 
-// Zeek history letters, one bit each; the letter is upper case for the originator (up).
-export const H_SYN = 1; // S
-export const H_SYNACK = 2; // H
-export const H_ACK = 4; // A
-export const H_DATA = 8; // D
-export const H_FIN = 16; // F
-export const H_RST = 32; // R
-export const H_RETRANS = 64; // T
-export const H_INCONSISTENT = 128; // I
-export const H_MULTIFLAG = 256; // Q
-export const H_ZEROWIN = 512; // W
-export const H_GAP = 1024; // G
-const letters: readonly [number, string][] = [
-  [H_SYN, 's'],
-  [H_SYNACK, 'h'],
-  [H_ACK, 'a'],
-  [H_DATA, 'd'],
-  [H_FIN, 'f'],
-  [H_RST, 'r'],
-  [H_RETRANS, 't'],
-  [H_INCONSISTENT, 'i'],
-  [H_MULTIFLAG, 'q'],
-  [H_ZEROWIN, 'w'],
-  [H_GAP, 'g'],
-];
-
-/** Records a history letter the first time it happens in a direction (Zeek's rule). */
-export function history(flow: TcpFlow, sender: Sender, up: boolean, bit: number): void {
-  // Small enough to be inlined where it is called, several times a packet; the rest is not.
-  if ((sender.historySeen & bit) === 0) addHistory(flow, sender, up, bit);
+export enum TcpState {
+  /** The client's SYN was seen (the connection's first segment). */
+  SynSent,
+  /** The server answered: SYN/ACK, or its own SYN (simultaneous open, RFC 9293 §3.5 figure 8). */
+  SynReceived,
+  /** The handshake completed (the SYN/ACK acknowledged), or the connection was picked up midstream. */
+  Established,
+  /** A FIN was seen from either side, not yet both acknowledged. */
+  Closing,
+  /** Both FINs were sent and acknowledged (RFC 9293 §3.6). */
+  Closed,
+  /** An acceptable RST ended it (RFC 5961 §3.2; RFC 9293 §3.10.7.3 in SYN-SENT). */
+  Reset,
 }
 
-function addHistory(flow: TcpFlow, sender: Sender, up: boolean, bit: number): void {
-  sender.historySeen |= bit;
-  for (const [b, l] of letters) {
-    if (b === bit) {
-      flow.history += up ? l.toUpperCase() : l;
-      return;
-    }
-  }
+/** The names rules see (`flow.state`), by TcpState. */
+export const stateNames: readonly FlowState[] = ['syn-sent', 'syn-received', 'established', 'closing', 'closed', 'reset'];
+
+interface HasState {
+  tcpState: TcpState;
 }
 
-/** Zeek's conn_state summary of how the connection went. */
-export function connState(flow: TcpFlow): string {
-  const o = flow.up;
-  const r = flow.down;
-  const origSyn = (o.historySeen & H_SYN) !== 0;
-  const respSynAck = (r.historySeen & H_SYNACK) !== 0;
-  const established = flow.state !== 'syn-sent' && origSyn && respSynAck;
-  if (!origSyn) {
-    if (respSynAck) {
-      if (r.rstSeen) return 'RSTRH';
-      if (r.finSeen) return 'SHR';
-    }
-    return 'OTH';
-  }
-  if (!respSynAck) {
-    if (r.rstSeen) return 'REJ';
-    if (o.rstSeen) return 'RSTOS0';
-    if (o.finSeen) return 'SH';
-    return 'S0';
-  }
-  if (o.rstSeen) return 'RSTO';
-  if (r.rstSeen) return 'RSTR';
-  if (o.finSeen && r.finSeen) return 'SF';
-  if (o.finSeen) return 'S2';
-  if (r.finSeen) return 'S3';
-  return established ? 'S1' : 'S0';
+/** A connection whose handshake was not seen: both ends already talk. */
+export function pickedUpMidstream(flow: HasState): void {
+  flow.tcpState = TcpState.Established;
+}
+
+/** A SYN/ACK, or the server's own SYN in a simultaneous open. */
+export function synReceived(flow: HasState): void {
+  if (flow.tcpState === TcpState.SynSent) flow.tcpState = TcpState.SynReceived;
+}
+
+/** An ACK of the other side's SYN: the three-way handshake is complete. */
+export function synAcknowledged(flow: HasState): void {
+  if (flow.tcpState === TcpState.SynSent || flow.tcpState === TcpState.SynReceived) flow.tcpState = TcpState.Established;
+}
+
+/** A FIN from either side; a reset connection stays reset. */
+export function finSent(flow: HasState): void {
+  if (flow.tcpState !== TcpState.Reset) flow.tcpState = TcpState.Closing;
+}
+
+/** Both FINs acknowledged. */
+export function finsAcknowledged(flow: HasState): void {
+  flow.tcpState = TcpState.Closed;
+}
+
+/** An acceptable RST: exactly at the next expected sequence number, or refusing the SYN. */
+export function resetAccepted(flow: HasState): void {
+  flow.tcpState = TcpState.Reset;
 }
