@@ -21,7 +21,7 @@ import {
   type AnyEvent,
   type Layer,
 } from './events.ts';
-import { callerLocation, flowState, runSetup, type RuleContext, type RuleFunction, type RuleSet, type RuleSpec, type StreamedRuleSpec } from './rules.ts';
+import { callerLocation, flowState, releaseFlowState, runSetup, type FlowStores, type RuleContext, type RuleFunction, type RuleSet, type RuleSpec, type StreamedRuleSpec } from './rules.ts';
 import { AlertWriter, type AlertHandle, type AlertInput, type AlertRecord } from './alert.ts';
 import { alertLogger, openDestination, ruleLogger, type Destination, type LogTarget } from './log.ts';
 import { LinkLayer, dissectLink } from '../dissectors/link.ts';
@@ -138,6 +138,8 @@ export class Engine {
   readonly #alerts: AlertWriter;
   readonly #log: Logger;
   readonly #ruleErrors: RuleErrors;
+  /** The installed rules' flowState stores: a flow's state is released from them when it ends. */
+  readonly #flowStores: FlowStores = [];
   readonly #dests: Destination[] = [];
   readonly #onAlert: ((record: AlertRecord) => void) | undefined;
 
@@ -223,6 +225,7 @@ export class Engine {
         emit: host.emit,
         listening: host.listening,
         flowEnded: (flow: UdpFlow) => {
+          releaseFlowState(this.#flowStores, flow);
           this.stats.connections++;
           this.#onFlow?.(udpFlowRecord(flow, this.clock.now));
         },
@@ -241,7 +244,7 @@ export class Engine {
   #install(set: RuleSet): void {
     const ctx = this.#context(set);
     try {
-      runSetup(set, ctx);
+      this.#flowStores.push(...runSetup(set, ctx));
     } catch (err) {
       if (err instanceof PalisadeError) throw err;
       throw ruleLoadError(set.source, `its defineRules() setup threw: ${(err as Error).message}`, err);
@@ -862,12 +865,14 @@ export class Engine {
     const sets: readonly RuleSet[] = isRuleSetList(rules) ? rules : [rules];
     const lists = this.#lists.map((l) => l.slice());
     const streamed = this.#streamed.splice(0);
+    const stores = this.#flowStores.splice(0);
     for (const l of this.#lists) l.length = 0;
     try {
       for (const set of sets) this.#install(set);
     } catch (err) {
       lists.forEach((l, i) => (this.#lists[i] = l));
       this.#streamed.splice(0, this.#streamed.length, ...streamed);
+      this.#flowStores.splice(0, this.#flowStores.length, ...stores);
       throw err;
     }
     this.#enableDissectors();
@@ -907,6 +912,7 @@ export class Engine {
         this.#alerts.raise('tcp-connection', this.#pkt.id, { description });
       },
       flowEnded: (flow: TcpFlow) => {
+        releaseFlowState(this.#flowStores, flow);
         this.stats.connections++;
         this.#onFlow?.(flowRecord(flow, this.clock.now));
       },

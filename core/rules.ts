@@ -93,15 +93,27 @@ export function isRuleSet(value: unknown): value is RuleSet {
 /** The context of the defineRules() setup running now (for helpers such as dissector.onPort()). */
 let active: RuleContext | null = null;
 
-/** @internal runs a rule set's setup with its context active. */
-export function runSetup(set: RuleSet, ctx: RuleContext): void {
+/** A rule set's per-flow state stores (flowState), which the engine empties of a flow when it ends. */
+export type FlowStores = WeakMap<object, unknown>[];
+
+/**
+ * @internal runs a rule set's setup with its context active. Returns the flowState stores it
+ * owns: those made during the setup, and those its module made as it loaded (just before).
+ */
+export function runSetup(set: RuleSet, ctx: RuleContext): FlowStores {
   const outer = active;
+  const outerStores = collecting;
+  const stores = unclaimed;
+  unclaimed = [];
   active = ctx;
+  collecting = stores;
   try {
     set.setup(ctx);
   } finally {
     active = outer;
+    collecting = outerStores;
   }
+  return stores;
 }
 
 /** @internal the context of the setup running now, or null outside one. */
@@ -109,8 +121,13 @@ export function activeContext(): RuleContext | null {
   return active;
 }
 
-/** Every flowState's store, so that a flow's state can be released when it ends. */
-const stores = new Set<WeakMap<object, unknown>>();
+/**
+ * flowState stores are owned by the rule set whose setup made them (or whose module made them
+ * as it loaded), so that an engine releases a flow's state from its own rules' stores only, and
+ * a reloaded rule file's new stores replace the old ones instead of adding to a global list.
+ */
+let collecting: FlowStores | null = null;
+let unclaimed: FlowStores = [];
 
 /**
  * Typed per-flow state: `const s = flowState(() => ({ n: 0 })); s(flow).n++`. The state is
@@ -118,7 +135,8 @@ const stores = new Set<WeakMap<object, unknown>>();
  */
 export function flowState<T>(init: () => T): (flow: object) => T {
   const states = new WeakMap<object, T>();
-  stores.add(states);
+  // Keyed weakly: a store a setup never claims (a module loaded but not installed) costs nothing.
+  (collecting ?? unclaimed).push(states);
   return (flow) => {
     let s = states.get(flow);
     if (s === undefined) {
@@ -129,8 +147,8 @@ export function flowState<T>(init: () => T): (flow: object) => T {
   };
 }
 
-/** @internal the trackers call it once a flow's endConnection is over. */
-export function releaseFlowState(flow: object): void {
+/** @internal the engine calls it once a flow's endConnection is over. */
+export function releaseFlowState(stores: FlowStores, flow: object): void {
   for (const store of stores) store.delete(flow);
 }
 

@@ -21,7 +21,6 @@ import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import type { FlowHost } from '../flow/host.ts';
 import { craftRst } from './reset.ts';
-import { releaseFlowState } from '../../core/rules.ts';
 import { Hold, heldSize, type HeldFrame, type HeldPacket, type HoldHost } from './hold.ts';
 import type { TcpStream } from './stream.ts';
 
@@ -866,7 +865,6 @@ export class TcpTracker implements FlowActions, HoldHost {
     // Streamed consumers get the end of their streams; what they hold goes when they finish.
     flow.up.hold?.end(false);
     flow.down.hold?.end(false);
-    releaseFlowState(flow);
     this.#host.flowEnded(flow);
     this.#release(flow);
   }

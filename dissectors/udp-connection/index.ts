@@ -9,7 +9,6 @@ import type { FlowHost } from '../flow/host.ts';
 import { FlowTable } from '../flow/table.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
-import { releaseFlowState } from '../../core/rules.ts';
 
 export { udpConnectionEvents } from './events.ts';
 export { UdpFlow } from './flow.ts';
@@ -142,7 +141,6 @@ export class UdpTracker implements UdpFlowActions {
     flow.ended = true;
     flow.endReason = flow.verdict ? 'dropped' : reason;
     this.#host.emit(events.endConnection, flow);
-    releaseFlowState(flow);
     this.#host.flowEnded(flow);
   }
 
