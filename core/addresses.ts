@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as IpNum from 'ip-num';
 import { ruleInvalid } from './errors.ts';
-import { ipv4Text } from '../dissectors/ipv4.ts';
+import { ipv4Text } from './address-text.ts';
 
 // ip-num (CommonJS) loads when a rule first parses an address, not at every start: through
 // require, it costs a third of what an ESM import of it does (no export scan).

@@ -9,6 +9,7 @@ import { Packet, type Timestamp } from '../core/packet.ts';
 import type { Stats } from '../core/stats.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv4PseudoSum, onesSum, sumVerifies } from './checksum.ts';
+import { ipv4TextAt } from '../core/address-text.ts';
 
 export const IPV4_MIN_HEADER_LENGTH = 20;
 
@@ -117,10 +118,10 @@ export class Ipv4Packet {
   }
   /** Source address as dotted text, computed on first access. */
   get src(): string {
-    return (this.#src ??= dotted(this.bytes, this.off + 12));
+    return (this.#src ??= ipv4TextAt(this.bytes, this.off + 12));
   }
   get dst(): string {
-    return (this.#dst ??= dotted(this.bytes, this.off + 16));
+    return (this.#dst ??= ipv4TextAt(this.bytes, this.off + 16));
   }
   /** Source address as an unsigned 32-bit integer, for comparisons without strings. */
   get srcInt(): number {
@@ -215,14 +216,6 @@ export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off
   return true;
 }
 
-function dotted(b: Buffer, i: number): string {
-  return `${b[i] as number}.${b[i + 1] as number}.${b[i + 2] as number}.${b[i + 3] as number}`;
-}
-
-/** Dotted text of an address held as a uint32. */
-export function ipv4Text(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
-}
 
 function parseOptions(b: Buffer, start: number, end: number): Ipv4Option[] {
   const options: Ipv4Option[] = [];

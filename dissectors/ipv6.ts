@@ -8,6 +8,7 @@ import { Packet, type Timestamp } from '../core/packet.ts';
 import type { Stats } from '../core/stats.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv6PseudoSum } from './checksum.ts';
+import { ipv6TextAt } from '../core/address-text.ts';
 import {
   IPPROTO_AH,
   IPPROTO_DSTOPTS,
@@ -88,6 +89,11 @@ export class Ipv6Packet {
     this.#payloadOffset = payloadOffset;
   }
 
+  /** Offset in `bytes` of the destination upper layers use: the routing header's final one if any (RFC 8200 §8.1). */
+  get finalDestinationOffset(): number {
+    return this.#finalDstOffset;
+  }
+
   /** @internal Called by the chain walk for a routing header still in transit. */
   setFinalDestination(offset: number): void {
     this.#finalDstOffset = offset;
@@ -132,10 +138,10 @@ export class Ipv6Packet {
   }
   /** Source address in RFC 5952 text, computed on first access. */
   get src(): string {
-    return (this.#src ??= ipv6Text(this.bytes, this.off + 8));
+    return (this.#src ??= ipv6TextAt(this.bytes, this.off + 8));
   }
   get dst(): string {
-    return (this.#dst ??= ipv6Text(this.bytes, this.off + 24));
+    return (this.#dst ??= ipv6TextAt(this.bytes, this.off + 24));
   }
   /** The 16 bytes of the source address (a view), for comparisons without strings. */
   get srcBytes(): Buffer {
@@ -307,41 +313,3 @@ function finalDestination(view: Ipv6Packet, b: Buffer, p: number, hlen: number):
   else if (type === 2 || type === 4) view.setFinalDestination(p + 8);
 }
 
-/**
- * RFC 5952 text: lowercase, no leading zeros, the first longest run of two or more zero groups
- * as '::'. IPv4-mapped (::ffff:a.b.c.d, RFC 5952 §5) and IPv4-compatible (::a.b.c.d) addresses
- * end in a dotted quad, as inet_ntop writes them, so alerts read like tcpdump, Wireshark and Zeek.
- */
-export function ipv6Text(b: Uint8Array, o: number): string {
-  if (u32(b, o) === 0 && u32(b, o + 4) === 0 && u16(b, o + 8) === 0) {
-    const g5 = u16(b, o + 10);
-    const quad = `${b[o + 12] as number}.${b[o + 13] as number}.${b[o + 14] as number}.${b[o + 15] as number}`;
-    if (g5 === 0xffff) return `::ffff:${quad}`;
-    if (g5 === 0 && u16(b, o + 12) !== 0) return `::${quad}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  let runStart = -1;
-  for (let g = 0; g < 8; g++) {
-    if (u16(b, o + 2 * g) === 0) {
-      if (runStart < 0) runStart = g;
-      if (g - runStart + 1 > bestLen) {
-        bestStart = runStart;
-        bestLen = g - runStart + 1;
-      }
-    } else {
-      runStart = -1;
-    }
-  }
-  let s = '';
-  for (let g = 0; g < 8; g++) {
-    if (g === bestStart) {
-      s += '::';
-      g += bestLen - 1;
-      continue;
-    }
-    if (g > 0 && g !== bestStart + bestLen) s += ':';
-    s += u16(b, o + 2 * g).toString(16);
-  }
-  return s;
-}

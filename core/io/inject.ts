@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { injectError } from '../errors.ts';
+import { ipv4TextAt, ipv6TextAt } from '../address-text.ts';
 
 interface RawSocket {
   send(buffer: Buffer, offset: number, length: number, address: string, done: (err: Error | null, bytes: number) => void): void;
@@ -105,14 +106,9 @@ export class Injector {
 }
 
 function ipv4Destination(d: Buffer): string {
-  if (d.length < 20) return '';
-  return `${d[16] ?? 0}.${d[17] ?? 0}.${d[18] ?? 0}.${d[19] ?? 0}`;
+  return d.length < 20 ? '' : ipv4TextAt(d, 16);
 }
 
 function ipv6Destination(d: Buffer): string {
-  if (d.length < 40) return '';
-  const groups: string[] = [];
-  for (let i = 24; i < 40; i += 2) groups.push(d.readUInt16BE(i).toString(16));
-  // The uncompressed form: raw-socket only checks net.isIP, and the kernel parses it.
-  return groups.join(':');
+  return d.length < 40 ? '' : ipv6TextAt(d, 24);
 }

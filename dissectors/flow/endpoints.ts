@@ -5,8 +5,9 @@
  */
 import { communityId } from './community-id.ts';
 import { i32 } from '../bytes.ts';
-import { ipv4Text, type Ipv4Packet } from '../ipv4.ts';
-import { ipv6Text, type Ipv6Packet } from '../ipv6.ts';
+import type { Ipv4Packet } from '../ipv4.ts';
+import type { Ipv6Packet } from '../ipv6.ts';
+import { ipv4Text, ipv6TextAt } from '../../core/address-text.ts';
 
 export interface Endpoint {
   readonly ip: string;
@@ -14,7 +15,7 @@ export interface Endpoint {
 }
 
 function addressText(addr: number, addr6: Buffer | null): string {
-  return addr6 === null ? ipv4Text(addr >>> 0) : ipv6Text(addr6, 0);
+  return addr6 === null ? ipv4Text(addr >>> 0) : ipv6TextAt(addr6, 0);
 }
 
 function v4Bytes(addr: number): Buffer {

@@ -3,7 +3,8 @@ import { Packet } from '../../core/packet.ts';
 import { Stats } from '../../core/stats.ts';
 import { writeIpv4HeaderChecksum } from '../../dissectors/checksum.ts';
 import { Ipv4Packet, dissectIpv4 } from '../../dissectors/ipv4.ts';
-import { Ipv6Packet, dissectIpv6, ipv6Text } from '../../dissectors/ipv6.ts';
+import { Ipv6Packet, dissectIpv6 } from '../../dissectors/ipv6.ts';
+import { ipv6TextAt as ipv6Text } from '../../core/address-text.ts';
 import {
   Chain,
   hex,
