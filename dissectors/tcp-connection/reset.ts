@@ -12,18 +12,11 @@ import {
 } from '../../core/link-types.ts';
 import { u16 } from '../bytes.ts';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum } from '../checksum.ts';
-import {
-  IPPROTO_AH,
-  IPPROTO_DSTOPTS,
-  IPPROTO_FRAGMENT,
-  IPPROTO_HIP,
-  IPPROTO_HOPOPTS,
-  IPPROTO_MOBILITY,
-  IPPROTO_ROUTING,
-  IPPROTO_SHIM6,
-  IPPROTO_TCP,
-} from '../ip-protocols.ts';
+import { IPPROTO_TCP } from '../ip-protocols.ts';
 import { TCP_ACK, TCP_RST } from '../tcp-flags.ts';
+import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
+import { Packet } from '../../core/packet.ts';
+import { Stats } from '../../core/stats.ts';
 
 /** Where the RST goes and what the receiver expects. */
 export interface RstSpec {
@@ -58,6 +51,9 @@ const IPV6_HEADER_LENGTH = 40;
 const TCP_HEADER_LENGTH = 20;
 const TTL = 64;
 
+/** A view to walk a trigger's IPv6 header chain with (its counts go nowhere: the engine counted the packet). */
+const trigger6 = { view: new Ipv6Packet(), packet: new Packet(), stats: new Stats() };
+
 /** Linux packet types (if_packet.h): to us, sent by us, between others. */
 const PACKET_HOST = 0;
 const PACKET_OTHERHOST = 3;
@@ -84,9 +80,13 @@ export function craftRst(spec: RstSpec): Buffer {
   let tcpOff: number;
   if (v6) {
     srcOff = ipOff + 8;
-    const chain = walkIpv6(frame, ipOff);
-    dstOff = chain.finalDst;
-    tcpOff = chain.upper;
+    // The extension headers walked as the dissector walks them (the routing header's final
+    // destination, RFC 8200 §8.1); a later fragment carries no TCP header.
+    const v = trigger6.view;
+    const ok = dissectIpv6(v, trigger6.packet, frame, ipOff, trigger6.stats);
+    dstOff = ok ? v.finalDestinationOffset : ipOff + 24;
+    const laterFragment = v.fragHeaderOffset >= 0 && (u16(frame, v.fragHeaderOffset + 2) & 0xfff8) !== 0;
+    tcpOff = ok && v.proto === IPPROTO_TCP && !laterFragment ? v.payloadOffset : frame.length;
   } else {
     srcOff = ipOff + 12;
     dstOff = ipOff + 16;
@@ -170,46 +170,3 @@ function mirrorPacketType(type: number): number {
   return PACKET_OTHERHOST;
 }
 
-/**
- * Where the upper-layer header of the IPv6 packet at `ip` starts, and the address the packet is
- * finally for (a routing header's last hop, RFC 8200 §8.1, as dissectors/ipv6.ts finds it).
- */
-function walkIpv6(b: Buffer, ip: number): { upper: number; finalDst: number } {
-  let finalDst = ip + 24;
-  let nh = b[ip + 6] as number;
-  let p = ip + IPV6_HEADER_LENGTH;
-  for (;;) {
-    switch (nh) {
-      case IPPROTO_HOPOPTS:
-      case IPPROTO_ROUTING:
-      case IPPROTO_DSTOPTS:
-      case IPPROTO_MOBILITY:
-      case IPPROTO_HIP:
-      case IPPROTO_SHIM6: {
-        if (p + 2 > b.length) return { upper: b.length, finalDst };
-        const hlen = ((b[p + 1] as number) + 1) * 8;
-        if (nh === IPPROTO_ROUTING && (b[p + 3] as number) > 0 && hlen >= 24 && p + hlen <= b.length) {
-          const type = b[p + 2] as number;
-          if (type === 0) finalDst = p + 8 + 16 * (((hlen - 8) >> 4) - 1);
-          else if (type === 2 || type === 4) finalDst = p + 8;
-        }
-        nh = b[p] as number;
-        p += hlen;
-        break;
-      }
-      case IPPROTO_AH:
-        if (p + 2 > b.length) return { upper: b.length, finalDst };
-        nh = b[p] as number;
-        p += ((b[p + 1] as number) + 2) * 4;
-        break;
-      case IPPROTO_FRAGMENT:
-        // A later fragment has no TCP header: the ports must come from the spec.
-        if (p + 8 > b.length || (u16(b, p + 2) & 0xfff8) !== 0) return { upper: b.length, finalDst };
-        nh = b[p] as number;
-        p += 8;
-        break;
-      default:
-        return { upper: nh === IPPROTO_TCP ? p : b.length, finalDst };
-    }
-  }
-}
