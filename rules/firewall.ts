@@ -1,0 +1,95 @@
+/**
+ * A default-deny firewall for TCP connections, as Haka's firewall sample and a stateful
+ * firewall's allow list: each new connection is checked against the allow entries in order
+ * (a rule group: the first entry that allows it ends the check); a connection no entry allows is
+ * refused (its SYN dropped, so it never opens) with an alert.
+ *
+ *   firewall(ctx, { allow: [{ name: 'web', clients: '192.168.10.0/24', servers: '192.168.20.0/24', ports: [80, 443] }] });
+ */
+import { PalisadeError, tcpConnection, type AlertLevel, type RuleContext, type TcpFlow } from '../index.ts';
+import { addressMatcher, type AddressList } from './networks.ts';
+
+/** Server ports: one, a list, or an inclusive range. */
+export type PortList = number | readonly number[] | { readonly from: number; readonly to: number };
+
+export interface FirewallAllow {
+  /** The entry's rule name (in logs and rule errors). Default `allow-N`, N from 1. */
+  name?: string;
+  /** Client addresses or networks (CIDR, IPv4 or IPv6). Default: any client. */
+  clients?: AddressList;
+  /** Server addresses or networks. Default: any server. */
+  servers?: AddressList;
+  /** Server ports. Default: any port. */
+  ports?: PortList;
+}
+
+export interface FirewallOptions {
+  /** The group's name: the `rule` of its alerts. Default 'firewall'. */
+  name?: string;
+  /** What may connect; an empty list refuses every TCP connection. */
+  allow: readonly FirewallAllow[];
+  /** Alert on each refused connection. Default true. */
+  alert?: boolean;
+  /** The refusal alert's severity. Default 'low'. */
+  severity?: AlertLevel;
+  /** The refusal alert's description. Default 'connection refused by the firewall'. */
+  description?: string;
+}
+
+/** Installs the firewall group into the rule set being defined. */
+export function firewall(ctx: Pick<RuleContext, 'ruleGroup' | 'alert' | 'log'>, options: FirewallOptions): void {
+  const name = options.name ?? 'firewall';
+  const description = options.description ?? 'connection refused by the firewall';
+  const severity = options.severity ?? 'low';
+  const alerting = options.alert ?? true;
+  const entries = options.allow.map((entry, i) => ({ name: entry.name ?? `allow-${i + 1}`, allows: allowed(entry, `firewall '${name}', allow[${i}]`) }));
+  const group = ctx.ruleGroup({
+    name,
+    on: tcpConnection.events.newConnection,
+    init: (flow) => {
+      ctx.log.debug({ client: flow.client, server: flow.server }, 'filtering new connection');
+    },
+    // Stop at the first entry that allows the connection (Haka's default).
+    continue: (allows) => !allows,
+    final: (flow) => {
+      if (alerting) {
+        ctx.alert({
+          description,
+          severity,
+          sources: [flow.client.ip],
+          targets: [{ address: flow.server.ip, service: `tcp/${flow.server.port}` }],
+          flow,
+        });
+      }
+      flow.drop();
+    },
+  });
+  for (const e of entries) group.rule({ name: e.name, eval: e.allows });
+}
+
+function allowed(entry: FirewallAllow, where: string): (flow: TcpFlow) => boolean {
+  const clients = addressMatcher(entry.clients, `${where}.clients`);
+  const servers = addressMatcher(entry.servers, `${where}.servers`);
+  const port = portMatcher(entry.ports, `${where}.ports`);
+  return (flow) => (port === null || port(flow.server.port)) && (clients === null || clients(flow.client.ip)) && (servers === null || servers(flow.server.ip));
+}
+
+function portMatcher(ports: PortList | undefined, where: string): ((port: number) => boolean) | null {
+  if (ports === undefined) return null;
+  const check = (p: number): number => {
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: ${String(p)} is not a port (an integer from 0 to 65535)`);
+    return p;
+  };
+  if (typeof ports === 'number') {
+    const only = check(ports);
+    return (p) => p === only;
+  }
+  if ('from' in ports) {
+    const from = check(ports.from);
+    const to = check(ports.to);
+    if (to < from) throw new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: the range ${from}-${to} is empty`);
+    return (p) => p >= from && p <= to;
+  }
+  const set = new Set(ports.map(check));
+  return (p) => set.has(p);
+}

@@ -1,0 +1,19 @@
+/**
+ * `palisade/rules`: rule modules to install in a rule file, each typed and configurable
+ * (docs/rules.md). They use the public API only, as a user's rules do.
+ *
+ *   import { defineRules } from 'palisade';
+ *   import { firewall, portScan, tcpHardening } from 'palisade/rules';
+ *   export default defineRules((ctx) => {
+ *     firewall(ctx, { allow: [{ clients: '192.168.10.0/24', ports: [80, 443] }] });
+ *     portScan(ctx);
+ *     tcpHardening(ctx, { mode: 'block' });
+ *   });
+ */
+export { firewall } from './firewall.ts';
+export type { FirewallAllow, FirewallOptions, PortList } from './firewall.ts';
+export { portScan } from './port-scan.ts';
+export type { PortScanOptions } from './port-scan.ts';
+export { tcpHardening, tcpAnomalyRules } from './tcp-hardening.ts';
+export type { HardeningAction, TcpHardeningOptions } from './tcp-hardening.ts';
+export type { AddressList } from './networks.ts';
