@@ -7,6 +7,7 @@ export default defineConfig({
     // module instance the engine under test uses.
     alias: {
       'palisade/testing': fileURLToPath(new URL('./testing.ts', import.meta.url)),
+      'palisade/rules': fileURLToPath(new URL('./rules/index.ts', import.meta.url)),
       palisade: fileURLToPath(new URL('./index.ts', import.meta.url)),
     },
   },

@@ -26,14 +26,14 @@ export const version = packageJson.version;
 export const importNames = ['palisade', ...(packageJson.name === 'palisade' ? [] : [packageJson.name])];
 
 /** The public entry points' type declarations (dist's .d.ts, or the sources themselves). */
-export function publicTypes(entry: 'index' | 'testing'): string {
+export function publicTypes(entry: 'index' | 'testing' | 'rules/index'): string {
   return join(codeRoot, compiled ? `${entry}.d.ts` : `${entry}.ts`);
 }
 
-/** A file of palisade's own code: dist/, or the sources' core/, dissectors/, testing/ and entry points. */
+/** A file of palisade's own code: dist/, or the sources' core/, dissectors/, testing/, rules/ and entry points. */
 export function isOwnCode(file: string): boolean {
   const rel = relative(codeRoot, file);
-  return /^(core|dissectors|testing)\/|^(index|testing)\.(d\.)?[jt]s$/.test(rel);
+  return /^(core|dissectors|testing|rules)\/|^(index|testing)\.(d\.)?[jt]s$/.test(rel);
 }
 
 function findRoot(dir: string): string {

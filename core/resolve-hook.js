@@ -12,17 +12,19 @@ import { fileURLToPath } from 'node:url';
 const ext = existsSync(fileURLToPath(new URL('../index.js', import.meta.url))) ? 'js' : 'ts';
 const index = new URL(`../index.${ext}`, import.meta.url).href;
 const testing = new URL(`../testing.${ext}`, import.meta.url).href;
+const rules = new URL(`../rules/index.${ext}`, import.meta.url).href;
 
-const targets = { palisade: index, 'palisade/testing': testing };
+const targets = { palisade: index, 'palisade/testing': testing, 'palisade/rules': rules };
 const root = new URL(ext === 'js' ? '../../' : '../', import.meta.url);
 const name = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).name;
 targets[name] = index;
 targets[`${name}/testing`] = testing;
+targets[`${name}/rules`] = rules;
 
 // palisade's own modules (dist/, or the sources' core/, dissectors/, testing/) are loaded once,
 // whatever imports them.
 const code = new URL('../', import.meta.url).href;
-const isOwn = (href) => href === index || href === testing || /^(core|dissectors|testing)\//.test(href.slice(code.length)) && href.startsWith(code);
+const isOwn = (href) => href === index || href === testing || /^(core|dissectors|testing|rules)\//.test(href.slice(code.length)) && href.startsWith(code);
 
 export async function resolve(specifier, context, nextResolve) {
   const target = targets[specifier];

@@ -23,6 +23,7 @@ function compilerOptions(): ts.CompilerOptions {
   for (const name of importNames) {
     paths[name] = [publicTypes('index')];
     paths[`${name}/testing`] = [publicTypes('testing')];
+    paths[`${name}/rules`] = [publicTypes('rules/index')];
   }
   return {
     strict: true,

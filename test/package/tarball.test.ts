@@ -56,7 +56,7 @@ describe('the packed package, installed into an empty project', () => {
     const test = run(bin(), ['test', 'firewall']);
     expect(test.stdout).toMatch(/^ok {3}firewall /m);
     expect(test.status).toBe(0);
-    writeFileSync(join(app, 'named.ts'), readFileSync(join(app, 'firewall/rules.ts'), 'utf8').replaceAll("from 'palisade'", `from '${pkg.name}'`));
+    writeFileSync(join(app, 'named.ts'), readFileSync(join(app, 'firewall/rules.ts'), 'utf8').replace(/from 'palisade(\/\w+)?'/g, (_m, sub: string | undefined) => `from '${pkg.name}${sub ?? ''}'`));
     const named = run(bin(), ['replay', 'named.ts', 'firewall/capture.pcap']);
     expect(named.stderr).toMatch(/^alerts +3$/m);
     expect(named.status).toBe(0);
@@ -68,6 +68,8 @@ describe('the packed package, installed into an empty project', () => {
       join(app, 'app.mjs'),
       `import { createEngine, defineRules, tcpConnection } from '${pkg.name}';
 import { tcpSession } from '${pkg.name}/testing';
+import { firewall } from '${pkg.name}/rules';
+if (typeof firewall !== 'function') throw new Error('no firewall in ${pkg.name}/rules');
 const alerts = [];
 const rules = defineRules(({ rule, alert }) => {
   rule({ name: 'telnet', on: tcpConnection.events.receiveData, eval: (flow, data) => { if (data.includes('login:')) alert({ description: 'login prompt', flow }); } });
@@ -89,7 +91,11 @@ console.log(JSON.stringify(alerts));
 
   it("type-checks under the user's own tsc (NodeNext, strict), and its types catch mistakes", () => {
     // docs/library.md's paths, so that rule files saying 'palisade' are typed in the editor too.
-    const paths = { palisade: [`./node_modules/${pkg.name}/dist/index.d.ts`], 'palisade/testing': [`./node_modules/${pkg.name}/dist/testing.d.ts`] };
+    const paths = {
+      palisade: [`./node_modules/${pkg.name}/dist/index.d.ts`],
+      'palisade/testing': [`./node_modules/${pkg.name}/dist/testing.d.ts`],
+      'palisade/rules': [`./node_modules/${pkg.name}/dist/rules/index.d.ts`],
+    };
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], paths }, include: ['*.ts'] }));
     writeFileSync(join(app, 'rule.ts'), `import { defineRules, udp } from 'palisade';\nimport type { ReplayResult } from 'palisade/testing';\nexport type R = ReplayResult;\nexport default defineRules(({ rule }) => { rule({ name: 'dns', on: udp.events.receivePacket, eval: (pkt) => pkt.dstport === 53 }); });\n`);
     writeFileSync(
