@@ -64,9 +64,9 @@ describe('samples', () => {
     cpSync(join(samples, 'port-scan'), dir, { recursive: true });
     const rules = join(dir, 'rules.ts');
     const source = readFileSync(rules, 'utf8');
-    expect(source).toContain('const MAX_PORTS = 10;');
+    expect(source).toContain('threshold: 10,');
     // A looser threshold: the scanner is caught one port later.
-    writeFileSync(rules, source.replace('const MAX_PORTS = 10;', 'const MAX_PORTS = 11;'));
+    writeFileSync(rules, source.replace('threshold: 10,', 'threshold: 11,'));
 
     const r = palisade(['test', dir]);
     expect(r.status, r.stdout + r.stderr).toBe(1);

@@ -6,34 +6,14 @@
  * The group runs once per connection, on its first SYN: refusing drops the SYN, so the
  * connection never opens (and a retransmitted SYN is judged again).
  */
-import { defineRules, ipv4, tcpConnection } from 'palisade';
+import { defineRules } from 'palisade';
+import { firewall } from 'palisade/rules';
 
-const clients = ipv4.network('192.168.10.0/24');
-const servers = ipv4.network('192.168.20.0/24');
-
-export default defineRules(({ ruleGroup, alert, log }) => {
-  const filter = ruleGroup({
+export default defineRules((ctx) => {
+  // A rule group (rules/firewall.ts): each new connection is checked against the allow list,
+  // the first entry that allows it ends the check, and `final` refuses the rest with an alert.
+  firewall(ctx, {
     name: 'filter',
-    on: tcpConnection.events.newConnection,
-    init: (flow) => {
-      log.debug({ client: flow.client, server: flow.server }, 'filtering new connection');
-    },
-    // Stop at the first rule that allows the connection (Haka's default).
-    continue: (allowed) => !allowed,
-    final: (flow) => {
-      alert({
-        description: 'connection refused by the firewall',
-        severity: 'low',
-        sources: [flow.client.ip],
-        targets: [{ address: flow.server.ip, service: `tcp/${flow.server.port}` }],
-        flow,
-      });
-      flow.drop();
-    },
-  });
-
-  filter.rule({
-    name: 'web-from-clients',
-    eval: (flow) => flow.server.port === 80 && clients.contains(flow.client.ip) && servers.contains(flow.server.ip),
+    allow: [{ name: 'web-from-clients', clients: '192.168.10.0/24', servers: '192.168.20.0/24', ports: 80 }],
   });
 });
