@@ -6,11 +6,9 @@
  *
  *   firewall(ctx, { allow: [{ name: 'web', clients: '192.168.10.0/24', servers: '192.168.20.0/24', ports: [80, 443] }] });
  */
-import { PalisadeError, tcpConnection, type AlertLevel, type RuleContext, type TcpFlow } from '../index.ts';
+import { tcpConnection, type AlertLevel, type RuleContext, type TcpFlow } from '../index.ts';
 import { addressMatcher, type AddressList } from './networks.ts';
-
-/** Server ports: one, a list, or an inclusive range. */
-export type PortList = number | readonly number[] | { readonly from: number; readonly to: number };
+import { portMatcher, type PortList } from './ports.ts';
 
 export interface FirewallAllow {
   /** The entry's rule name (in logs and rule errors). Default `allow-N`, N from 1. */
@@ -72,24 +70,4 @@ function allowed(entry: FirewallAllow, where: string): (flow: TcpFlow) => boolea
   const servers = addressMatcher(entry.servers, `${where}.servers`);
   const port = portMatcher(entry.ports, `${where}.ports`);
   return (flow) => (port === null || port(flow.server.port)) && (clients === null || clients(flow.client.ip)) && (servers === null || servers(flow.server.ip));
-}
-
-function portMatcher(ports: PortList | undefined, where: string): ((port: number) => boolean) | null {
-  if (ports === undefined) return null;
-  const check = (p: number): number => {
-    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: ${String(p)} is not a port (an integer from 0 to 65535)`);
-    return p;
-  };
-  if (typeof ports === 'number') {
-    const only = check(ports);
-    return (p) => p === only;
-  }
-  if ('from' in ports) {
-    const from = check(ports.from);
-    const to = check(ports.to);
-    if (to < from) throw new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: the range ${from}-${to} is empty`);
-    return (p) => p >= from && p <= to;
-  }
-  const set = new Set(ports.map(check));
-  return (p) => set.has(p);
 }

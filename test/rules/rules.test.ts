@@ -1,7 +1,7 @@
 /** palisade/rules: each module installed in a rule set, replayed over sessions built in code. */
 import { describe, expect, it } from 'vitest';
 import { defineRules, PalisadeError } from 'palisade';
-import { firewall, portScan, tcpHardening } from 'palisade/rules';
+import { firewall, flowQuota, keywordReset, portScan, tcpHardening } from 'palisade/rules';
 import { pcap, replay, tcpSession } from 'palisade/testing';
 
 const connect = (client: string, server: string): Buffer[] => tcpSession({ client, server }).handshake().send('up', 'hello').close().frames();
@@ -121,5 +121,57 @@ describe('tcpHardening', () => {
     const i = await replay({ rules: ignore, packets: overlapping(), config });
     expect(i.alerts).toEqual([]);
     expect(i.flows[0]?.end_reason).toBe('fin');
+  });
+});
+
+describe('flowQuota', () => {
+  const upload = (bytes: number): Buffer[] => tcpSession().handshake().send('up', 'x'.repeat(bytes)).send('down', 'ok').close().frames();
+
+  it('one alert the moment a direction passes the quota, updated with the total at the end; retransmissions count once', async () => {
+    const rules = defineRules((ctx) => { flowQuota(ctx, { bytes: 4000 }); });
+    const s = tcpSession().handshake().send('up', 'x'.repeat(3000), { ack: false }).resend('up').ack('down').send('up', 'y'.repeat(1500)).send('down', 'ok').close();
+    const r = await replay({ rules, packets: s.frames() });
+    expect(r.alerts.map((a) => [a.rule, a.description, a.update ?? false])).toEqual([
+      // Segments of one MSS (1460): the quota is passed by the one that brings the stream to 4460.
+      ['flow-quota', 'upload over quota: 4460 bytes sent, quota 4000', false],
+      ['flow-quota', 'upload over quota: 4500 bytes sent in all, quota 4000', true],
+    ]);
+    expect((await replay({ rules, packets: upload(4000) })).alerts).toEqual([]);
+  });
+
+  it("action 'reset' resets the connection past the quota; direction 'down' counts the server's bytes", async () => {
+    const reset = defineRules((ctx) => { flowQuota(ctx, { bytes: 1000, action: 'reset' }); });
+    const r = await replay({ rules: reset, packets: upload(3000) });
+    expect(r.injected).toHaveLength(2);
+    expect(r.flows[0]?.end_reason).toBe('rst');
+    const down = defineRules((ctx) => { flowQuota(ctx, { bytes: 1, direction: 'down' }); });
+    const d = await replay({ rules: down, packets: upload(3000) });
+    expect(d.alerts[0]?.description).toBe('download over quota: 2 bytes sent, quota 1');
+    expect(d.alerts[0]?.sources).toEqual([{ address: '192.168.20.80' }]);
+  });
+});
+
+describe('keywordReset', () => {
+  const rules = defineRules((ctx) => {
+    keywordReset(ctx, { ports: 21, keywords: [{ pattern: /^\s*SITE\s+EXEC/i, description: 'FTP SITE EXEC', ref: 'CVE-1999-0080' }] });
+  });
+
+  it('finds a forbidden line split across segments and resets before the server has it whole', async () => {
+    const s = tcpSession({ server: '10.9.0.1:21' }).handshake().send('up', 'USER a\r\n').send('up', 'SITE EX').send('up', 'EC /bin/sh\r\n').close();
+    const r = await replay({ rules, packets: s.frames() });
+    expect(r.alerts.map((a) => [a.rule, a.description, a.method])).toEqual([['keyword-reset', 'forbidden command: SITE EXEC /bin/sh', { description: 'FTP SITE EXEC', ref: 'CVE-1999-0080' }]]);
+    expect(r.injected).toHaveLength(2);
+    // The segment that completed the match went nowhere: the server has 'SITE EX' at most.
+    const up = r.output.filter((p) => !p.injected).map((p) => p.bytes.toString('latin1')).join('');
+    expect(up).not.toContain('EC /bin/sh');
+  });
+
+  it('reads only the ports given; a keyword inside a line is no line start', async () => {
+    const other = tcpSession({ server: '10.9.0.1:2121' }).handshake().send('up', 'SITE EXEC /bin/sh\r\n').close();
+    expect((await replay({ rules, packets: other.frames() })).alerts).toEqual([]);
+    const inside = tcpSession({ server: '10.9.0.1:21' }).handshake().send('up', 'NOOP SITE EXEC\r\n').close();
+    expect((await replay({ rules, packets: inside.frames() })).alerts).toEqual([]);
+    const set = defineRules((ctx) => { keywordReset(ctx, { keywords: [] }); });
+    expect(() => { set.setup({ rule: () => undefined } as never); }).toThrow(/keywordReset 'keyword-reset': keywords is empty/);
   });
 });
