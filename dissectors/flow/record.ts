@@ -24,3 +24,30 @@ export interface FlowRecord {
   end_reason: string;
   midstream: boolean;
 }
+
+/** What a finished flow of either protocol has: where it ran and when. */
+export interface RecordedFlow {
+  readonly id: number;
+  readonly startTime: number;
+  readonly lastTime: number;
+  readonly client: { readonly ip: string; readonly port: number };
+  readonly server: { readonly ip: string; readonly port: number };
+}
+
+/** The fields every record starts with, the same for TCP and UDP (Zeek's conn.log). */
+export function recordHead<P extends FlowRecord['proto']>(
+  flow: RecordedFlow,
+  proto: P,
+  now: number,
+): Pick<FlowRecord, 'ts' | 'uid' | 'id.orig_h' | 'id.orig_p' | 'id.resp_h' | 'id.resp_p' | 'duration'> & { proto: P } {
+  return {
+    ts: flow.startTime,
+    uid: `C${flow.id}`,
+    'id.orig_h': flow.client.ip,
+    'id.orig_p': flow.client.port,
+    'id.resp_h': flow.server.ip,
+    'id.resp_p': flow.server.port,
+    proto,
+    duration: Math.max(0, Math.min(flow.lastTime, now) - flow.startTime),
+  };
+}

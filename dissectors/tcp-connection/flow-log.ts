@@ -1,5 +1,5 @@
 /** A finished TCP connection as a flow record (Zeek conn.log fields, dissectors/flow/record.ts). */
-import type { FlowRecord } from '../flow/record.ts';
+import { recordHead, type FlowRecord } from '../flow/record.ts';
 import type { Sender, TcpFlow } from './flow.ts';
 import { connState } from './history.ts';
 
@@ -11,14 +11,7 @@ function bytesSent(sender: Sender, seen: number): number {
 
 export function flowRecord(flow: TcpFlow, now: number): FlowRecord {
   return {
-    ts: flow.startTime,
-    uid: `C${flow.id}`,
-    'id.orig_h': flow.client.ip,
-    'id.orig_p': flow.client.port,
-    'id.resp_h': flow.server.ip,
-    'id.resp_p': flow.server.port,
-    proto: 'tcp',
-    duration: Math.max(0, Math.min(flow.lastTime, now) - flow.startTime),
+    ...recordHead(flow, 'tcp', now),
     orig_bytes: bytesSent(flow.up, flow.up.bytes),
     resp_bytes: bytesSent(flow.down, flow.down.bytes),
     conn_state: connState(flow),

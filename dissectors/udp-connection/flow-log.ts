@@ -3,7 +3,7 @@
  * Zeek's UDP summary (conn_state S0 when only the client sent, SF when both did; history D for
  * the client's datagrams, d for the server's).
  */
-import type { FlowRecord } from '../flow/record.ts';
+import { recordHead, type FlowRecord } from '../flow/record.ts';
 import type { UdpFlow } from './flow.ts';
 
 export type UdpFlowRecord = Omit<FlowRecord, 'proto'> & { proto: 'udp' };
@@ -15,14 +15,7 @@ export function udpFlowRecord(flow: UdpFlow, now: number = flow.lastTime): UdpFl
   // The client sent the first datagram, so D always comes first (Zeek records each letter once).
   const answered = down.packets > 0;
   return {
-    ts: flow.startTime,
-    uid: `C${flow.id}`,
-    'id.orig_h': flow.client.ip,
-    'id.orig_p': flow.client.port,
-    'id.resp_h': flow.server.ip,
-    'id.resp_p': flow.server.port,
-    proto: 'udp',
-    duration: Math.max(0, Math.min(flow.lastTime, now) - flow.startTime),
+    ...recordHead(flow, 'udp', now),
     orig_bytes: up.bytes,
     resp_bytes: down.bytes,
     conn_state: answered ? 'SF' : 'S0',
