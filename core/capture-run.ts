@@ -54,7 +54,8 @@ export async function runCapture(
   // The handler runs in a later task, once the engine exists.
   const dog = watchThisThread(limits.timeoutMs, (stop) => {
     const { rule, frame } = engine.running;
-    engine.stats.ruleError(rule);
+    // A stop outside any rule (engine code, a dissector) is counted under a name, as reported.
+    engine.stats.ruleError(rule || '(unknown)');
     if (stop.reason === 'heap') {
       onStop(heapNearV8Limit(rule, frame, stop.usedMb, Math.round(getHeapStatistics().heap_size_limit / MIB)));
       return;

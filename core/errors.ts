@@ -132,7 +132,6 @@ export const outputError = (file: string, detail: string, cause?: unknown): Pali
 export const interrupted = (signal: string, frame: number): PalisadeError =>
   new PalisadeError('PAL_ERR_INTERRUPTED', `${signal}: the replay stopped after frame ${frame}; its outputs hold everything up to it (again to stop at once, losing what is buffered)`);
 
-/** A rule stopped by the watchdog; `frame` is the packet it was judging, if any. */
 /** A replay whose rules threw: its verdicts followed ruleErrorPolicy, not the rules' intent. */
 export const ruleErrors = (byRule: ReadonlyMap<string, number>): PalisadeError => {
   const total = [...byRule.values()].reduce((a, b) => a + b, 0);
@@ -143,6 +142,7 @@ export const ruleErrors = (byRule: ReadonlyMap<string, number>): PalisadeError =
   );
 };
 
+/** A rule stopped by the watchdog; `frame` is the packet it was judging, if any. */
 export const ruleTimeout = (rule: string, frame: number | undefined, stuckMs: number, timeoutMs: number): PalisadeError =>
   new PalisadeError(
     'PAL_ERR_RULE_TIMEOUT',
