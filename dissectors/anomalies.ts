@@ -28,3 +28,8 @@ export const packetAnomalies = [
 ] as const;
 
 export type PacketAnomaly = (typeof packetAnomalies)[number];
+
+/** Where dissectors count anomalies: the engine's Stats (core/stats.ts) is one. */
+export interface AnomalyCounter {
+  anomaly(kind: PacketAnomaly | (string & {})): void;
+}

@@ -8,8 +8,7 @@
  * so no host behind palisade can be handed a datagram the rules did not see.
  */
 
-import type { PacketAnomaly } from './anomalies.ts';
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter, PacketAnomaly } from './anomalies.ts';
 import { writeIpv4HeaderChecksum } from './checksum.ts';
 import type { Ipv4Packet } from './ipv4.ts';
 import { IPV6_FRAGMENT_HEADER_LENGTH, IPV6_HEADER_LENGTH, type Ipv6Packet } from './ipv6.ts';
@@ -70,13 +69,13 @@ class Datagram<F> {
 
 export class FragmentReassembler<F> {
   readonly #limits: FragmentLimits;
-  readonly #stats: Stats;
+  readonly #stats: AnomalyCounter;
   /** In insertion order, which is the order of first fragments' times: expiry scans the front. */
   readonly #datagrams = new Map<string, Datagram<F>>();
   #pending = 0;
   #memory = 0;
 
-  constructor(limits: FragmentLimits, stats: Stats) {
+  constructor(limits: FragmentLimits, stats: AnomalyCounter) {
     this.#limits = limits;
     this.#stats = stats;
   }

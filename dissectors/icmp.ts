@@ -1,7 +1,7 @@
 /** ICMP (RFC 792) and ICMPv6 (RFC 4443) in one view: type, code, checksum, then the body. */
 
 import { Packet, type Timestamp } from '../core/packet.ts';
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { u16 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_ICMPV6 } from './ip-protocols.ts';
@@ -83,7 +83,7 @@ export class IcmpPacket {
  * IPv4, 58 over IPv6) and returns true, or counts 'icmp-truncated' (fewer than 4 bytes) and
  * returns false.
  */
-export function dissectIcmp(view: IcmpPacket, ip: Ipv4Packet | Ipv6Packet, stats: Stats): boolean {
+export function dissectIcmp(view: IcmpPacket, ip: Ipv4Packet | Ipv6Packet, stats: AnomalyCounter): boolean {
   const off = ip.payloadOffset;
   if (ip.end - off < ICMP_HEADER_LENGTH) {
     stats.anomaly('icmp-truncated');

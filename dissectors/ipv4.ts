@@ -6,7 +6,7 @@
  */
 
 import { Packet, type Timestamp } from '../core/packet.ts';
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv4PseudoSum, onesSum, sumVerifies } from './checksum.ts';
 import { ipv4TextAt } from '../core/address-text.ts';
@@ -184,7 +184,7 @@ export class Ipv4Packet {
  * (Ethernet padding) are ignored; a total length past the captured bytes is accepted with
  * 'snaplen-truncated'. The checksum is not checked here: that is a policy.
  */
-export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off: number, stats: Stats): boolean {
+export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off: number, stats: AnomalyCounter): boolean {
   const available = bytes.length - off;
   if (available < IPV4_MIN_HEADER_LENGTH) {
     stats.anomaly('ipv4-truncated');

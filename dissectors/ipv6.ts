@@ -5,7 +5,7 @@
  */
 
 import { Packet, type Timestamp } from '../core/packet.ts';
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv6PseudoSum } from './checksum.ts';
 import { ipv6TextAt } from '../core/address-text.ts';
@@ -210,7 +210,7 @@ export class Ipv6Packet {
  * past the packet, a hop-by-hop header not first, two fragment headers). Bytes past the payload
  * length are ignored; a payload length past the captured bytes is accepted with 'snaplen-truncated'.
  */
-export function dissectIpv6(view: Ipv6Packet, packet: Packet, bytes: Buffer, off: number, stats: Stats): boolean {
+export function dissectIpv6(view: Ipv6Packet, packet: Packet, bytes: Buffer, off: number, stats: AnomalyCounter): boolean {
   const available = bytes.length - off;
   if (available < IPV6_HEADER_LENGTH) {
     stats.anomaly('ipv6-truncated');

@@ -3,7 +3,7 @@
  * the capture's link type. The engine keeps one LinkLayer and re-fills it for every frame.
  */
 
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import {
   LINKTYPE_ETHERNET,
   LINKTYPE_IPV4,
@@ -37,7 +37,7 @@ export class LinkLayer {
  * 'link-truncated' and returns false when the frame is shorter than its link-layer header.
  * A link type palisade does not dissect gives etherType 0 (a non-IP frame).
  */
-export function dissectLink(linkType: number, bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
+export function dissectLink(linkType: number, bytes: Buffer, out: LinkLayer, stats: AnomalyCounter): boolean {
   // Setting an array's length is a runtime call: only when a tagged frame left ids.
   if (out.vlanIds.length !== 0) out.vlanIds.length = 0;
   out.etherType = 0;
@@ -69,7 +69,7 @@ export function dissectLink(linkType: number, bytes: Buffer, out: LinkLayer, sta
  * reports a bad version as 'ipv4-invalid-header': on an IP-only link, junk is malformed IP, not
  * a non-IP frame to pass untouched.
  */
-function dissectRawIp(bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
+function dissectRawIp(bytes: Buffer, out: LinkLayer, stats: AnomalyCounter): boolean {
   if (bytes.length < 1) {
     stats.anomaly('link-truncated');
     return false;
@@ -77,7 +77,7 @@ function dissectRawIp(bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
   return rawIp(bytes, (bytes[0] as number) >> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4, out, stats);
 }
 
-function rawIp(bytes: Buffer, etherType: number, out: LinkLayer, stats: Stats): boolean {
+function rawIp(bytes: Buffer, etherType: number, out: LinkLayer, stats: AnomalyCounter): boolean {
   if (bytes.length < 1) {
     stats.anomaly('link-truncated');
     return false;

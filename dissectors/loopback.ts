@@ -5,7 +5,7 @@
  * so a value with any of its upper 16 bits set was read in the wrong order (as Wireshark does).
  */
 
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './ethertypes.ts';
 import type { LinkLayer } from './link.ts';
 
@@ -17,7 +17,7 @@ export const BSD_AF_INET6_BSD = 24;
 export const BSD_AF_INET6_FREEBSD = 28;
 export const BSD_AF_INET6_DARWIN = 30;
 
-export function dissectLoopback(bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
+export function dissectLoopback(bytes: Buffer, out: LinkLayer, stats: AnomalyCounter): boolean {
   if (bytes.length < LOOPBACK_HEADER_LENGTH) {
     stats.anomaly('link-truncated');
     return false;

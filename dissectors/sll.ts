@@ -3,7 +3,7 @@
  * (LINKTYPE_LINUX_SLL2, 20-byte header). https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html
  */
 
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { u16 } from './bytes.ts';
 import { walkVlanTags } from './ethernet.ts';
 import type { LinkLayer } from './link.ts';
@@ -12,7 +12,7 @@ export const SLL_HEADER_LENGTH = 16;
 export const SLL2_HEADER_LENGTH = 20;
 
 /** Packet type (2), ARPHRD type (2), address length (2), address (8), protocol (2). */
-export function dissectSll(bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
+export function dissectSll(bytes: Buffer, out: LinkLayer, stats: AnomalyCounter): boolean {
   if (bytes.length < SLL_HEADER_LENGTH) {
     stats.anomaly('link-truncated');
     return false;
@@ -22,7 +22,7 @@ export function dissectSll(bytes: Buffer, out: LinkLayer, stats: Stats): boolean
 }
 
 /** Protocol (2), reserved (2), interface index (4), ARPHRD type (2), packet type (1), address length (1), address (8). */
-export function dissectSll2(bytes: Buffer, out: LinkLayer, stats: Stats): boolean {
+export function dissectSll2(bytes: Buffer, out: LinkLayer, stats: AnomalyCounter): boolean {
   if (bytes.length < SLL2_HEADER_LENGTH) {
     stats.anomaly('link-truncated');
     return false;

@@ -4,7 +4,7 @@
  */
 
 import { Packet, type Timestamp } from '../core/packet.ts';
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { i32, u16, u32, u8 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_TCP } from './ip-protocols.ts';
@@ -236,7 +236,7 @@ export class TcpPacket {
  * an anomaly and returns false: 'tcp-truncated' (fewer than 20 bytes, or a header the capture
  * cut), 'tcp-invalid-header' (data offset below 5 or past the segment).
  */
-export function dissectTcp(view: TcpPacket, ip: Ipv4Packet | Ipv6Packet, stats: Stats): boolean {
+export function dissectTcp(view: TcpPacket, ip: Ipv4Packet | Ipv6Packet, stats: AnomalyCounter): boolean {
   const bytes = ip.bytes;
   const off = ip.payloadOffset;
   const available = ip.end - off;

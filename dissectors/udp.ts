@@ -1,7 +1,7 @@
 /** UDP datagrams (RFC 768; over IPv6, RFC 8200 §8.1). A re-pointed view, as TcpPacket. */
 
 import { Packet, type Timestamp } from '../core/packet.ts';
-import type { Stats } from '../core/stats.ts';
+import type { AnomalyCounter } from './anomalies.ts';
 import { u16 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_UDP } from './ip-protocols.ts';
@@ -89,7 +89,7 @@ export class UdpPacket {
  * (length below 8, or past the IP payload when the capture did not cut it). A length shorter
  * than the IP payload is accepted: the surplus is not UDP data (RFC 768; UDP options use it).
  */
-export function dissectUdp(view: UdpPacket, ip: Ipv4Packet | Ipv6Packet, stats: Stats): boolean {
+export function dissectUdp(view: UdpPacket, ip: Ipv4Packet | Ipv6Packet, stats: AnomalyCounter): boolean {
   const off = ip.payloadOffset;
   const available = ip.end - off;
   if (available < UDP_HEADER_LENGTH) {

@@ -3,7 +3,7 @@
  * flow actions (drop, reset, halfreset) and the connection events. The engine hands it every
  * dissected TCP segment while some rule listens to a tcpConnection event.
  */
-import type { Stats } from '../../core/stats.ts';
+import type { AnomalyCounter } from '../anomalies.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../tcp-flags.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
@@ -105,7 +105,7 @@ export class TcpTracker implements FlowActions, HoldHost {
   readonly table = new FlowTable<TcpFlow>(3);
   readonly #host: TrackerHost;
   readonly #config: TcpConnectionConfig;
-  readonly #stats: Stats;
+  readonly #stats: AnomalyCounter;
   readonly #budget: ReassemblyBudget;
   readonly #sink: DataSink;
   /** Hands out flow ids; shared with the UDP tracker so that ids (and uids) are engine-unique. */
@@ -148,7 +148,7 @@ export class TcpTracker implements FlowActions, HoldHost {
    */
   #expireCheck = Infinity;
 
-  constructor(host: TrackerHost, config: TcpConnectionConfig, stats: Stats, nextId?: () => number, memcap = Infinity) {
+  constructor(host: TrackerHost, config: TcpConnectionConfig, stats: AnomalyCounter, nextId?: () => number, memcap = Infinity) {
     let id = 1;
     this.#nextId = nextId ?? (() => id++);
     this.#host = host;
