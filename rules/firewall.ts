@@ -8,6 +8,7 @@
  */
 import { tcpConnection, type AlertLevel, type RuleContext, type TcpFlow } from '../index.ts';
 import { addressMatcher, type AddressList } from './networks.ts';
+import { OptionCheck } from './options.ts';
 import { portMatcher, type PortList } from './ports.ts';
 
 export interface FirewallAllow {
@@ -36,13 +37,13 @@ export interface FirewallOptions {
 
 /** Installs the firewall group into the rule set being defined. */
 export function firewall(ctx: Pick<RuleContext, 'ruleGroup' | 'alert' | 'log'>, options: FirewallOptions): void {
-  const name = options.name ?? 'firewall';
-  const description = options.description ?? 'connection refused by the firewall';
-  const severity = options.severity ?? 'low';
-  const alerting = options.alert ?? true;
-  const entries = options.allow.map((entry, i) => ({ name: entry.name ?? `allow-${i + 1}`, allows: allowed(entry, `firewall '${name}', allow[${i}]`) }));
+  const check = new OptionCheck('firewall', 'firewall', options, ['name', 'allow', 'alert', 'severity', 'description']);
+  const description = check.text('description', options.description, 'connection refused by the firewall');
+  const severity = check.severity(options.severity, 'low');
+  const alerting = check.flag('alert', options.alert, true);
+  const entries = check.list('allow', options.allow).map((entry, i) => allowed(check, i, entry));
   const group = ctx.ruleGroup({
-    name,
+    name: check.name,
     on: tcpConnection.events.newConnection,
     init: (flow) => {
       ctx.log.debug({ client: flow.client, server: flow.server }, 'filtering new connection');
@@ -65,9 +66,16 @@ export function firewall(ctx: Pick<RuleContext, 'ruleGroup' | 'alert' | 'log'>, 
   for (const e of entries) group.rule({ name: e.name, eval: e.allows });
 }
 
-function allowed(entry: FirewallAllow, where: string): (flow: TcpFlow) => boolean {
-  const clients = addressMatcher(entry.clients, `${where}.clients`);
-  const servers = addressMatcher(entry.servers, `${where}.servers`);
-  const port = portMatcher(entry.ports, `${where}.ports`);
-  return (flow) => (port === null || port(flow.server.port)) && (clients === null || clients(flow.client.ip)) && (servers === null || servers(flow.server.ip));
+/** One allow entry: its rule name and test. A misspelt key fails here: it must not mean "any". */
+function allowed(check: OptionCheck, i: number, value: unknown): { name: string; allows: (flow: TcpFlow) => boolean } {
+  const option = `allow[${i}]`;
+  const entry = check.keys(option, value, ['name', 'clients', 'servers', 'ports']);
+  const name = check.text(`${option}.name`, entry.name, `allow-${i + 1}`);
+  const clients = addressMatcher(check, `${option}.clients`, entry.clients);
+  const servers = addressMatcher(check, `${option}.servers`, entry.servers);
+  const port = portMatcher(check, `${option}.ports`, entry.ports);
+  return {
+    name,
+    allows: (flow) => (port === null || port(flow.server.port)) && (clients === null || clients(flow.client.ip)) && (servers === null || servers(flow.server.ip)),
+  };
 }

@@ -7,7 +7,8 @@
  *
  *   flowQuota(ctx, { bytes: 16 * 1024 * 1024, direction: 'up', action: 'reset' });
  */
-import { flowState, PalisadeError, tcpConnection, type AlertHandle, type AlertLevel, type Direction, type RuleContext } from '../index.ts';
+import { flowState, tcpConnection, type AlertHandle, type AlertLevel, type Direction, type RuleContext } from '../index.ts';
+import { OptionCheck } from './options.ts';
 
 export interface FlowQuotaOptions {
   /** The rule's name: the `rule` of its alert (a second rule, `<name>-total`, updates it when the connection ends). Default 'flow-quota'. */
@@ -24,13 +25,14 @@ export interface FlowQuotaOptions {
 
 const noun = { up: 'upload', down: 'download' } as const;
 
+/** Installs the quota (a rule on receiveData, one on endConnection) into the rule set being defined. */
 export function flowQuota(ctx: Pick<RuleContext, 'rule' | 'alert'>, options: FlowQuotaOptions): void {
-  const name = options.name ?? 'flow-quota';
-  const quota = options.bytes;
-  if (!Number.isInteger(quota) || quota < 0) throw new PalisadeError('PAL_ERR_RULE_INVALID', `flowQuota '${name}': bytes must be a non-negative integer, not ${String(quota)}`);
-  const which = options.direction ?? 'up';
-  const action = options.action ?? 'alert';
-  const severity = options.severity ?? 'medium';
+  const check = new OptionCheck('flowQuota', 'flow-quota', options, ['name', 'bytes', 'direction', 'action', 'severity']);
+  const name = check.name;
+  const quota = check.count('bytes', options.bytes, undefined, { zero: true });
+  const which = check.oneOf('direction', options.direction, ['up', 'down', 'both'], 'up');
+  const action = check.oneOf('action', options.action, ['alert', 'reset', 'drop'], 'alert');
+  const severity = check.severity(options.severity, 'medium');
   const usage = flowState(() => ({ up: 0, down: 0, alert: { up: null as AlertHandle | null, down: null as AlertHandle | null } }));
 
   ctx.rule({

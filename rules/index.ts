@@ -12,13 +12,13 @@
  */
 export { firewall } from './firewall.ts';
 export type { FirewallAllow, FirewallOptions } from './firewall.ts';
-export type { PortList } from './ports.ts';
 export { portScan } from './port-scan.ts';
+export type { PortScanOptions } from './port-scan.ts';
 export { flowQuota } from './flow-quota.ts';
 export type { FlowQuotaOptions } from './flow-quota.ts';
 export { keywordReset } from './keyword-reset.ts';
 export type { Keyword, KeywordResetOptions } from './keyword-reset.ts';
-export type { PortScanOptions } from './port-scan.ts';
 export { tcpHardening, tcpAnomalyRules } from './tcp-hardening.ts';
-export type { HardeningAction, TcpHardeningOptions } from './tcp-hardening.ts';
+export type { HardeningAction, TcpAnomalyRule, TcpHardeningOptions } from './tcp-hardening.ts';
 export type { AddressList } from './networks.ts';
+export type { PortList } from './ports.ts';

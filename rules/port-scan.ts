@@ -9,7 +9,8 @@
  *
  *   portScan(ctx, { threshold: 10, windowS: 5, blockS: 60 });
  */
-import { PalisadeError, tcpConnection, type AlertLevel, type RuleContext } from '../index.ts';
+import { tcpConnection, type AlertLevel, type RuleContext } from '../index.ts';
+import { OptionCheck } from './options.ts';
 
 export interface PortScanOptions {
   /** The rule's name: the `rule` of its alerts. Default 'port-scan'. */
@@ -35,13 +36,14 @@ interface Source {
   blockedUntil: number;
 }
 
+/** Installs port scan detection (a rule on newConnection) into the rule set being defined. */
 export function portScan(ctx: Pick<RuleContext, 'rule' | 'alert' | 'log'>, options: PortScanOptions = {}): void {
-  const name = options.name ?? 'port-scan';
-  const threshold = positive(options.threshold ?? 10, `portScan '${name}': threshold`, true);
-  const windowS = positive(options.windowS ?? 5, `portScan '${name}': windowS`, false);
-  const blockS = options.blockS === 0 ? 0 : positive(options.blockS ?? 60, `portScan '${name}': blockS`, false);
-  const maxSources = positive(options.maxSources ?? 65_536, `portScan '${name}': maxSources`, true);
-  const severity = options.severity ?? 'medium';
+  const check = new OptionCheck('portScan', 'port-scan', options, ['name', 'threshold', 'windowS', 'blockS', 'maxSources', 'severity']);
+  const threshold = check.count('threshold', options.threshold, 10);
+  const windowS = check.count('windowS', options.windowS, 5, { fractions: true });
+  const blockS = check.count('blockS', options.blockS, 60, { zero: true, fractions: true });
+  const maxSources = check.count('maxSources', options.maxSources, 65_536);
+  const severity = check.severity(options.severity, 'medium');
 
   // Per source address, not per flow: flowState would not see across a scanner's connections.
   const sources = new Map<string, Source>();
@@ -62,7 +64,7 @@ export function portScan(ctx: Pick<RuleContext, 'rule' | 'alert' | 'log'>, optio
   };
 
   ctx.rule({
-    name,
+    name: check.name,
     on: tcpConnection.events.newConnection,
     eval: (flow) => {
       const now = flow.startTime;
@@ -92,9 +94,3 @@ export function portScan(ctx: Pick<RuleContext, 'rule' | 'alert' | 'log'>, optio
   });
 }
 
-function positive(value: number, what: string, integer: boolean): number {
-  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new PalisadeError('PAL_ERR_RULE_INVALID', `${what} must be a positive ${integer ? 'integer' : 'number'}, not ${String(value)}`);
-  }
-  return value;
-}

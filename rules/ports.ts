@@ -1,25 +1,29 @@
 /** Port lists for rule modules: one port, a list, or an inclusive range. */
-import { PalisadeError } from '../index.ts';
+import type { OptionCheck } from './options.ts';
 
 export type PortList = number | readonly number[] | { readonly from: number; readonly to: number };
 
-/** A matcher for `ports`, or null for "any" (none given). Throws PAL_ERR_RULE_INVALID naming `where`. */
-export function portMatcher(ports: PortList | undefined, where: string): ((port: number) => boolean) | null {
+const isPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 65535;
+
+/** A matcher for the port list in option `option`, or null for "any" (none given). */
+export function portMatcher(check: OptionCheck, option: string, ports: unknown): ((port: number) => boolean) | null {
   if (ports === undefined) return null;
-  const check = (p: number): number => {
-    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: ${String(p)} is not a port (an integer from 0 to 65535)`);
+  const port = (p: unknown, where: string): number => {
+    if (!isPort(p)) check.fail(where, `must be a port, an integer from 0 to 65535, not ${typeof p === 'string' ? `'${p}'` : String(p)}`);
     return p;
   };
   if (typeof ports === 'number') {
-    const only = check(ports);
+    const only = port(ports, option);
     return (p) => p === only;
   }
-  if ('from' in ports) {
-    const from = check(ports.from);
-    const to = check(ports.to);
-    if (to < from) throw new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: the range ${from}-${to} is empty`);
-    return (p) => p >= from && p <= to;
+  if (Array.isArray(ports)) {
+    if (ports.length === 0) check.fail(option, 'is an empty list, which matches no port; leave it out to match any port');
+    const set = new Set(ports.map((p: unknown, i) => port(p, `${option}[${i}]`)));
+    return (p) => set.has(p);
   }
-  const set = new Set(ports.map(check));
-  return (p) => set.has(p);
+  const range = check.keys(option, ports, ['from', 'to']);
+  const from = port(range.from, `${option}.from`);
+  const to = port(range.to, `${option}.to`);
+  if (to < from) check.fail(option, `is the range ${from}-${to}, which is empty`);
+  return (p) => p >= from && p <= to;
 }

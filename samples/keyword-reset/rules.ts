@@ -16,7 +16,8 @@ export default defineRules((ctx) => {
   // so a client cannot make palisade buffer without bound) and matched as bytes arrive.
   keywordReset(ctx, {
     name: 'ftp-forbidden-command',
-    ports: 21, // the other connections skip reassembly
+    ports: 21,
+    ignoreOtherPorts: true, // no other rule reads data here: palisade reassembles only FTP
     description: 'forbidden FTP command',
     keywords: [
       { pattern: /^\s*SITE\s+EXEC/i, description: 'FTP SITE EXEC: runs a program on the server', ref: 'CVE-1999-0080' },
