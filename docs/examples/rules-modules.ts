@@ -3,6 +3,9 @@ import { defineRules, tcpConnection } from 'palisade';
 import { firewall, portScan, tcpHardening } from 'palisade/rules';
 
 export default defineRules((ctx) => {
+  // First, so that it counts the probes the firewall refuses: a rule that drops a connection
+  // ends its event for the rules after it.
+  portScan(ctx, { threshold: 20, windowS: 10, blockS: 300 });
   // Default deny: web from the clients' network, mail to the relay, nothing else.
   firewall(ctx, {
     allow: [
@@ -10,8 +13,6 @@ export default defineRules((ctx) => {
       { name: 'mail', servers: '192.168.20.25', ports: 25 },
     ],
   });
-  // More than 20 ports from one source within 10 s: alert, and refuse it for 5 minutes.
-  portScan(ctx, { threshold: 20, windowS: 10, blockS: 300 });
   // Every stream anomaly alerts once per connection; evasion drops the connection.
   tcpHardening(ctx, { mode: 'block', actions: { gap: 'ignore' } });
   // The modules sit beside the rule file's own rules.
