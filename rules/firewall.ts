@@ -14,22 +14,22 @@ import { portMatcher, type PortList } from './ports.ts';
 export interface FirewallAllow {
   /** The entry's rule name (in logs and rule errors). Default `allow-N`, N from 1. */
   name?: string;
-  /** Client addresses or networks (CIDR, IPv4 or IPv6). Default: any client. */
+  /** The client's address: an address or a CIDR network ('192.168.10.0/24', 'fd00::/8'), or a list of them. Default: any client. */
   clients?: AddressList;
-  /** Server addresses or networks. Default: any server. */
+  /** The server's address, as `clients`. Default: any server. */
   servers?: AddressList;
-  /** Server ports. Default: any port. */
+  /** The server's port: one port, a list, or `{ from, to }` (inclusive). Default: any port. */
   ports?: PortList;
 }
 
 export interface FirewallOptions {
   /** The group's name: the `rule` of its alerts. Default 'firewall'. */
   name?: string;
-  /** What may connect; an empty list refuses every TCP connection. */
+  /** Required. What may connect, checked in order: the first entry that matches allows; `[]` refuses every TCP connection. */
   allow: readonly FirewallAllow[];
   /** Alert on each refused connection. Default true. */
   alert?: boolean;
-  /** The refusal alert's severity. Default 'low'. */
+  /** The refusal alert's severity: 'low', 'medium' or 'high'. Default 'low'. */
   severity?: AlertLevel;
   /** The refusal alert's description. Default 'connection refused by the firewall'. */
   description?: string;

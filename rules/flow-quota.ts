@@ -13,7 +13,7 @@ import { OptionCheck } from './options.ts';
 export interface FlowQuotaOptions {
   /** The rule's name: the `rule` of its alert (a second rule, `<name>-total`, updates it when the connection ends). Default 'flow-quota'. */
   name?: string;
-  /** The quota, in stream bytes per connection and direction. */
+  /** Required. The quota, in stream bytes per connection and direction (an integer, 0 or more). */
   bytes: number;
   /** 'up' counts what clients send, 'down' what servers send, 'both' each direction on its own. Default 'up'. */
   direction?: Direction | 'both';

@@ -27,7 +27,7 @@ export interface Keyword {
 export interface KeywordResetOptions {
   /** The rule's name: the `rule` of its alerts. Default 'keyword-reset'. */
   name?: string;
-  /** The forbidden line starts. */
+  /** Required, at least one: the forbidden line starts. */
   keywords: readonly Keyword[];
   /** Only connections to these server ports are read: one port, a list, or `{ from, to }` (inclusive). Default: every connection. */
   ports?: PortList;
@@ -40,7 +40,7 @@ export interface KeywordResetOptions {
   ignoreOtherPorts?: boolean;
   /** Which side's lines are read. Default 'up' (what clients send). */
   direction?: Direction;
-  /** Bytes of each line kept to match on. Default 64. */
+  /** Bytes of each line kept to match on (a keyword past them is not seen). Default 64. */
   lineStart?: number;
   /** The alert's description, before the line: `${description}: ${line}`. Default 'forbidden command'. */
   description?: string;
