@@ -99,9 +99,13 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
           workers: workers.map((w) => ({ queue: w.queue, pid: w.pid, alive: w.alive, restarts: w.restarts })),
         };
       case 'stats': {
+        // The iptables counter before the queues' (the kernel queues a packet as its rule
+        // matches): a packet that comes between the two reads is then counted by the queue as
+        // well, never as let through unjudged.
+        const rulePackets = rules?.packets() ?? null;
         const per = await Promise.all(workers.filter((w) => w.alive).map((w) => w.stats()));
         const sum = total(per);
-        return { uptime: (performance.now() - state.t0) / 1000, queues: per, total: sum, unjudged: unjudged(rules?.packets() ?? null, sum.kernel) };
+        return { uptime: (performance.now() - state.t0) / 1000, queues: per, total: sum, unjudged: unjudged(rulePackets, sum.kernel) };
       }
       case 'reload': {
         const path = req.rules === undefined ? state.rulesPath : resolve(req.rules);
