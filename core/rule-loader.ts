@@ -4,12 +4,12 @@
  * resolves 'palisade' inside rule files to the running palisade (core/resolve-hook.js).
  */
 import { register } from 'node:module';
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileNotFound, ruleLoadError } from './errors.ts';
 import { isRuleSet, type RuleSet } from './rules.ts';
 import { compiled } from './package.ts';
+import { isFile } from './io/is-file.ts';
 
 let generation = 0;
 
@@ -37,11 +37,7 @@ export async function registerLoaders(): Promise<void> {
 
 export async function loadRuleFile(path: string): Promise<RuleSet> {
   const abs = resolve(path);
-  try {
-    if (!statSync(abs).isFile()) throw new Error('not a file');
-  } catch {
-    throw fileNotFound('rule file', path);
-  }
+  if (!isFile(abs)) throw fileNotFound('rule file', path);
   await registerLoaders();
   let mod: { default?: unknown };
   try {

@@ -1,7 +1,7 @@
 /** `palisade check <rules.ts>`: type errors as an editor shows them, then a trial load. */
 import { Writable } from 'node:stream';
 import { parse } from './args.ts';
-import { existsSync } from 'node:fs';
+import { isFile } from '../io/is-file.ts';
 import { fileNotFound, typecheckError, usageError } from '../errors.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { createEngine } from '../engine.ts';
@@ -31,7 +31,7 @@ export async function check(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw usageError('palisade check: needs exactly one <rules.ts>');
   const path = positionals[0] as string;
-  if (!existsSync(path)) throw fileNotFound('rule file', path);
+  if (!isFile(path)) throw fileNotFound('rule file', path);
   // Types first: nothing of the file runs before it compiles.
   if (!(values['no-typecheck'] ?? false)) {
     const { formatDiagnostic, typecheckRuleFiles } = await import('../typecheck/index.ts');
