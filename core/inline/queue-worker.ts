@@ -175,7 +175,8 @@ export class QueueWorker {
           this.#verdict(id, false);
         },
         inject: (bytes) => {
-          this.#injector.send(bytes);
+          // After the verdicts of the packets judged before it: a RST must not overtake the data it follows.
+          this.#nfq.afterVerdicts(() => this.#injector.send(bytes));
         },
       },
     });

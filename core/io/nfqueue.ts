@@ -129,6 +129,8 @@ export class NfQueue {
   #lastId = 0;
   #undelivered = 0;
   #closed = false;
+  /** What waits for the verdicts given so far to be sent (afterVerdicts). */
+  #after: (() => void)[] = [];
 
   /** Binds queue `queue`; packets go to `onPacket`, in batches. */
   constructor(queue: number, options: NfQueueOptions, onPacket: PacketHandler) {
@@ -197,6 +199,7 @@ export class NfQueue {
     this.#lateCount = 0;
     this.#count = 0;
     if (n > 0 && !this.#closed) this.#native.verdicts(n);
+    if (this.#after.length > 0) this.#runAfter();
   };
 
   /** Where the batch holds `id`, or -1 (a packet of an earlier batch). */
@@ -239,7 +242,26 @@ export class NfQueue {
     this.#lateScheduled = false;
     if (this.#inBatch || this.#lateCount === 0) return;
     this.#flushLateNow();
+    if (this.#after.length > 0) this.#runAfter();
   };
+
+  /**
+   * Runs `fn` once every verdict given so far has been sent, or now if none waits. A packet
+   * palisade crafts (a RST carrying the sequence number after the data it let through) must not
+   * overtake the packets it accepted before it: their verdicts leave at the end of the batch,
+   * and a RST sent at once reached the endpoint first, which took it for an old one (RFC 5961:
+   * a challenge ACK, no reset).
+   */
+  afterVerdicts(fn: () => void): void {
+    if (!this.#inBatch && this.#lateCount === 0) fn();
+    else this.#after.push(fn);
+  }
+
+  #runAfter(): void {
+    const after = this.#after;
+    this.#after = [];
+    for (const fn of after) fn();
+  }
 
   #flushLateNow(): void {
     // More late verdicts than the output array holds go in rounds.
@@ -283,6 +305,7 @@ export class NfQueue {
   close(): void {
     if (this.#closed) return;
     if (this.#lateCount > 0) this.#flushLateNow();
+    if (this.#after.length > 0) this.#runAfter();
     this.#closed = true;
     this.#native.close();
   }
