@@ -4,7 +4,7 @@
  * numbers, IP ids) so that a million packets cost little to make. Checksums are not patched:
  * replay them with checksumValidation 'never'.
  */
-import { ethernet, ipv4, ipv6, tcp, tcpSession } from '../testing.ts';
+import { ethernet, ipv4Packet, ipv6Packet, tcpSegment, tcpSession } from '../testing.ts';
 import { Prng } from './prng.ts';
 
 export type FloodName = 'syn' | 'out-of-order' | 'overlap' | 'fragments-tiny' | 'fragments-padded' | 'ipv6-ext-chain';
@@ -28,7 +28,7 @@ export function flood(name: FloodName, count: number, emit: (frame: Buffer) => v
   const rng = new Prng(0xf100d);
   switch (name) {
     case 'syn': {
-      const t = ethernet(tcp({ src: '10.0.0.1', dst: '192.0.2.80', srcport: 1024, dstport: 80, flags: 'S', seq: 1 }));
+      const t = ethernet(tcpSegment({ src: '10.0.0.1', dst: '192.0.2.80', srcport: 1024, dstport: 80, flags: 'S', seq: 1 }));
       for (let i = 0; i < count; i++) {
         const f = Buffer.from(t);
         f.writeUInt32BE(rng.u32(), IP + 12);
@@ -68,7 +68,7 @@ export function flood(name: FloodName, count: number, emit: (frame: Buffer) => v
     }
     case 'fragments-tiny':
     case 'fragments-padded': {
-      const first = ethernet(ipv4({ src: '10.2.0.1', dst: '192.0.2.80', proto: 17, id: 1, mf: true, fragOffset: 0, payload: Buffer.alloc(8, 0x41) }));
+      const first = ethernet(ipv4Packet({ src: '10.2.0.1', dst: '192.0.2.80', proto: 17, id: 1, mf: true, fragOffset: 0, payload: Buffer.alloc(8, 0x41) }));
       const t = name === 'fragments-padded' ? Buffer.concat([first, Buffer.alloc(1514 - first.length)]) : first;
       for (let i = 0; i < count; i++) {
         const f = Buffer.from(t);
@@ -79,7 +79,7 @@ export function flood(name: FloodName, count: number, emit: (frame: Buffer) => v
       return;
     }
     case 'ipv6-ext-chain': {
-      const syn = tcp({ src: '2001:db8::1', dst: '2001:db8::80', srcport: 1024, dstport: 80, flags: 'S', seq: 1 }).subarray(40);
+      const syn = tcpSegment({ src: '2001:db8::1', dst: '2001:db8::80', srcport: 1024, dstport: 80, flags: 'S', seq: 1 }).subarray(40);
       // 30 destination-options headers of 8 bytes (a PadN option each), the last one naming TCP.
       const chain = Buffer.alloc(30 * 8);
       for (let h = 0; h < 30; h++) {
@@ -87,7 +87,7 @@ export function flood(name: FloodName, count: number, emit: (frame: Buffer) => v
         chain[h * 8 + 2] = 1;
         chain[h * 8 + 3] = 4;
       }
-      const t = ethernet(ipv6({ src: '2001:db8::1', dst: '2001:db8::80', nextHeader: 60, payload: Buffer.concat([chain, syn]) }));
+      const t = ethernet(ipv6Packet({ src: '2001:db8::1', dst: '2001:db8::80', nextHeader: 60, payload: Buffer.concat([chain, syn]) }));
       for (let i = 0; i < count; i++) {
         const f = Buffer.from(t);
         f.writeUInt32BE(rng.u32(), IP + 8 + 12);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { createEngine, defineRules, flowState, ipv4, tcp } from 'palisade';
-import { ethernet, replay, tcp as tcpSegment } from 'palisade/testing';
+import { ethernet, replay, tcpSegment } from 'palisade/testing';
 
 const seg = ethernet(tcpSegment({ src: '192.168.1.5', dst: '10.1.2.3', srcport: 1234, dstport: 443, flags: 'S' }));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineRules, ipv4, ipv6, tcp, udp } from 'palisade';
-import { ethernet, ipv4 as ipv4Packet, replay, tcp as tcpSegment, udp as udpDatagram } from 'palisade/testing';
+import { ethernet, ipv4Packet, replay, tcpSegment, udpDatagram } from 'palisade/testing';
 
 const good = ethernet(tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport: 80, flags: 'PA', payload: 'GET /' }));
 const badSum = ethernet(tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport: 80, flags: 'PA', payload: 'GET /', badChecksum: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineRules, ipv4, ipv6, udp } from 'palisade';
-import { ethernet, ipv4 as ipv4Packet, ipv6 as ipv6Packet, replay, udp as udpDatagram } from 'palisade/testing';
+import { ethernet, ipv4Packet, ipv6Packet, replay, udpDatagram } from 'palisade/testing';
 
 const SRC = '10.0.0.1';
 const DST = '10.0.0.2';

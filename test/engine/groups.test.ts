@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineRules, tcp } from 'palisade';
-import { ethernet, replay, tcp as tcpSegment } from 'palisade/testing';
+import { ethernet, replay, tcpSegment } from 'palisade/testing';
 
 const syn = (dstport: number) =>
   ethernet(tcpSegment({ src: '192.168.10.10', dst: '192.168.20.80', srcport: 40000, dstport, flags: 'S' }));

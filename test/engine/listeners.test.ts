@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineRules, engine, ipv4, packet, tcp, udp } from 'palisade';
-import { ethernet, replay, tcp as tcpSegment, udp as udpDatagram } from 'palisade/testing';
+import { ethernet, replay, tcpSegment, udpDatagram } from 'palisade/testing';
 
 const web = ethernet(tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport: 80, flags: 'S' }));
 const dns = ethernet(udpDatagram({ src: '10.0.0.1', dst: '10.0.0.53', srcport: 5353, dstport: 53, payload: 'q' }));

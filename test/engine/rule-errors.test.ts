@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineRules, tcp, tcpConnection } from 'palisade';
-import { ethernet, replay, tcp as tcpSegment, tcpSession } from 'palisade/testing';
+import { ethernet, replay, tcpSegment, tcpSession } from 'palisade/testing';
 
 const seg = (dstport: number) => ethernet(tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport, flags: 'S' }));
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PcapngWriter } from '../../core/io/pcapng-writer.ts';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../core/link-types.ts';
-import { ethernet, tcp } from 'palisade/testing';
+import { ethernet, tcpSegment } from 'palisade/testing';
 import { readRecords } from '../captures/fixtures.ts';
 import { enhancedPacket, interfaceDescription, sectionHeader } from '../captures/pcapng-blocks.ts';
 import { tsharkFields } from '../tshark-fields.ts';
@@ -21,8 +21,8 @@ afterAll(() => {
 });
 const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
 
-const raw = tcp({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport: 80, flags: 'S' });
-const eth = ethernet(tcp({ src: '10.0.0.3', dst: '10.0.0.4', srcport: 4321, dstport: 443, flags: 'S' }));
+const raw = tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1234, dstport: 80, flags: 'S' });
+const eth = ethernet(tcpSegment({ src: '10.0.0.3', dst: '10.0.0.4', srcport: 4321, dstport: 443, flags: 'S' }));
 
 describe('PcapngWriter', () => {
   it('writes several link types and times past 2106 exactly, as palisade and tshark read them', () => {

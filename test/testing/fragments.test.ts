@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineRules, udp as udpEvents, tcpConnection } from '../../index.ts';
-import { ethernet, fragment, ipv4, pcap, replay, tcpSession, udp, udpExchange } from '../../testing.ts';
+import { ethernet, fragment, ipv4Packet, pcap, replay, tcpSession, udpDatagram, udpExchange } from '../../testing.ts';
 import { tsharkFields } from '../tshark-fields.ts';
 
 /** tshark's fields per frame, in two passes so that fragments name the frame that completes them. */
@@ -17,7 +17,7 @@ const data = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 255
 
 describe('fragment()', () => {
   it('splits an IPv4 datagram at 8-byte units: tshark reassembles it, checksums good, DF cleared', () => {
-    const datagram = udp({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 4000, dstport: 53, payload: data });
+    const datagram = udpDatagram({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 4000, dstport: 53, payload: data });
     const frames = fragment(datagram, 128, { id: 0x4242 }).map((ip) => ethernet(ip));
     expect(frames).toHaveLength(3);
     const rows = tshark(pcap(frames), ['ip.id', 'ip.flags.mf', 'ip.flags.df', 'ip.frag_offset', 'ip.len', 'ip.checksum.status', 'ip.reassembled_in', 'udp.length', 'udp.checksum.status', 'udp.payload']);
@@ -32,7 +32,7 @@ describe('fragment()', () => {
   });
 
   it('splits an IPv6 packet with a fragment header: tshark reassembles it', () => {
-    const datagram = udp({ src: 'fd00::1', dst: 'fd00::2', srcport: 4000, dstport: 53, payload: data });
+    const datagram = udpDatagram({ src: 'fd00::1', dst: 'fd00::2', srcport: 4000, dstport: 53, payload: data });
     const frames = fragment(datagram, 200, { id: 0xabcdef01 }).map((ip) => ethernet(ip));
     const rows = tshark(pcap(frames), ['ipv6.fraghdr.ident', 'ipv6.fraghdr.offset', 'ipv6.fraghdr.more', 'ipv6.reassembled.in', 'udp.length', 'udp.checksum.status']);
     expect(rows.map((r) => [r['ipv6.fraghdr.ident'], r['ipv6.fraghdr.offset'], r['ipv6.fraghdr.more']])).toEqual([
@@ -46,13 +46,13 @@ describe('fragment()', () => {
   it('keeps only the copied IPv4 options in the fragments after the first (RFC 791)', () => {
     // Router alert (0x94, copied) and a timestamp option (0x44, not copied).
     const options = Buffer.from([0x94, 4, 0, 0, 0x44, 8, 5, 0, 0, 0, 0, 0]);
-    const frags = fragment(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, options, payload: Buffer.alloc(40) }), 16);
+    const frags = fragment(ipv4Packet({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, options, payload: Buffer.alloc(40) }), 16);
     expect(frags.map((f) => ((f[0] as number) & 0x0f) * 4)).toEqual([32, 24, 24]);
     expect(frags[1]?.subarray(20, 24)).toEqual(Buffer.from([0x94, 4, 0, 0]));
   });
 
   it('says what is wrong with a size or a packet', () => {
-    const datagram = udp({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1, dstport: 2, payload: 'x' });
+    const datagram = udpDatagram({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1, dstport: 2, payload: 'x' });
     expect(() => fragment(datagram, 12)).toThrow(/fragment size 12 is not a positive multiple of 8/);
     expect(() => fragment(Buffer.from([0x50]), 8)).toThrow(/IP version 5, not 4 or 6/);
   });

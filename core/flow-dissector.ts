@@ -1,0 +1,110 @@
+/**
+ * defineFlowDissector(): protocol dissectors over a TCP connection's streams, the TypeScript
+ * counterpart of Haka's tcp_connection.helper.TcpFlowDissector. A dissector reads each
+ * direction of the flows it is enabled on as a TcpStream and raises typed events of its own;
+ * rules listen to them like to any event, and act on the flow they carry.
+ */
+import { defineEvent, type EventDescriptor } from './events.ts';
+import { activeContext } from './rules.ts';
+import { ruleInvalid } from './errors.ts';
+import { tcpConnectionEvents } from '../dissectors/tcp-connection/events.ts';
+import type { Direction, TcpFlow } from '../dissectors/tcp-connection/flow.ts';
+import type { TcpStream } from '../dissectors/tcp-connection/stream.ts';
+
+const flowEventBrand = Symbol('palisade.flowEvent');
+
+/** An event a flow dissector declares; its type parameter is the listeners' arguments. */
+export interface FlowEventSpec<A extends readonly unknown[]> {
+  readonly [flowEventBrand]: true;
+  /** Phantom: the listeners' arguments. */
+  readonly __args?: A;
+}
+
+/** Declares one event of a flow dissector: `command: flowEvent<[flow: TcpFlow, cmd: Command]>()`. */
+export function flowEvent<A extends readonly unknown[]>(): FlowEventSpec<A> {
+  return { [flowEventBrand]: true };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFlowEvents = Record<string, FlowEventSpec<any>>;
+type SpecArgs<S> = S extends FlowEventSpec<infer A> ? A : never;
+
+/** The dissector's events, as rules use them in `on`. */
+export type FlowDissectorEvents<Ev extends AnyFlowEvents> = { readonly [K in keyof Ev]: EventDescriptor<SpecArgs<Ev[K]>> };
+/** What receiveStreamed raises its events with: `emit.command(flow, cmd)`. */
+export type FlowDissectorEmit<Ev extends AnyFlowEvents> = { readonly [K in keyof Ev]: (...args: SpecArgs<Ev[K]>) => void };
+
+export interface FlowDissectorSpec<Ev extends AnyFlowEvents> {
+  /** Names the dissector: its events are `<name>.<event>`, its errors name it. */
+  name: string;
+  events: Ev;
+  /**
+   * One run per enabled flow and direction, from the direction's first byte to the end of the
+   * stream. Bytes it has not read yet hold their packets back, as for streamed rules.
+   */
+  receiveStreamed: (flow: TcpFlow, stream: TcpStream, direction: Direction, emit: FlowDissectorEmit<Ev>) => Promise<void> | void;
+}
+
+export interface FlowDissector<Ev extends AnyFlowEvents = AnyFlowEvents> {
+  readonly name: string;
+  readonly events: FlowDissectorEvents<Ev>;
+  /** Turns the dissector on for one flow (from a newConnection rule, before any data). */
+  enable(flow: TcpFlow): void;
+  /**
+   * Inside defineRules: installs a newConnection rule enabling the dissector on connections to
+   * `port` (Haka's install_tcp_rule).
+   */
+  onPort(port: number): void;
+}
+
+/** @internal how the engine runs a dissector. */
+export interface FlowDissectorImpl extends FlowDissector {
+  readonly receiveStreamed: FlowDissectorSpec<AnyFlowEvents>['receiveStreamed'];
+}
+
+export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissectorSpec<Ev>): FlowDissector<Ev> {
+  const events: Record<string, EventDescriptor> = {};
+  for (const key of Object.keys(spec.events)) {
+    const ev = defineEvent<readonly unknown[]>('tcpConnection', `${spec.name}.${key}`);
+    events[key] = ev;
+  }
+  const dissector: FlowDissectorImpl = {
+    name: spec.name,
+    events,
+    receiveStreamed: spec.receiveStreamed as FlowDissectorImpl['receiveStreamed'],
+    enable(flow) {
+      // Kept on the flow: the tracker asks per flow whether its bytes are wanted.
+      const list = flow.dissectors;
+      if (list === null) flow.dissectors = [dissector];
+      else if (!list.includes(dissector)) list.push(dissector);
+    },
+    onPort(port) {
+      const ctx = activeContext();
+      if (ctx === null) throw ruleInvalid(spec.name, `${spec.name}.onPort(${port}) installs a rule: call it inside defineRules(() => { … })`);
+      ctx.rule({
+        name: `${spec.name}.onPort(${port})`,
+        on: tcpConnectionEvents.newConnection,
+        eval: (flow) => {
+          if (flow.server.port === port) dissector.enable(flow);
+        },
+      });
+    },
+  };
+  return dissector as unknown as FlowDissector<Ev>;
+}
+
+/** @internal the dissectors enabled on a flow. */
+export function enabledDissectors(flow: TcpFlow): readonly FlowDissectorImpl[] {
+  return (flow.dissectors ?? []) as FlowDissectorImpl[];
+}
+
+/** @internal the emit object for one dissector, raising its events through `emit`. */
+export function dissectorEmitter(d: FlowDissector, emit: (ev: EventDescriptor, args: readonly unknown[]) => void): Record<string, (...args: unknown[]) => void> {
+  const out: Record<string, (...args: unknown[]) => void> = {};
+  for (const [key, ev] of Object.entries(d.events as Record<string, EventDescriptor>)) {
+    out[key] = (...args: unknown[]) => {
+      emit(ev, args);
+    };
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/** The raw frame as it came from the packet source, plus its verdict state. */
+
+export interface Timestamp {
+  readonly secs: number;
+  readonly nsecs: number;
+  /** secs + nsecs / 1e9, as a float. */
+  readonly seconds: number;
+}
+
+class PacketTimestamp implements Timestamp {
+  secs = 0;
+  nsecs = 0;
+  get seconds(): number {
+    return this.secs + this.nsecs / 1e9;
+  }
+  toJSON(): { secs: number; nsecs: number } {
+    return { secs: this.secs, nsecs: this.nsecs };
+  }
+}
+
+/**
+ * One per engine, reset for each frame: like every dissector view it is valid only during the
+ * event that delivered it.
+ */
+export class Packet {
+  /** The frame's bytes (a view over the source's buffer). */
+  bytes: Buffer = Buffer.alloc(0);
+  linkType = 0;
+  /** Frame number, 1-based, in the order the source delivered frames. */
+  id = 0;
+  readonly #ts = new PacketTimestamp();
+  readonly timestamp: Timestamp = this.#ts;
+  /** Set by drop(); the engine reads it after each listener. */
+  dropped = false;
+
+  /** Verdict NF_DROP for this frame (inline), or leave it out of the output capture (replay). */
+  drop(): void {
+    this.dropped = true;
+  }
+
+  /** @internal */
+  reset(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number): void {
+    this.bytes = bytes;
+    const ts = this.#ts;
+    ts.secs = secs;
+    ts.nsecs = nsecs;
+    this.linkType = linkType;
+    this.id = id;
+    this.dropped = false;
+  }
+}
