@@ -3,7 +3,7 @@
  */
 import type { Logger } from 'pino';
 import { Ipv4Addr, Ipv6Addr } from './addresses.ts';
-import type { Timestamp } from './packet.ts';
+import type { Timestamp } from '../dissectors/packet.ts';
 
 export type AlertLevel = 'low' | 'medium' | 'high';
 export type AlertAddressValue = string | Ipv4Addr | Ipv6Addr;

@@ -3,7 +3,7 @@
  * so `rule({ on, eval })` infers `eval`'s parameters from `on` alone, and a numeric id the
  * engine uses to index its listener lists (no string lookups on the packet path).
  */
-import type { Packet } from './packet.ts';
+import type { Packet } from '../dissectors/packet.ts';
 import type { Ipv4Packet } from '../dissectors/ipv4.ts';
 import type { Ipv6Packet } from '../dissectors/ipv6.ts';
 import type { TcpPacket } from '../dissectors/tcp.ts';
@@ -31,11 +31,18 @@ export type ArgsOf<E> = E extends EventDescriptor<infer A> ? A : never;
 export type AnyEvent = EventDescriptor<any>;
 
 const registry: AnyEvent[] = [];
+const ids = new Map<string, number>();
 
-/** @internal */
+/**
+ * @internal A name defined again (a flow dissector's module run afresh by `ctl reload`) keeps
+ * its id: the new descriptor takes the old one's place, so the registry, and the engine's
+ * listener table indexed by it, do not grow with every reload.
+ */
 export function defineEvent<A extends readonly unknown[]>(layer: Layer, name: string): EventDescriptor<A> {
-  const ev: EventDescriptor<A> = Object.freeze({ name, id: registry.length, layer });
-  registry.push(ev);
+  const id = ids.get(name) ?? registry.length;
+  const ev: EventDescriptor<A> = Object.freeze({ name, id, layer });
+  registry[id] = ev;
+  ids.set(name, id);
   return ev;
 }
 

@@ -1,6 +1,6 @@
 /** ICMP (RFC 792) and ICMPv6 (RFC 4443) in one view: type, code, checksum, then the body. */
 
-import { Packet, type Timestamp } from '../core/packet.ts';
+import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';

@@ -5,7 +5,7 @@
  * Fragment reassembly lives in fragments.ts.
  */
 
-import { Packet, type Timestamp } from '../core/packet.ts';
+import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv4PseudoSum, onesSum, sumVerifies } from './checksum.ts';

@@ -4,7 +4,7 @@
  * allocating) to find the upper-layer protocol. Fragment reassembly lives in fragments.ts.
  */
 
-import { Packet, type Timestamp } from '../core/packet.ts';
+import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv6PseudoSum } from './checksum.ts';

@@ -3,7 +3,7 @@
  * keeps one TcpPacket and re-points it with dissectTcp. Options are parsed only when read.
  */
 
-import { Packet, type Timestamp } from '../core/packet.ts';
+import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { i32, u16, u32, u8 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';

@@ -1,6 +1,6 @@
 /** UDP datagrams (RFC 768; over IPv6, RFC 8200 §8.1). A re-pointed view, as TcpPacket. */
 
-import { Packet, type Timestamp } from '../core/packet.ts';
+import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16 } from './bytes.ts';
 import { onesSum, sumVerifies } from './checksum.ts';

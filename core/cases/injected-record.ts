@@ -4,7 +4,7 @@
  * may check (sequence numbers, window, TTL, 802.1Q tags). Decoded with palisade's own
  * dissectors, as the engine would read the packet.
  */
-import { Packet } from '../packet.ts';
+import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../stats.ts';
 import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { LinkLayer, dissectLink } from '../../dissectors/link.ts';

@@ -4,7 +4,6 @@
  */
 import type { StreamReassembler } from './reassembly.ts';
 import type { Hold } from './hold.ts';
-import type { FlowDissectorImpl } from './flow-dissector.ts';
 import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
@@ -111,8 +110,11 @@ export class TcpFlow extends FlowEndpoints {
   ended = false;
   /** @internal refused in newConnection: only a new SYN may reopen the tuple. */
   refused = false;
-  /** @internal the flow dissectors enabled on it: reassembly runs for it even when no rule asks for every flow's data. */
-  dissectors: FlowDissectorImpl[] | null = null;
+  /**
+   * @internal the flow dissectors enabled on it (core/flow-dissector.ts): reassembly runs for it
+   * even when no rule asks for every flow's data. Opaque here: the engine runs them.
+   */
+  dissectors: object[] | null = null;
   /** @internal Zeek history string. */
   history = '';
   /** @internal hash-chain and timeout-list links. */

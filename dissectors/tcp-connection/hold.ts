@@ -41,12 +41,10 @@ export interface HeldPacket {
   readonly seqEnd: number;
 }
 
-/** What a Hold needs from the tracker and the engine. */
+/** What a Hold tells whoever keeps the frames (holding.ts). */
 export interface HoldHost {
   /** Consumers committed: frames they are all done with may go. */
   release(hold: Hold): void;
-  blocked(): void;
-  ready(stream: TcpStream): void;
 }
 
 export class Hold implements StreamOwner {
@@ -82,12 +80,6 @@ export class Hold implements StreamOwner {
 
   committed(): void {
     this.#host.release(this);
-  }
-  blocked(): void {
-    this.#host.blocked();
-  }
-  ready(stream: TcpStream): void {
-    this.#host.ready(stream);
   }
 
   /** Ends every stream: their consumers get the end of stream (truncated: cut short). */

@@ -15,7 +15,10 @@ import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum
 import { IPPROTO_TCP } from '../ip-protocols.ts';
 import { TCP_ACK, TCP_RST } from '../tcp-flags.ts';
 import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
-import { Packet } from '../../core/packet.ts';
+import { Packet } from '../packet.ts';
+import { seqAdd32 } from './serial.ts';
+import { FLOW_RESET, type TcpFlow } from './flow.ts';
+import { OUT_INJECT, type Outbox } from './outbox.ts';
 
 /** Where the RST goes and what the receiver expects. */
 export interface RstSpec {
@@ -169,3 +172,32 @@ function mirrorPacketType(type: number): number {
   return PACKET_OTHERHOST;
 }
 
+
+/** The frame RSTs are built behind, and where its IP header starts. */
+export interface RstTemplate {
+  readonly frame: Buffer;
+  readonly linkType: number;
+  readonly linkHeaderLength: number;
+}
+
+/**
+ * The RSTs of a reset (or half-reset) flow, into the outbox: the sequence number each receiver
+ * expects (RFC 5961 §3.2), counting only what was forwarded; server→client first, then
+ * client→server (Haka's order). `up`: the template travelled client→server. During the
+ * handshake the client is answered as a refused SYN: RST|ACK acknowledging it (RFC 9293
+ * §3.10.7.3); `synSeq` is the SYN's sequence number when the tracker has not recorded it yet.
+ */
+export function flowResets(flow: TcpFlow, t: RstTemplate, up: boolean, synSeq: number, out: Outbox): void {
+  const link = { frame: t.frame, linkType: t.linkType, linkHeaderLength: t.linkHeaderLength };
+  if (flow.verdict === FLOW_RESET) {
+    // To the client, travelling server→client.
+    const answered = flow.down.forwarded;
+    const isn = flow.up.synSeen ? flow.up.isn : synSeq;
+    const bytes = answered
+      ? craftRst({ ...link, sameDirection: !up, seq: flow.down.forwardedNxt >>> 0 })
+      : craftRst({ ...link, sameDirection: !up, seq: 0, ack: seqAdd32(isn, 1) >>> 0 });
+    out.push(OUT_INJECT, { bytes, linkType: t.linkType });
+  }
+  // To the server, travelling client→server: only if it has heard from the client at all.
+  if (flow.up.forwarded) out.push(OUT_INJECT, { bytes: craftRst({ ...link, sameDirection: up, seq: flow.up.forwardedNxt >>> 0 }), linkType: t.linkType });
+}

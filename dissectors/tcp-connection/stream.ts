@@ -13,10 +13,14 @@
  */
 import { ruleInvalid } from '../../core/errors.ts';
 
-/** What a stream tells whoever holds the packets. */
+/** What a stream tells whoever holds the packets (hold.ts). */
 export interface StreamOwner {
   /** The consumer is done with bytes before `stream.committed`. */
   committed(stream: TcpStream): void;
+}
+
+/** What a stream tells whoever runs its consumer (the engine's scheduler). */
+export interface StreamScheduler {
   /** The consumer waits for data that has not arrived (it was running). */
   blocked(stream: TcpStream): void;
   /** What a waiting consumer waits for has come: resume() it when its turn comes. */
@@ -30,6 +34,7 @@ type Waiter = () => boolean;
 
 export class TcpStream {
   readonly #owner: StreamOwner;
+  readonly #scheduler: StreamScheduler;
   #chunks: Buffer[] = [];
   /** Read offset inside #chunks[0]. */
   #head = 0;
@@ -50,8 +55,9 @@ export class TcpStream {
   #readyAnnounced = false;
 
   /** @internal `offset`: the stream position of the first byte it will get. */
-  constructor(owner: StreamOwner, offset: number) {
+  constructor(owner: StreamOwner, scheduler: StreamScheduler, offset: number) {
     this.#owner = owner;
+    this.#scheduler = scheduler;
     this.#position = offset;
     this.#committed = offset;
   }
@@ -175,7 +181,7 @@ export class TcpStream {
         resolve(value());
         return true;
       };
-      this.#owner.blocked(this);
+      this.#scheduler.blocked(this);
     });
   }
 
@@ -183,7 +189,7 @@ export class TcpStream {
   #wake(): void {
     if (this.#waiter === null || this.#readyAnnounced) return;
     this.#readyAnnounced = true;
-    this.#owner.ready(this);
+    this.#scheduler.ready(this);
   }
 
   /** Takes `n` (<= available) bytes: a view when they sit in one chunk. */

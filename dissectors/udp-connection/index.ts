@@ -5,7 +5,8 @@
  * engine hands it every dissected UDP datagram while some rule listens to a udpConnection event.
  */
 import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
-import type { FlowHost } from '../flow/host.ts';
+import type { EventSink } from '../flow/event-sink.ts';
+import type { Packet } from '../packet.ts';
 import { FlowTable } from '../flow/table.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
@@ -22,16 +23,16 @@ export interface UdpConnectionConfig {
   timeout: number;
 }
 
-/** What the tracker needs from the engine: the packet side every flow tracker has, and its own flow log hook. */
-export type UdpTrackerHost = FlowHost & {
-  /** A flow ended (for the --flows log: udpFlowRecord). */
-  flowEnded(flow: UdpFlow): void;
-};
-
 export class UdpTracker implements UdpFlowActions {
   /** One timeout list (0). */
   readonly table = new FlowTable<UdpFlow>(1);
-  readonly #host: UdpTrackerHost;
+  readonly #host: EventSink;
+  /** The frame being handled (its id, its verdict). */
+  readonly #packet: Packet;
+  /** Flows that ended, oldest first, for the engine to log (udpFlowRecord) and forget; it empties the list. */
+  readonly ended: UdpFlow[] = [];
+  /** Engine time (seconds), from the latest expire(): the engine calls it before every frame. */
+  #now = 0;
   readonly #config: UdpConnectionConfig;
   readonly #nextId: () => number;
   // Asked once: the rule set is fixed by the first packet.
@@ -47,8 +48,9 @@ export class UdpTracker implements UdpFlowActions {
    * flow log's uids) unique across protocols. By default the tracker counts from 1.
    */
   /** `config`: the `udp` section of the engine's config (core/config.ts holds the defaults). */
-  constructor(host: UdpTrackerHost, config: UdpConnectionConfig, nextId?: () => number) {
+  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number) {
     this.#host = host;
+    this.#packet = packet;
     this.#config = config;
     let id = 1;
     this.#nextId = nextId ?? (() => id++);
@@ -63,13 +65,12 @@ export class UdpTracker implements UdpFlowActions {
     const flow = table.lookup(ip, sport, dport);
     if (flow === null) return this.#open(udp, table.hash);
 
-    const host = this.#host;
     const up = table.fromClient;
     const dstats = up ? flow.counters.up : flow.counters.down;
     dstats.packets++;
     dstats.ipBytes += ip.len;
-    flow.lastTime = host.clock.now;
-    flow.packetId = host.packet.id;
+    flow.lastTime = this.#now;
+    flow.packetId = this.#packet.id;
     table.touch(flow, 0);
     if (flow.verdict) {
       // Dropped: silently, until it times out. Dropped from outside its own datagram: it ends now.
@@ -83,13 +84,13 @@ export class UdpTracker implements UdpFlowActions {
   #open(udp: UdpPacket, hash: number): boolean {
     const host = this.#host;
     const ip = udp.ip;
-    const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, host.clock.now);
+    const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, this.#now);
     flow.hash = hash;
-    flow.packetId = host.packet.id;
+    flow.packetId = this.#packet.id;
     flow.counters.up.packets = 1;
     flow.counters.up.ipBytes = ip.len;
     host.emit(events.newConnection, flow, udp);
-    if (host.packet.dropped || flow.verdict) {
+    if (this.#packet.dropped || flow.verdict) {
       // Refused: never inserted, so the next datagram of the tuple raises newConnection again.
       flow.verdict = true;
       this.#end(flow, 'dropped');
@@ -120,7 +121,7 @@ export class UdpTracker implements UdpFlowActions {
         return true;
       }
     }
-    return host.packet.dropped;
+    return this.#packet.dropped;
   }
 
   // ---- actions (UdpFlowActions) -------------------------------------------------------------
@@ -129,7 +130,7 @@ export class UdpTracker implements UdpFlowActions {
     flow.verdict = true;
     // Only the flow's own datagram goes with it; called while another packet is handled (a timer,
     // another flow's rule), the flow's next datagram is the first dropped.
-    const pkt = this.#host.packet;
+    const pkt = this.#packet;
     if (flow.packetId === pkt.id) pkt.drop();
   }
 
@@ -141,11 +142,12 @@ export class UdpTracker implements UdpFlowActions {
     flow.ended = true;
     flow.endReason = flow.verdict ? 'dropped' : reason;
     this.#host.emit(events.endConnection, flow);
-    this.#host.flowEnded(flow);
+    this.ended.push(flow);
   }
 
   /** Ends and forgets flows idle for `timeout` seconds or more, by engine time. */
   expire(now: number): void {
+    this.#now = now;
     const before = now - this.#config.timeout;
     for (let f = this.table.oldest(0); f !== null && f.lastTime <= before; f = this.table.oldest(0)) {
       this.#end(f, 'timeout');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Packet } from '../../core/packet.ts';
+import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../../core/stats.ts';
 import { writeIpv4HeaderChecksum } from '../../dissectors/checksum.ts';
 import { FragmentReassembler, type FragmentLimits, type FragmentResult } from '../../dissectors/fragments.ts';

@@ -5,7 +5,7 @@
  * Plus a helper that runs a frame through the whole stateless chain as the engine does.
  */
 
-import { Packet } from '../../core/packet.ts';
+import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../../core/stats.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../dissectors/ethertypes.ts';
 import { IcmpPacket, dissectIcmp } from '../../dissectors/icmp.ts';

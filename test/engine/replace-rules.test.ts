@@ -3,7 +3,8 @@
  * rules listen to decides what new connections get (reassembly for a first receiveData rule).
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, defineRules, tcpConnection } from '../../index.ts';
+import { createEngine, defineFlowDissector, defineRules, flowEvent, tcpConnection, type TcpFlow } from '../../index.ts';
+import { allEvents } from '../../core/events.ts';
 import { tcpSession } from '../../testing.ts';
 
 describe('engine.replaceRules', () => {
@@ -31,5 +32,37 @@ describe('engine.replaceRules', () => {
     expect(seen).toContain('new:81');
     expect(seen).toContain('data:81:three');
     expect(seen.filter((s) => s.startsWith('data:80'))).toEqual([]);
+  });
+
+  it('a flow dissector defined again (its module reloaded) keeps its events: the registry does not grow, new rules hear it', async () => {
+    // What a reloaded rule module does: its dissector, and a rule on its event, made afresh.
+    const load = (heard: string[]) => {
+      const lines = defineFlowDissector({
+        name: 'reload-lines',
+        events: { line: flowEvent<[flow: TcpFlow, line: string]>() },
+        receiveStreamed: async (flow, stream, _direction, emit) => {
+          for await (const line of stream.lines()) emit.line(flow, line);
+        },
+      });
+      return defineRules(({ rule }) => {
+        lines.onPort(80);
+        rule({ on: lines.events.line, eval: (_flow, line) => heard.push(line) });
+      });
+    };
+    const first: string[] = [];
+    const engine = createEngine({ rules: load(first), alerts: 'stdout', log: 'stderr' });
+    const size = allEvents().length;
+    const later: string[] = [];
+    for (let i = 0; i < 5; i++) engine.replaceRules(load(later));
+    expect(allEvents().length).toBe(size);
+    let t = 0;
+    for (const f of tcpSession({ server: '192.168.20.80:80' }).handshake().send('up', 'one\ntwo\n').close().frames()) {
+      engine.push(f, { secs: ++t, nsecs: 0 }, 1);
+      await engine.settle();
+    }
+    engine.close();
+    await engine.settle();
+    expect(first).toEqual([]);
+    expect(later).toEqual(['one', 'two']);
   });
 });

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createEngine, defineFlowDissector, defineRules, flowEvent, tcp, tcpConnection, type TcpFlow } from '../../index.ts';
+import { createEngine, defineFlowDissector, defineRules, flowEvent, packet, tcp, tcpConnection, type TcpFlow } from '../../index.ts';
 import { openCapture } from '../../core/io/capture.ts';
 import { replay, tcpSession, type OutputPacket } from '../../testing.ts';
 import { dissectLink, LinkLayer } from '../../dissectors/link.ts';
 import { dissectIpv4, Ipv4Packet } from '../../dissectors/ipv4.ts';
 import { dissectTcp, TcpPacket } from '../../dissectors/tcp.ts';
-import { Packet } from '../../core/packet.ts';
+import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../../core/stats.ts';
 
 interface Seg {
@@ -192,6 +192,37 @@ describe('streamed rules', () => {
     expect(order).toEqual(['read3@3']);
     expect(upBytes(r.output)).toBe('abcdef');
     expect(r.dropped).toEqual([]);
+  });
+
+  it('a held frame going out fires packet.sendPacket like every frame; a rule there can still drop it', async () => {
+    const sent: number[] = [];
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (_flow, stream, direction) => {
+          if (direction !== 'up') return;
+          // Reads a line at a time: each frame waits until the next read says the rule is done with it.
+          while ((await stream.readLine()) !== null) continue;
+        },
+      });
+      rule({
+        on: packet.events.sendPacket,
+        eval: (pkt) => {
+          sent.push(pkt.id);
+          if (pkt.bytes.includes('two')) pkt.drop();
+        },
+      });
+    });
+    const pcap = tcpSession().handshake().send('up', 'one\n').send('up', 'two\n').send('up', 'three\n').close().pcap();
+    const r = await replay({ rules, pcap });
+    const out = r.output.filter((o) => !o.injected).map((o) => o.id);
+    // Every frame went through packet.sendPacket exactly once, the held ones when released.
+    expect([...sent].sort((a, b) => a - b)).toEqual([...out, ...r.dropped].sort((a, b) => a - b));
+    expect(new Set(sent).size).toBe(sent.length);
+    // The data frame the sendPacket rule dropped (held, then released) never reached the server.
+    expect(r.dropped).toHaveLength(1);
+    expect(upBytes(r.output)).toBe('one\nthree\n');
   });
 
   it('caps what is held: past tcp.hold.maxBytes the hold-cap anomaly releases it and the stream ends truncated', async () => {

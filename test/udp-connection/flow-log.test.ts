@@ -14,7 +14,7 @@ describe('community id', () => {
     const dns = pair('192.168.1.52', 54585, '8.8.8.8', 53);
     h.push(dns.up('q'));
     h.push(pair('8.8.8.8', 53, '192.168.1.52', 54586).up('r'));
-    h.tracker.shutdown();
+    h.shutdown();
     expect(h.logged[0]?.communityId).toBe('1:d/FP5EW3wiY1vCndhwleRRKHowQ=');
     expect(h.logged[0]?.communityId).toBe(communityId(4, v4('192.168.1.52'), v4('8.8.8.8'), 17, 54585, 53));
     expect(h.logged[1]?.communityId).toBe(communityId(4, v4('8.8.8.8'), v4('192.168.1.52'), 17, 53, 54586));
@@ -24,7 +24,7 @@ describe('community id', () => {
     const h = new Harness();
     h.push(udp4);
     h.push(udp6);
-    h.tracker.shutdown();
+    h.shutdown();
     const [f4, f6] = h.logged;
     expect(f4?.communityId).toBe(communityId(4, v4('10.99.0.1'), v4('10.99.0.2'), 17, 34616, 7));
     const a6 = (last: number): Buffer => Buffer.from(`fd99${'0'.repeat(26)}${last.toString(16).padStart(2, '0')}`, 'hex');
@@ -76,7 +76,7 @@ describe('udpFlowRecord', () => {
     h.push(dns.up('q'));
     h.now = 3;
     h.push(dns.down('answer'));
-    h.tracker.shutdown();
+    h.shutdown();
     const flow = h.logged[0];
     if (flow === undefined) throw new Error('no flow logged');
     expect(udpFlowRecord(flow)).toMatchObject({ conn_state: 'SF', history: 'Dd', orig_bytes: 1, resp_bytes: 6, resp_pkts: 1, duration: 2, end_reason: 'shutdown' });

@@ -3,10 +3,11 @@
  * dissected by the same functions as test/dissectors/frames.ts's Chain, handed to the tracker
  * through a fake host that records every event as a line and runs the test's rule callbacks.
  */
-import { Packet } from '../../core/packet.ts';
+import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../../core/stats.ts';
 import { defaultConfig } from '../../core/config.ts';
 import type { AnyEvent } from '../../core/events.ts';
+import type { EventSink } from '../../dissectors/flow/event-sink.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../dissectors/ethertypes.ts';
 import { IPPROTO_UDP } from '../../dissectors/ip-protocols.ts';
 import { Ipv4Packet, dissectIpv4 } from '../../dissectors/ipv4.ts';
@@ -20,7 +21,6 @@ import {
   udpConnectionEvents as events,
   type UdpConnectionConfig,
   type UdpFlow,
-  type UdpTrackerHost,
 } from '../../dissectors/udp-connection/index.ts';
 
 /** What a test's rules may do on each event (one listener each, as a rule set would). */
@@ -41,34 +41,23 @@ export class Harness {
   now = 1000;
   /** Every event, as `new 1 10.0.0.1:5000->10.0.0.2:53`, `data 1 up@0 abc`, `end 1 timeout`. */
   readonly events: string[] = [];
-  /** Flows handed to the flow log, in order. */
+  /** Flows handed to the flow log (the tracker's `ended`, drained as the engine does), in order. */
   readonly logged: UdpFlow[] = [];
   rules: Rules = {};
   /** Whether a rule listens to receiveData (the tracker asks once). */
   wantData = true;
-  readonly host: UdpTrackerHost;
+  readonly host: EventSink;
   readonly tracker: UdpTracker;
   #frames = 0;
 
   constructor(config?: UdpConnectionConfig) {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the host's getters read the harness
-    const h = this;
     this.host = {
-      packet: this.packet,
-      clock: {
-        get now() {
-          return h.now;
-        },
-      },
       emit: (ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => {
         this.#emit(ev, a, b, c, d);
       },
       listening: (ev: AnyEvent) => ev !== events.receiveData || this.wantData,
-      flowEnded: (flow: UdpFlow) => {
-        this.logged.push(flow);
-      },
     };
-    this.tracker = new UdpTracker(this.host, config ?? defaultConfig().udp);
+    this.tracker = new UdpTracker(this.host, this.packet, config ?? defaultConfig().udp);
   }
 
   #emit(ev: AnyEvent, a: unknown, b: unknown, c: unknown, d: unknown): void {
@@ -110,14 +99,30 @@ export class Harness {
 
   /** Hands one frame to the tracker at the current time: 'drop' or 'accept'. */
   push(frame: Buffer): 'drop' | 'accept' {
-    return this.tracker.receive(this.dissect(frame)) ? 'drop' : 'accept';
+    this.tracker.expire(this.now);
+    this.#drain();
+    const v = this.tracker.receive(this.dissect(frame)) ? 'drop' : 'accept';
+    this.#drain();
+    return v;
   }
 
   /** Moves the clock to `t` and expires, as the engine does before each frame. */
   at(t: number): this {
     this.now = t;
     this.tracker.expire(t);
+    this.#drain();
     return this;
+  }
+
+  /** Ends every flow (end of input), as the engine's flush() does. */
+  shutdown(): void {
+    this.tracker.shutdown();
+    this.#drain();
+  }
+
+  #drain(): void {
+    this.logged.push(...this.tracker.ended);
+    this.tracker.ended.length = 0;
   }
 }
 

@@ -104,7 +104,7 @@ describe('udp flows', () => {
       'new 3 [fd00::1]:40000->[fd00::3]:53',
       'data 3 up@0 other',
     ]);
-    h.tracker.shutdown();
+    h.shutdown();
     const flow = h.logged.find((f) => f.id === 1);
     expect(flow?.stats.down).toEqual({ packets: 1, bytes: 2, ipBytes: 40 + 8 + 2 });
   });
@@ -287,11 +287,11 @@ describe('lifecycle', () => {
     };
     h.push(dns.up('a'));
     h.push(b.up('x'));
-    h.tracker.shutdown();
+    h.shutdown();
     expect(h.tracker.table.size).toBe(0);
     expect(h.events.filter((e) => e.startsWith('end'))).toEqual(['end 2 dropped', 'end 1 shutdown']);
     expect(h.logged.map((f) => f.endReason)).toEqual(['dropped', 'shutdown']);
-    h.tracker.shutdown();
+    h.shutdown();
     expect(h.logged).toHaveLength(2);
   });
 });

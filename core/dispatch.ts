@@ -1,0 +1,207 @@
+/**
+ * Dispatch: the listener lists by event id, running a listener with its name known (for alerts,
+ * logs and errors), Haka's rule groups, and what happens when a rule throws or rejects. The
+ * rule registry (rule-registry.ts) fills the lists; the engine and the trackers raise events.
+ */
+import type { Logger } from 'pino';
+import type { AnyEvent } from './events.ts';
+import { packetEvents } from './events.ts';
+import { PalisadeError } from './errors.ts';
+import type { StreamedRuleSpec } from './rules.ts';
+import type { AlertWriter } from './alert.ts';
+import type { RuleErrors } from './rule-errors.ts';
+import type { Packet } from '../dissectors/packet.ts';
+import { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
+import { UdpFlow } from '../dissectors/udp-connection/flow.ts';
+
+export interface Listener {
+  readonly name: string;
+  readonly fn: (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown;
+}
+
+export interface StreamedListener {
+  readonly name: string;
+  readonly fn: StreamedRuleSpec['eval'];
+}
+
+/** An `eval` that returned a promise (an async rule). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * What a rule threw, as text, whatever it was: an Error, a string, an object without toString
+ * (Object.create(null)), an Error whose message getter throws. Never throws itself: it runs in
+ * the handler that keeps a rule's fault from ending the engine.
+ */
+export function describeThrown(err: unknown): { message: string; stack?: string } {
+  const text = (read: () => unknown): string | undefined => {
+    try {
+      return String(read());
+    } catch {
+      return undefined;
+    }
+  };
+  // A coded error (a rule misusing palisade's API) keeps its code in the message.
+  if (err instanceof PalisadeError) return { message: err.toString(), stack: text(() => err.stack ?? '') };
+  if (err instanceof Error) {
+    return { message: text(() => err.message) ?? text(() => Object.prototype.toString.call(err)) ?? 'an Error', stack: text(() => err.stack ?? '') };
+  }
+  return { message: text(() => err) ?? text(() => Object.prototype.toString.call(err)) ?? 'a value that cannot be printed' };
+}
+
+/** Where an async rule's pending result goes (the scheduler counts it as running). */
+export type WatchAsync = (name: string, pending: PromiseLike<unknown>, subject: unknown) => void;
+
+export class Dispatch {
+  /** Listeners by event id. */
+  readonly lists: Listener[][];
+  /** Streamed rules (receiveData with options.streamed): one run per flow and direction. */
+  readonly streamed: StreamedListener[] = [];
+  /** The listener running now ('' between rules). */
+  rule = '';
+  /** The streamed rule (or dissector) resumed last, and the frame that brought its bytes (the scheduler sets them). */
+  running = '';
+  runningFrame = 0;
+  /** Inside push(): rules run for a packet (streamed rules run between pushes). */
+  inPacket = false;
+  /** Where async results go; set by the engine once the scheduler exists. */
+  watch: WatchAsync = () => undefined;
+  readonly #pkt: Packet;
+  readonly #alerts: AlertWriter;
+  readonly #log: Logger;
+  readonly #ruleErrors: RuleErrors;
+  readonly #dropOnError: () => boolean;
+
+  constructor(eventCount: number, pkt: Packet, alerts: AlertWriter, log: Logger, ruleErrors: RuleErrors, dropOnError: () => boolean) {
+    this.lists = Array.from({ length: eventCount }, () => []);
+    this.#pkt = pkt;
+    this.#alerts = alerts;
+    this.#log = log;
+    this.#ruleErrors = ruleErrors;
+    this.#dropOnError = dropOnError;
+  }
+
+  has(ev: AnyEvent): boolean {
+    return (this.lists[ev.id]?.length ?? 0) > 0;
+  }
+
+  /** Runs an event's listeners in order; once the packet is dropped, later listeners do not see it (Haka). */
+  emit(ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
+    const list = this.lists[ev.id];
+    if (list === undefined || list.length === 0) return;
+    const pkt = this.#pkt;
+    for (const l of list) {
+      this.rule = l.name;
+      try {
+        const ret = l.fn(a, b, c, d);
+        if (isThenable(ret)) this.watch(l.name, ret, a);
+      } catch (err) {
+        this.ruleError(l.name, err);
+      }
+      if (pkt.dropped) break;
+    }
+    this.rule = '';
+  }
+
+  /** `packet.sendPacket` for a frame other than the current one: it stops at that frame's drop. */
+  emitSend(pkt: Packet): void {
+    const outer = this.rule;
+    for (const l of this.lists[packetEvents.sendPacket.id] ?? []) {
+      this.rule = l.name;
+      try {
+        l.fn(pkt);
+      } catch (err) {
+        this.ruleError(l.name, err);
+      }
+      if (pkt.dropped) break;
+    }
+    this.rule = outer;
+  }
+
+  /** A flow dissector's event, raised from its run: once the flow is dropped, later listeners skip it. */
+  emitFlowEvent(ev: AnyEvent, args: readonly unknown[]): void {
+    const list = this.lists[ev.id];
+    if (list === undefined || list.length === 0) return;
+    const flow = args[0] as TcpFlow | undefined;
+    // Read through a call: a listener may drop the flow between two reads.
+    const stopped = (): boolean => flow?.dropped === true || (this.inPacket && this.#pkt.dropped);
+    // A dropped or reset flow's later events (bytes its dissector had buffered) reach no rule.
+    if (stopped()) return;
+    const outer = this.rule;
+    for (const l of list) {
+      this.rule = l.name;
+      try {
+        l.fn(...args);
+      } catch (err) {
+        this.ruleError(l.name, err, flow);
+      }
+      if (stopped()) break;
+    }
+    this.rule = outer;
+  }
+
+  /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */
+  groupRunner(name: string, spec: { init?: unknown; continue?: unknown; final?: unknown }, rules: Listener[]): Listener['fn'] {
+    const init = spec.init as Listener['fn'] | undefined;
+    const cont = (spec.continue as ((ret: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown) | undefined) ?? ((ret: unknown) => !ret);
+    const final = spec.final as Listener['fn'] | undefined;
+    const pkt = this.#pkt;
+    return (a, b, c, d) => {
+      if (init) {
+        this.rule = name;
+        init(a, b, c, d);
+        if (pkt.dropped) return;
+      }
+      for (const r of rules) {
+        this.rule = r.name;
+        let ret: unknown;
+        try {
+          ret = r.fn(a, b, c, d);
+          if (isThenable(ret)) this.watch(r.name, ret, a);
+        } catch (err) {
+          this.ruleError(r.name, err);
+        }
+        if (pkt.dropped) return;
+        this.rule = name;
+        if (!cont(ret, a, b, c, d)) return;
+      }
+      if (final) {
+        this.rule = name;
+        final(a, b, c, d);
+      }
+    };
+  }
+
+  /** The rule running now: a listener of the current event, or a streamed rule across its awaits. */
+  ruleName(): string {
+    return this.rule !== '' ? this.rule : this.running;
+  }
+
+  /** The frame an alert names: the packet being judged, or the one whose bytes a streamed rule just read. */
+  alertPacket(): number | undefined {
+    if (this.inPacket) return this.#pkt.id;
+    return this.running !== '' && this.runningFrame > 0 ? this.runningFrame : undefined;
+  }
+
+  /**
+   * A rule threw (or rejected): its first errors logged and alerted, the rest counted
+   * (rule-errors.ts); under ruleErrorPolicy `drop` the packet is dropped, or, between packets
+   * (a streamed rule), its flow: fail closed.
+   */
+  ruleError(name: string, err: unknown, flow?: TcpFlow | UdpFlow): void {
+    const { message, stack } = describeThrown(err);
+    if (this.#ruleErrors.record(name, message)) {
+      this.#log.error({ rule: name, err: { message, stack }, packet: this.inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
+      this.#alerts.raise(name, this.alertPacket(), { description: `rule error: ${message}` }, { error: message });
+    }
+    if (!this.#dropOnError()) return;
+    if (this.inPacket) this.#pkt.drop();
+    else flow?.drop();
+  }
+
+  /** The flow an event was about (its first argument), for an async rule's late error. */
+  static flowOf(subject: unknown): TcpFlow | UdpFlow | undefined {
+    return subject instanceof TcpFlow || subject instanceof UdpFlow ? subject : undefined;
+  }
+}

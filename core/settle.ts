@@ -1,0 +1,156 @@
+/**
+ * The settle path: everything that leaves the engine goes through here. Frames go out or are
+ * dropped (the current one; held ones released or discarded; fragments of a dropped datagram),
+ * and every frame that goes out fires `packet.sendPacket` first, where a rule may still drop it.
+ * Crafted RSTs are sent, and ended connections give their flow record and release their rule
+ * state. The trackers' outboxes are drained here, in the order they were filled.
+ */
+import { packetEvents } from './events.ts';
+import { releaseFlowState, type FlowStores } from './rules.ts';
+import type { Clock } from './clock.ts';
+import type { Stats } from './stats.ts';
+import type { Dispatch } from './dispatch.ts';
+import { Packet } from '../dissectors/packet.ts';
+import { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type CraftedFrame, type HeldFrame, type Outbox } from '../dissectors/tcp-connection/index.ts';
+import type { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
+import { flowRecord } from '../dissectors/tcp-connection/flow-log.ts';
+import { udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
+import type { FlowRecord } from '../dissectors/flow/record.ts';
+
+/** Where settled frames go: the output capture in replay, NFQUEUE verdicts inline. */
+export interface EngineOutput {
+  /** A frame that passes. `bytes` is valid only during the call. */
+  forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number): void;
+  /** A frame that is dropped. */
+  drop?(id: number): void;
+  /** A frame palisade crafted (a RST), sent now. `bytes` is palisade's own copy. */
+  inject?(bytes: Buffer, secs: number, nsecs: number, linkType: number): void;
+}
+
+export class Settle {
+  /** The view `packet.sendPacket` gets for a held frame going out (the current packet's view stays as it is). */
+  readonly #released = new Packet();
+  readonly #pkt: Packet;
+  readonly #dispatch: Dispatch;
+  readonly #stats: Stats;
+  readonly #clock: Clock;
+  readonly #output: EngineOutput | undefined;
+  /** Monitor only: a dropped frame still goes out (its verdict is counted, not applied). */
+  readonly #passThrough: boolean;
+  readonly #flowStores: FlowStores;
+  readonly #onFlow: ((record: FlowRecord) => void) | undefined;
+
+  constructor(
+    pkt: Packet,
+    dispatch: Dispatch,
+    stats: Stats,
+    clock: Clock,
+    output: EngineOutput | undefined,
+    passThrough: boolean,
+    flowStores: FlowStores,
+    onFlow: ((record: FlowRecord) => void) | undefined,
+  ) {
+    this.#pkt = pkt;
+    this.#dispatch = dispatch;
+    this.#stats = stats;
+    this.#clock = clock;
+    this.#output = output;
+    this.#passThrough = passThrough;
+    this.#flowStores = flowStores;
+    this.#onFlow = onFlow;
+  }
+
+  /** The current frame goes out: `packet.sendPacket`, then the output (or a drop there). */
+  forwardCurrent(): void {
+    const pkt = this.#pkt;
+    if (this.#dispatch.has(packetEvents.sendPacket)) {
+      this.#dispatch.emit(packetEvents.sendPacket, pkt);
+      if (pkt.dropped) {
+        this.dropCurrent();
+        return;
+      }
+    }
+    this.#stats.accepted++;
+    const ts = pkt.timestamp;
+    this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id);
+  }
+
+  dropCurrent(): void {
+    const pkt = this.#pkt;
+    this.#stats.dropped++;
+    if (this.#passThrough) {
+      const ts = pkt.timestamp;
+      this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id);
+    } else {
+      this.#output?.drop?.(pkt.id);
+    }
+  }
+
+  /** Frames kept past their push (fragments of a datagram that is dropped or never completed) are dropped. */
+  readonly dropFrames = (frames: readonly HeldFrame[]): void => {
+    for (const f of frames) {
+      this.#stats.dropped++;
+      if (this.#passThrough) this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+      else this.#output?.drop?.(f.id);
+    }
+  };
+
+  /** A held frame goes out now: `packet.sendPacket` on a view of its own, then the output. */
+  release(frame: HeldFrame): void {
+    const dispatch = this.#dispatch;
+    for (const f of frame.parts ?? [frame]) {
+      if (dispatch.has(packetEvents.sendPacket)) {
+        const pkt = this.#released;
+        pkt.reset(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+        dispatch.emitSend(pkt);
+        if (pkt.dropped) {
+          this.#stats.dropped++;
+          this.#output?.drop?.(f.id);
+          continue;
+        }
+      }
+      this.#stats.accepted++;
+      this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+    }
+  }
+
+  /** A held frame is dropped now (its flow was dropped or reset). */
+  discard(frame: HeldFrame): void {
+    this.dropFrames(frame.parts ?? [frame]);
+  }
+
+  /** A crafted frame goes out now, at the current packet's time. */
+  inject(frame: CraftedFrame): void {
+    this.#stats.injected++;
+    const ts = this.#pkt.timestamp;
+    this.#output?.inject?.(frame.bytes, ts.secs, ts.nsecs, frame.linkType);
+  }
+
+  /**
+   * Carries out what the TCP tracker produced, in order. A rule run here (sendPacket) may add to
+   * the outbox: the loop reads its length each turn.
+   */
+  drainTcp(out: Outbox): void {
+    for (let i = 0; i < out.length; i++) {
+      const kind = out.kinds[i];
+      const item = out.items[i];
+      if (kind === OUT_RELEASE) this.release(item as HeldFrame);
+      else if (kind === OUT_DISCARD) this.discard(item as HeldFrame);
+      else if (kind === OUT_INJECT) this.inject(item as CraftedFrame);
+      else if (kind === OUT_ENDED) this.#ended(item as TcpFlow, flowRecord);
+    }
+    out.clear();
+  }
+
+  /** UDP flows that ended: their flow records. */
+  drainUdp(ended: UdpFlow[]): void {
+    for (const flow of ended) this.#ended(flow, udpFlowRecord);
+    ended.length = 0;
+  }
+
+  #ended<F extends TcpFlow | UdpFlow>(flow: F, record: (flow: F, now: number) => FlowRecord): void {
+    releaseFlowState(this.#flowStores, flow);
+    this.#stats.connections++;
+    this.#onFlow?.(record(flow, this.#clock.now));
+  }
+}

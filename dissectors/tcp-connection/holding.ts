@@ -1,0 +1,270 @@
+/**
+ * Frames held for streamed consumers, every connection together (design §3, "Streamed rules"):
+ * which frame of the packet being handled was held, the hold caps, and what leaves a hold. A
+ * frame that leaves goes into the outbox (OUT_RELEASE, or OUT_DISCARD when its flow was dropped
+ * or reset); the engine sends it through the same path as every other frame.
+ */
+import type { Packet } from '../packet.ts';
+import type { LinkLayer } from '../link.ts';
+import type { TcpPacket } from '../tcp.ts';
+import { TCP_FIN, TCP_SYN } from '../tcp-flags.ts';
+import { seqAdd32, seqGt } from './serial.ts';
+import { Hold, heldSize, type HeldFrame, type HoldHost } from './hold.ts';
+import { OUT_DISCARD, OUT_RELEASE, type Outbox } from './outbox.ts';
+import type { Direction, Sender, TcpFlow } from './flow.ts';
+import type { PolicedTcpAnomaly } from './anomalies.ts';
+
+/** What holding needs of the tracker: anomalies with their policies, and dropping a flow. */
+export interface HoldingTracker {
+  anomaly(flow: TcpFlow, kind: PolicedTcpAnomaly, direction: Direction, packet?: TcpPacket): boolean;
+  drop(flow: TcpFlow): void;
+}
+
+/** Starts a direction's streamed consumers at its first byte (the engine's streamed rules and flow dissectors). */
+export type OpenStreams = (flow: TcpFlow, direction: Direction, hold: Hold) => void;
+
+export interface HoldCaps {
+  /** Bytes one direction may hold. */
+  maxBytes: number;
+  /** Bytes every connection together may hold. */
+  memcap: number;
+}
+
+/** What the receiver has been given now goes up to `end` (a RST must carry it, RFC 5961). */
+export function forwarded(sender: Sender, end: number): void {
+  if (!sender.forwarded || seqGt(end, sender.forwardedNxt)) sender.forwardedNxt = end;
+  sender.forwarded = true;
+}
+
+/** The sequence number after a segment (int32): its bytes, and its SYN and FIN, counted. */
+export function segmentEnd(tcp: TcpPacket): number {
+  const f = tcp.flagsByte;
+  return seqAdd32(tcp.seqRaw, tcp.payloadLength + ((f & TCP_SYN) !== 0 ? 1 : 0) + ((f & TCP_FIN) !== 0 ? 1 : 0));
+}
+
+export class Holding implements HoldHost {
+  /** Bytes of held frames, every connection together. */
+  bytes = 0;
+  /**
+   * The fragments of the IP datagram being handled (the engine sets it around a reassembled
+   * datagram): a segment of it is held as those frames, already copies.
+   */
+  datagramFrames: readonly HeldFrame[] | null = null;
+  /** Holds with frames queued, for releaseAll(). */
+  readonly #holding = new Set<Hold>();
+  /** The current frame went into a hold queue (#heldIn's): its verdict waits. */
+  #held: HeldFrame | null = null;
+  #heldIn: Hold | null = null;
+  /** The current frame's copy, once a stream needed its bytes to last or it was held. */
+  #frameCopy: HeldFrame | null = null;
+  readonly #packet: Packet;
+  readonly #link: LinkLayer;
+  readonly #caps: HoldCaps;
+  readonly #out: Outbox;
+  readonly #tracker: HoldingTracker;
+  readonly #openStreams: OpenStreams;
+  /** False in monitor-only mode: everything is forwarded at once, nothing is held. */
+  readonly #holdFrames: boolean;
+
+  constructor(packet: Packet, link: LinkLayer, caps: HoldCaps, out: Outbox, tracker: HoldingTracker, openStreams: OpenStreams, holdFrames: boolean) {
+    this.#packet = packet;
+    this.#link = link;
+    this.#caps = caps;
+    this.#out = out;
+    this.#tracker = tracker;
+    this.#openStreams = openStreams;
+    this.#holdFrames = holdFrames;
+  }
+
+  /** A new packet: nothing of it is held or copied yet. */
+  begin(): void {
+    this.#held = null;
+    this.#heldIn = null;
+    this.#frameCopy = null;
+  }
+
+  /** The packet being handled was held (its frame's verdict waits). */
+  get heldNow(): boolean {
+    return this.#held !== null;
+  }
+
+  /**
+   * After the engine's verdict on the frame: the frame the packet held, or null. When the engine
+   * dropped it after all (a later rule), it leaves its queue. Either way no frame is current.
+   */
+  settle(accepted: boolean): HeldFrame | null {
+    const h = this.#held;
+    if (!accepted) this.cancel();
+    this.begin();
+    return h;
+  }
+
+  /** The current frame leaves the queue it went into last (nothing leaves a queue out of order while a packet is handled). */
+  cancel(): void {
+    const hold = this.#heldIn;
+    const frame = this.#held;
+    if (hold === null || frame === null) return;
+    if (hold.queue[hold.queue.length - 1]?.frame === frame) {
+      hold.queue.pop();
+      this.#unaccount(hold, frame);
+    }
+    this.#held = null;
+    this.#heldIn = null;
+  }
+
+  /**
+   * Holds the current frame behind bytes a streamed consumer has not read: when it brought new
+   * bytes (in order or not; `end` is the stream offset past them, 0 when none), or when frames of
+   * its direction already wait (order is kept). Returns true when the hold cap's policy drops it.
+   */
+  hold(flow: TcpFlow, tcp: TcpPacket, hold: Hold, end: number, direction: Direction): boolean {
+    if (hold.floor === Infinity && hold.queue.length === 0) return false;
+    if (end === 0 && hold.queue.length === 0) return false;
+    const frame = this.copyCurrent();
+    // Monitor-only mode: nothing is held.
+    if (frame === null) return false;
+    const size = heldSize(frame);
+    const caps = this.#caps;
+    if (hold.bytes + size > caps.maxBytes || this.bytes + size > caps.memcap) {
+      if (this.#tracker.anomaly(flow, 'hold-cap', direction, tcp)) {
+        // The frame's bytes are in the streams already: dropping the frame alone would let its
+        // retransmission pass unread. drop-packet fails closed like drop-flow.
+        if (flow.verdict === 0) this.#tracker.drop(flow);
+        return true;
+      }
+      // accept: what waits goes now, and this direction is streamed no further.
+      this.cut(flow, hold, true);
+      return false;
+    }
+    hold.queue.push({ frame, end, seqEnd: segmentEnd(tcp) });
+    hold.bytes += size;
+    this.bytes += size;
+    // A RST is built behind a frame's link, IP and TCP headers: a fragment has no TCP header.
+    if (frame.parts === undefined) hold.template = frame;
+    this.#holding.add(hold);
+    this.#held = frame;
+    this.#heldIn = hold;
+    return false;
+  }
+
+  /** A copy of the current frame, made once per packet; null when nothing is held (monitor only). */
+  copyCurrent(): HeldFrame | null {
+    if (this.#frameCopy !== null) return this.#frameCopy;
+    if (!this.#holdFrames) return null;
+    const pkt = this.#packet;
+    const parts = this.datagramFrames;
+    // A segment of a reassembled datagram: its fragments (copies already) are what waits.
+    if (parts !== null) return (this.#frameCopy = { ...(parts[parts.length - 1] as HeldFrame), id: pkt.id, parts });
+    const ts = pkt.timestamp;
+    return (this.#frameCopy = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: this.#link.offset });
+  }
+
+  /** Stops streaming a direction: its streams end (truncated: cut short), what it held goes. */
+  cut(flow: TcpFlow, hold: Hold, truncated: boolean): void {
+    hold.active = false;
+    hold.end(truncated);
+    this.#flush(flow, hold, flow.verdict === 0);
+  }
+
+  /** Drops what a dropped or reset flow holds and ends its streams (their consumers see the end). */
+  dropAll(flow: TcpFlow): void {
+    if (flow.up.hold !== null) this.cut(flow, flow.up.hold, false);
+    if (flow.down.hold !== null) this.cut(flow, flow.down.hold, false);
+  }
+
+  /** Sends (or drops) every frame a direction holds, except the current one (the engine settles that). */
+  #flush(flow: TcpFlow, hold: Hold, send: boolean): void {
+    const q = hold.queue;
+    while (q.length > 0) {
+      const h = q.shift() as (typeof q)[number];
+      this.#unaccount(hold, h.frame);
+      if (h.frame === this.#held) {
+        this.#held = null;
+        this.#heldIn = null;
+        continue;
+      }
+      if (send) {
+        forwarded(hold.fromClient ? flow.up : flow.down, h.seqEnd);
+        this.#out.push(OUT_RELEASE, h.frame);
+      } else {
+        this.#out.push(OUT_DISCARD, h.frame);
+      }
+    }
+  }
+
+  #unaccount(hold: Hold, frame: HeldFrame): void {
+    const size = heldSize(frame);
+    hold.bytes -= size;
+    this.bytes -= size;
+    if (hold.queue.length === 0) this.#holding.delete(hold);
+  }
+
+  /** In-order bytes for the streamed consumers of one direction (from the data sink). */
+  feed(flow: TcpFlow, direction: Direction, chunk: Buffer, offset: number): void {
+    const up = direction === 'up';
+    const sender = up ? flow.up : flow.down;
+    let hold = sender.hold;
+    if (hold === null) {
+      hold = new Hold(this, flow, up, offset);
+      sender.hold = hold;
+      this.#openStreams(flow, direction, hold);
+      if (flow.verdict !== 0) return;
+    }
+    if (!hold.active) return;
+    if (offset !== hold.next) {
+      // A gap: a stream cannot jump over bytes nobody saw. Its consumers get an early end.
+      this.cut(flow, hold, true);
+      return;
+    }
+    hold.next = offset + chunk.length;
+    if (hold.floor === Infinity) return;
+    const stable = this.#stable(chunk);
+    const id = this.#packet.id;
+    for (const s of hold.streams) {
+      s.lastFrame = id;
+      s.push(stable);
+    }
+  }
+
+  /** `chunk` as bytes that last: a view of the current frame's copy, or the reassembler's own piece. */
+  #stable(chunk: Buffer): Buffer {
+    const b = this.#packet.bytes;
+    const at = chunk.byteOffset - b.byteOffset;
+    if (chunk.buffer !== b.buffer || at < 0 || at + chunk.length > b.length) return chunk;
+    const frame = this.copyCurrent();
+    return frame === null ? Buffer.from(chunk) : frame.bytes.subarray(at, at + chunk.length);
+  }
+
+  /** HoldHost: consumers of `hold` committed; the frames they are all done with go out, in order. */
+  release(hold: Hold): void {
+    const flow = hold.flow;
+    if (flow.verdict !== 0) {
+      this.#flush(flow, hold, false);
+      return;
+    }
+    const floor = hold.floor;
+    const q = hold.queue;
+    const sender = hold.fromClient ? flow.up : flow.down;
+    while (q.length > 0 && (q[0] as (typeof q)[number]).end <= floor) {
+      const h = q.shift() as (typeof q)[number];
+      this.#unaccount(hold, h.frame);
+      // The receiver now expects what follows it.
+      forwarded(sender, h.seqEnd);
+      this.#out.push(OUT_RELEASE, h.frame);
+    }
+  }
+
+  /** Streamed rules said they are done with what they read: release it (flow.send()). */
+  send(flow: TcpFlow, direction?: Direction): void {
+    for (const hold of [flow.up.hold, flow.down.hold]) {
+      if (hold === null || (direction !== undefined && hold.fromClient !== (direction === 'up'))) continue;
+      for (const s of hold.streams) s.commit();
+      this.release(hold);
+    }
+  }
+
+  /** End of input: frames still held (consumers that never finished) go out, or are dropped with their flow. */
+  releaseAll(): void {
+    for (const hold of [...this.#holding]) this.#flush(hold.flow, hold, hold.flow.verdict === 0);
+  }
+}

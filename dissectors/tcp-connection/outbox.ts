@@ -1,0 +1,45 @@
+/**
+ * What the TCP tracker produced besides events, for the engine to carry out in order: held
+ * frames that go out or are dropped, RSTs it crafted, connections that ended. The tracker never
+ * calls the engine for these; the engine drains the outbox after each call into the tracker
+ * (a packet, an expiry, a streamed rule's turn), so everything leaves through one settle path.
+ */
+import type { HeldFrame } from './hold.ts';
+import type { TcpFlow } from './flow.ts';
+
+/** A held frame goes out now: its bytes were cleared by every streamed consumer. */
+export const OUT_RELEASE = 0;
+/** A held frame is dropped now: its flow was dropped or reset. */
+export const OUT_DISCARD = 1;
+/** A crafted frame (a RST) is sent now. */
+export const OUT_INJECT = 2;
+/** A connection ended: its flow record is written and its rule state released. */
+export const OUT_ENDED = 3;
+
+export interface CraftedFrame {
+  readonly bytes: Buffer;
+  readonly linkType: number;
+}
+
+export type OutItem = HeldFrame | CraftedFrame | TcpFlow;
+
+export class Outbox {
+  /** OUT_* per item. Parallel arrays: nothing is allocated per item. */
+  readonly kinds: number[] = [];
+  readonly items: OutItem[] = [];
+
+  get length(): number {
+    return this.kinds.length;
+  }
+
+  push(kind: number, item: OutItem): void {
+    this.kinds.push(kind);
+    this.items.push(item);
+  }
+
+  /** Forgets what was drained (the engine reads kinds[i], items[i] first). */
+  clear(): void {
+    this.kinds.length = 0;
+    this.items.length = 0;
+  }
+}
