@@ -86,6 +86,11 @@ export class Dispatch {
     return (this.lists[ev.id]?.length ?? 0) > 0;
   }
 
+  /** EventSink: the trackers raise their events straight through emit(). */
+  listening(ev: AnyEvent): boolean {
+    return this.has(ev);
+  }
+
   /** Runs an event's listeners in order; once the packet is dropped, later listeners do not see it (Haka). */
   emit(ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.lists[ev.id];

@@ -33,7 +33,7 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { FLOW_BYTES, SEGMENT_ACCEPT, SEGMENT_NO_CONNECTION, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
+import { DROP_NO_CONNECTION, FLOW_BYTES, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import { UdpTracker } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
@@ -135,15 +135,12 @@ export class Engine {
     dispatch.watch = this.#scheduler.watch;
 
     const nextId = (): number => this.#nextFlowId++;
-    const events = {
-      emit: (ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void => {
-        dispatch.emit(ev, a, b, c, d);
-      },
-      listening: (ev: AnyEvent): boolean => dispatch.has(ev),
-    };
     const scheduler = this.#scheduler;
     this.#tracker = new TcpTracker({
-      events: { ...events, openStreams: (flow, direction, hold) => scheduler.openStreams(flow, direction, hold) },
+      events: dispatch,
+      openStreams: (flow, direction, hold) => {
+        scheduler.openStreams(flow, direction, hold);
+      },
       packet: this.#pkt,
       link: this.#link,
       config: this.config.tcp,
@@ -152,7 +149,7 @@ export class Engine {
       memcap: this.config.memcap,
       holdFrames: !passThrough,
     });
-    this.#udpTracker = new UdpTracker(events, this.#pkt, this.config.udp, nextId);
+    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId);
 
     const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
     for (const set of sets) this.#flowStores.push(...installRules(set, dispatch, this.#alerts, this.#log));
@@ -274,11 +271,10 @@ export class Engine {
       if (this.#dropped()) return DROP;
       if (this.#needConnections) {
         const tracker = this.#tracker;
-        tracker.otherMemory = this.#otherMemory();
         const r = tracker.receive(tcp);
         this.#drainTcp();
-        if (r !== SEGMENT_ACCEPT) {
-          if (r === SEGMENT_NO_CONNECTION) this.#alerts.raise('tcp-connection', this.#pkt.id, { description: 'no connection found for tcp packet' });
+        if (r !== ACCEPT) {
+          if (r === DROP_NO_CONNECTION) this.#alerts.raise('tcp-connection', this.#pkt.id, { description: 'no connection found for tcp packet' });
           return DROP;
         }
       }
@@ -290,9 +286,10 @@ export class Engine {
       dispatch.emit(udpEvents.receivePacket, udp);
       if (this.#dropped()) return DROP;
       if (this.#needUdpConnections) {
-        const drop = this.#udpTracker.receive(udp);
+        const r = this.#udpTracker.receive(udp);
         this.#drainUdp();
-        if (drop) return DROP;
+        this.#noteMemory();
+        if (r !== ACCEPT) return DROP;
       }
       dispatch.emit(udpEvents.sendPacket, udp);
     } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
@@ -321,6 +318,7 @@ export class Engine {
       linkOffset: this.#link.offset,
     };
     const r = this.#fragments.add(ip, frame, this.clock.now, frame.bytes.length + HELD_FRAME_OVERHEAD);
+    this.#noteMemory();
     if (r.status === 'pending') return PENDING;
     const settle = this.#settle;
     const earlier = r.frames.filter((f) => f.id !== frame.id);
@@ -360,26 +358,32 @@ export class Engine {
   /** Advances the fragment reassembler and the flow trackers to engine time: what is idle too long ends. */
   #expire(): void {
     const now = this.clock.now;
-    if (this.#fragments.pending > 0) this.#fragments.expire(now, this.#settle.dropFrames);
+    if (this.#fragments.pending > 0) {
+      this.#fragments.expire(now, this.#settle.dropFrames);
+      this.#noteMemory();
+    }
     if (this.#needConnections) {
-      this.#tracker.otherMemory = this.#otherMemory();
       this.#tracker.expire(now);
       this.#drainTcp();
     }
     if (this.#needUdpConnections) {
       this.#udpTracker.expire(now);
       this.#drainUdp();
+      this.#noteMemory();
     }
   }
 
-  /** What the engine holds outside the TCP tracker, for the memcap: IP fragments, and UDP flows (about what a TCP one costs). */
-  #otherMemory(): number {
-    return this.#fragments.memory + this.#udpTracker.table.size * FLOW_BYTES;
+  /**
+   * What the engine holds outside the TCP tracker changed (IP fragments; UDP flows, about what a
+   * TCP one costs): the tracker's memcap count follows. Set as it changes, not read per packet.
+   */
+  #noteMemory(): void {
+    this.#tracker.otherMemory = this.#fragments.memory + this.#udpTracker.table.size * FLOW_BYTES;
   }
 
   #drainTcp(): void {
     const out = this.#tracker.out;
-    if (out.length > 0) this.#settle.drainTcp(out);
+    if (out.kinds.length > 0) this.#settle.drainTcp(out);
   }
 
   #drainUdp(): void {
@@ -411,6 +415,7 @@ export class Engine {
    */
   flush(): void {
     this.#fragments.flush(this.#settle.dropFrames);
+    this.#noteMemory();
     this.#pkt.dropped = false;
     this.#tracker.shutdown();
     this.#drainTcp();
@@ -461,7 +466,6 @@ export class Engine {
 
   /** Bytes the engine holds now, as `memcap` counts them. */
   get memory(): number {
-    this.#tracker.otherMemory = this.#otherMemory();
     return this.#tracker.memory;
   }
 

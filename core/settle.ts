@@ -131,7 +131,7 @@ export class Settle {
    * the outbox: the loop reads its length each turn.
    */
   drainTcp(out: Outbox): void {
-    for (let i = 0; i < out.length; i++) {
+    for (let i = 0; i < out.kinds.length; i++) {
       const kind = out.kinds[i];
       const item = out.items[i];
       if (kind === OUT_RELEASE) this.release(item as HeldFrame);

@@ -1,13 +1,12 @@
 /**
- * A frame's verdict, declared once: numbers on the packet path (the engine's dissection walk
- * returns one per frame), their names at the API (`engine.push()`, the replay result).
+ * A frame's verdict: numbers on the packet path (dissectors/verdict.ts), their names at the API
+ * (`engine.push()`, the replay result).
  */
-export type Verdict = 'accept' | 'drop' | 'pending';
+import { ACCEPT, DROP, PENDING } from '../dissectors/verdict.ts';
 
-export const ACCEPT = 0;
-export const DROP = 1;
-/** Held: an IP fragment waiting for the rest, or a segment waiting for streamed rules. */
-export const PENDING = 2;
+export { ACCEPT, DROP, PENDING };
+
+export type Verdict = 'accept' | 'drop' | 'pending';
 
 /** The API's name of each numeric verdict. */
 export const verdictNames: readonly Verdict[] = ['accept', 'drop', 'pending'];

@@ -25,7 +25,8 @@ import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import { flowResets } from './reset.ts';
 import { forwarded, Holding, segmentEnd, type HoldCaps, type OpenStreams } from './holding.ts';
 import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } from './timeouts.ts';
-import { DROP, invalidFlags, trackSegment } from './track.ts';
+import { invalidFlags, trackSegment } from './track.ts';
+import { ACCEPT, DROP } from '../verdict.ts';
 import type { DataTracker } from './segment-data.ts';
 import { OUT_ENDED, Outbox } from './outbox.ts';
 
@@ -51,13 +52,11 @@ export interface TcpConnectionConfig {
   policies: Record<PolicedTcpAnomaly, AnomalyPolicy>;
 }
 
-/** How the tracker raises events, and starts a direction's streamed consumers at its first byte. */
-export interface TrackerEvents extends EventSink {
-  openStreams: OpenStreams;
-}
-
 export interface TrackerOptions {
-  events: TrackerEvents;
+  /** How the tracker raises events. */
+  events: EventSink;
+  /** Starts a direction's streamed consumers at its first byte. */
+  openStreams: OpenStreams;
   /** The engine's frame view (id, bytes, verdict) and link view (where IP starts), re-pointed per frame. */
   packet: Packet;
   link: LinkLayer;
@@ -71,11 +70,8 @@ export interface TrackerOptions {
   holdFrames?: boolean;
 }
 
-/** receive()'s verdicts. */
-export const SEGMENT_ACCEPT = 0;
-export const SEGMENT_DROP = 1;
-/** Dropped, and Haka's "no connection found for tcp packet" alert is due (midstream: drop). */
-export const SEGMENT_NO_CONNECTION = 2;
+/** receive()'s verdicts: ACCEPT, DROP (dissectors/verdict.ts), or this: dropped, and Haka's "no connection found for tcp packet" alert is due (midstream: drop). */
+export const DROP_NO_CONNECTION = 3;
 
 /**
  * What one connection's own state costs, counted against the engine memcap: measured at about
@@ -92,7 +88,7 @@ export class TcpTracker implements FlowActions, DataTracker {
   readonly out = new Outbox();
   /** Frames held for streamed consumers. */
   readonly holding: Holding;
-  /** Bytes the engine holds outside this tracker (IP fragments, UDP flows), for the memcap: the engine keeps it current. */
+  /** Bytes the engine holds outside this tracker (IP fragments, UDP flows), for the memcap: the engine keeps it current as they change. */
   otherMemory = 0;
   /** Streamed rules exist: every connection's data is streamed (the engine sets it with the rules). */
   streaming = false;
@@ -132,7 +128,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
     this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
-    this.holding = new Holding(o.packet, o.link, o.config.hold, this.out, this, o.events.openStreams, o.holdFrames ?? true);
+    this.holding = new Holding(o.packet, o.link, o.config.hold, this.out, this, o.openStreams, o.holdFrames ?? true);
     this.#data = new SegmentData(o.events, this, this.holding);
   }
 
@@ -167,7 +163,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     return this.streaming || flow.dissectors !== null;
   }
 
-  /** Handles one segment: SEGMENT_ACCEPT, SEGMENT_DROP or SEGMENT_NO_CONNECTION. */
+  /** Handles one segment: ACCEPT, DROP or DROP_NO_CONNECTION. */
   receive(tcp: TcpPacket): number {
     this.holding.begin();
     const data = this.#data;
@@ -198,19 +194,19 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (flow === null) {
       if (invalidFlags(flags)) {
         this.#stats.anomaly('tcp-invalid-flags');
-        return this.#config.policies['invalid-flags'] !== 'accept' ? SEGMENT_DROP : SEGMENT_ACCEPT;
+        return this.#config.policies['invalid-flags'] !== 'accept' ? DROP : ACCEPT;
       }
       const midstream = !(syn && !ack);
       if (midstream) {
         const policy = this.#config.midstream;
-        if (policy === 'ignore') return SEGMENT_ACCEPT;
+        if (policy === 'ignore') return ACCEPT;
         if (policy === 'drop') {
           this.#stats.anomaly('tcp-no-connection');
-          return SEGMENT_NO_CONNECTION;
+          return DROP_NO_CONNECTION;
         }
       }
       flow = this.#create(tcp, hash, midstream);
-      if (flow === null) return this.#config.policies['flow-table-full'] !== 'accept' ? SEGMENT_DROP : SEGMENT_ACCEPT;
+      if (flow === null) return this.#config.policies['flow-table-full'] !== 'accept' ? DROP : ACCEPT;
       this.#fromClient = this.table.fromClient;
       this.#tcp = tcp;
       this.#current = flow;
@@ -234,7 +230,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (flow.verdict !== 0) {
       this.#tcp = null;
       this.#current = null;
-      return SEGMENT_DROP;
+      return DROP;
     }
 
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need
@@ -269,12 +265,12 @@ export class TcpTracker implements FlowActions, DataTracker {
     const late = up ? flow.up : flow.down;
     late.packets++;
     late.ipBytes += ip.len;
-    if (flow.verdict !== 0) return SEGMENT_DROP;
+    if (flow.verdict !== 0) return DROP;
     if ((tcp.flagsByte & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && tcp.payloadLength > 0 && (flow.up.rstSeen || flow.down.rstSeen)) {
       // The flow has ended but is still in the table: the anomaly event still names it.
-      return this.anomaly(flow, 'data-after-rst', up ? 'up' : 'down', tcp) ? SEGMENT_DROP : SEGMENT_ACCEPT;
+      return this.anomaly(flow, 'data-after-rst', up ? 'up' : 'down', tcp) ? DROP : ACCEPT;
     }
-    return SEGMENT_ACCEPT;
+    return ACCEPT;
   }
 
   /**
@@ -295,7 +291,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#touch(flow, LIST_CLOSING);
     this.#tcp = null;
     this.#current = null;
-    return SEGMENT_DROP;
+    return DROP;
   }
 
   /** Read through a call: rules run between the checks and may have dropped packet or flow. */
@@ -320,7 +316,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#touch(flow, flow.ended ? LIST_CLOSING : listOf(flow));
     this.#tcp = null;
     this.#current = null;
-    return drop ? SEGMENT_DROP : SEGMENT_ACCEPT;
+    return drop ? DROP : ACCEPT;
   }
 
   #create(tcp: TcpPacket, hash: number, midstream: boolean): TcpFlow | null {

@@ -28,9 +28,6 @@ export class Outbox {
   readonly kinds: number[] = [];
   readonly items: OutItem[] = [];
 
-  get length(): number {
-    return this.kinds.length;
-  }
 
   push(kind: number, item: OutItem): void {
     this.kinds.push(kind);

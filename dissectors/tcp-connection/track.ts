@@ -12,9 +12,8 @@ import type { Direction, Sender, TcpFlow } from './flow.ts';
 import type { PolicedTcpAnomaly } from './anomalies.ts';
 import { H_ACK, H_DATA, H_FIN, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZEROWIN, history } from './history.ts';
 import { finSent, finsAcknowledged, resetAccepted, synAcknowledged, synReceived, TcpState } from './state.ts';
+import { ACCEPT, DROP } from '../verdict.ts';
 
-export const ACCEPT = 0;
-export const DROP = 1;
 
 /** What tracking needs of the tracker. */
 export interface SegmentTracker {

@@ -10,6 +10,7 @@ import type { Packet } from '../packet.ts';
 import { FlowTable } from '../flow/table.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
+import { ACCEPT, DROP } from '../verdict.ts';
 
 export { udpConnectionEvents } from './events.ts';
 export { UdpFlow } from './flow.ts';
@@ -56,8 +57,8 @@ export class UdpTracker implements UdpFlowActions {
     this.#nextId = nextId ?? (() => id++);
   }
 
-  /** Handles one datagram; returns true when the packet must be dropped. */
-  receive(udp: UdpPacket): boolean {
+  /** Handles one datagram: ACCEPT or DROP (dissectors/verdict.ts). */
+  receive(udp: UdpPacket): number {
     const ip = udp.ip;
     const sport = udp.srcport;
     const dport = udp.dstport;
@@ -75,13 +76,13 @@ export class UdpTracker implements UdpFlowActions {
     if (flow.verdict) {
       // Dropped: silently, until it times out. Dropped from outside its own datagram: it ends now.
       this.#end(flow, 'dropped');
-      return true;
+      return DROP;
     }
     return this.#deliver(flow, udp, up);
   }
 
   /** The first datagram of a 4-tuple: newConnection decides whether the flow is kept. */
-  #open(udp: UdpPacket, hash: number): boolean {
+  #open(udp: UdpPacket, hash: number): number {
     const host = this.#host;
     const ip = udp.ip;
     const flow = new UdpFlow(this, this.#nextId(), ip, udp.srcport, udp.dstport, this.#now);
@@ -94,7 +95,7 @@ export class UdpTracker implements UdpFlowActions {
       // Refused: never inserted, so the next datagram of the tuple raises newConnection again.
       flow.verdict = true;
       this.#end(flow, 'dropped');
-      return true;
+      return DROP;
     }
     // Room is made only for a flow that is kept: refused datagrams cannot evict live flows.
     const max = Math.max(1, this.#config.maxFlows);
@@ -107,21 +108,21 @@ export class UdpTracker implements UdpFlowActions {
   }
 
   /** Counts the datagram's data and hands it to the rules. */
-  #deliver(flow: UdpFlow, udp: UdpPacket, up: boolean): boolean {
+  #deliver(flow: UdpFlow, udp: UdpPacket, up: boolean): number {
     const host = this.#host;
     const dstats = up ? flow.counters.up : flow.counters.down;
     const offset = dstats.bytes;
     // The header's length, not what was captured: a snaplen cut shows as a jump in offsets.
     dstats.bytes += udp.length - UDP_HEADER_LENGTH;
-    if (flow.bypassed) return false;
+    if (flow.bypassed) return ACCEPT;
     if ((this.#wantData ??= host.listening(events.receiveData))) {
       host.emit(events.receiveData, flow, udp.payload, up ? 'up' : 'down', offset);
       if (flow.verdict) {
         this.#end(flow, 'dropped');
-        return true;
+        return DROP;
       }
     }
-    return this.#packet.dropped;
+    return this.#packet.dropped ? DROP : ACCEPT;
   }
 
   // ---- actions (UdpFlowActions) -------------------------------------------------------------

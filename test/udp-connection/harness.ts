@@ -4,6 +4,7 @@
  * through a fake host that records every event as a line and runs the test's rule callbacks.
  */
 import { Packet } from '../../dissectors/packet.ts';
+import { ACCEPT } from '../../dissectors/verdict.ts';
 import { Stats } from '../../core/stats.ts';
 import { defaultConfig } from '../../core/config.ts';
 import type { AnyEvent } from '../../core/events.ts';
@@ -101,7 +102,7 @@ export class Harness {
   push(frame: Buffer): 'drop' | 'accept' {
     this.tracker.expire(this.now);
     this.#drain();
-    const v = this.tracker.receive(this.dissect(frame)) ? 'drop' : 'accept';
+    const v = this.tracker.receive(this.dissect(frame)) === ACCEPT ? 'accept' : 'drop';
     this.#drain();
     return v;
   }
