@@ -11,7 +11,7 @@ export { defineRules, flowState } from './core/rules.ts';
 export type { RuleContext, RuleSet, RuleSpec, RuleGroup, RuleGroupSpec, GroupRuleSpec, RuleFunction, StreamedRuleSpec } from './core/rules.ts';
 export { defineFlowDissector, flowEvent } from './core/flow-dissector.ts';
 export type { FlowDissector, FlowDissectorSpec, FlowDissectorEvents, FlowDissectorEmit, FlowEventSpec } from './core/flow-dissector.ts';
-export type { TcpStream } from './dissectors/tcp-connection/stream.ts';
+export type { TcpStream } from './dissectors/tcp-connection/index.ts';
 export type { EventDescriptor, ArgsOf, AnyEvent } from './core/events.ts';
 export type { AlertInput, AlertHandle, AlertRecord, AlertLevel, AlertAddress, AlertFlow } from './core/alert.ts';
 export { createEngine, Engine } from './core/engine.ts';

@@ -11,8 +11,8 @@ import type { StreamedRuleSpec } from './rules.ts';
 import type { AlertWriter } from './alert.ts';
 import type { RuleErrors } from './rule-errors.ts';
 import type { Packet } from '../dissectors/packet.ts';
-import { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
-import { UdpFlow } from '../dissectors/udp-connection/flow.ts';
+import { TcpFlow } from '../dissectors/tcp-connection/index.ts';
+import { UdpFlow } from '../dissectors/udp-connection/index.ts';
 
 export interface Listener {
   readonly name: string;

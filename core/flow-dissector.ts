@@ -7,9 +7,7 @@
 import { defineEvent, type EventDescriptor } from './events.ts';
 import { activeContext } from './rules.ts';
 import { ruleInvalid } from './errors.ts';
-import { tcpConnectionEvents } from '../dissectors/tcp-connection/events.ts';
-import type { Direction, TcpFlow } from '../dissectors/tcp-connection/flow.ts';
-import type { TcpStream } from '../dissectors/tcp-connection/stream.ts';
+import { tcpConnectionEvents, type Direction, type TcpFlow, type TcpStream } from '../dissectors/tcp-connection/index.ts';
 
 const flowEventBrand = Symbol('palisade.flowEvent');
 

@@ -9,7 +9,7 @@ import { isEventDescriptor, type AnyEvent } from './events.ts';
 import { callerLocation, flowState, runSetup, type FlowStores, type RuleContext, type RuleFunction, type RuleSet, type RuleSpec, type StreamedRuleSpec } from './rules.ts';
 import type { AlertHandle, AlertInput, AlertWriter } from './alert.ts';
 import type { Dispatch, Listener } from './dispatch.ts';
-import { tcpConnectionEvents } from '../dissectors/tcp-connection/events.ts';
+import { tcpConnectionEvents } from '../dissectors/tcp-connection/index.ts';
 
 /** Installs one rule set into `dispatch`; returns its flowState stores. */
 export function installRules(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Logger): FlowStores {

@@ -8,8 +8,7 @@ import type { Logger } from 'pino';
 import type { AnyEvent, ArgsOf } from './events.ts';
 import type { AlertHandle, AlertInput } from './alert.ts';
 import type { EventDescriptor } from './events.ts';
-import type { Direction, TcpFlow } from '../dissectors/tcp-connection/flow.ts';
-import type { TcpStream } from '../dissectors/tcp-connection/stream.ts';
+import type { Direction, TcpFlow, TcpStream } from '../dissectors/tcp-connection/index.ts';
 
 export interface RuleSpec<E extends AnyEvent> {
   /** Names the rule in logs, alerts and traces; defaults to the file and line that declared it. */

@@ -8,10 +8,7 @@ import type { Logger } from 'pino';
 import { ARMED, BEAT } from './watchdog/heartbeat.js';
 import { Dispatch } from './dispatch.ts';
 import { dissectorEmitter, enabledDissectors, type FlowDissector } from './flow-dissector.ts';
-import { TcpStream, type Direction } from '../dissectors/tcp-connection/index.ts';
-import type { Hold } from '../dissectors/tcp-connection/hold.ts';
-import type { StreamScheduler } from '../dissectors/tcp-connection/stream.ts';
-import type { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
+import { TcpStream, type Direction, type Hold, type StreamScheduler, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
 
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;

@@ -11,9 +11,7 @@ import type { Clock } from './clock.ts';
 import type { Stats } from './stats.ts';
 import type { Dispatch } from './dispatch.ts';
 import { Packet } from '../dissectors/packet.ts';
-import { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type CraftedFrame, type HeldFrame, type Outbox } from '../dissectors/tcp-connection/index.ts';
-import type { TcpFlow } from '../dissectors/tcp-connection/flow.ts';
-import { flowRecord } from '../dissectors/tcp-connection/flow-log.ts';
+import { flowRecord, OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type CraftedFrame, type HeldFrame, type Outbox, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
 import { udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 

@@ -49,6 +49,12 @@ const boundaries: Boundary[] = [
     why: "palisade's own code never depends on its test helpers, tests, benchmarks or samples",
   },
   {
+    from: ['core/', 'index.ts', 'testing/', 'testing.ts'],
+    not: ['dissectors/tcp-connection/', 'dissectors/udp-connection/'],
+    except: ['dissectors/tcp-connection/index.ts', 'dissectors/udp-connection/index.ts', 'dissectors/tcp-connection/events.ts', 'dissectors/udp-connection/events.ts', 'dissectors/tcp-connection/anomalies.ts'],
+    why: "a flow tracker is used through its index.ts (and its declarations: events, anomaly kinds), never through its internals",
+  },
+  {
     from: ['rules/'],
     not: ['core/', 'dissectors/', 'testing/'],
     why: "rule modules are written as users write rules: against the public API ('palisade') only",
@@ -108,6 +114,8 @@ describe('import boundaries', () => {
     expect(broken('dissectors/tcp-connection/index.ts', 'core/rules.ts')).toBeDefined();
     expect(broken('dissectors/udp-connection/index.ts', 'core/stats.ts')).toBeDefined();
     expect(broken('dissectors/flow/host.ts', 'core/clock.ts')).toBeDefined();
+    // The engine reaching into the tracker's internals.
+    expect(broken('core/engine.ts', 'dissectors/tcp-connection/holding.ts')?.why).toMatch(/through its index\.ts/);
     // Allowed: a dissector using event and error declarations, the engine using a dissector.
     expect(broken('dissectors/tcp.ts', 'core/events.ts')).toBeUndefined();
     expect(broken('core/engine.ts', 'dissectors/tcp.ts')).toBeUndefined();

@@ -14,7 +14,6 @@ import { H_ACK, H_DATA, H_FIN, H_MULTIFLAG, H_RETRANS, H_RST, H_SYN, H_SYNACK, H
 import { finSent, finsAcknowledged, resetAccepted, synAcknowledged, synReceived, TcpState } from './state.ts';
 import { ACCEPT, DROP } from '../verdict.ts';
 
-
 /** What tracking needs of the tracker. */
 export interface SegmentTracker {
   /** Counts and raises an anomaly; true when its policy drops the packet (or the flow). */
