@@ -65,6 +65,8 @@ export class Dispatch {
   runningFrame = 0;
   /** Inside push(): rules run for a packet (streamed rules run between pushes). */
   inPacket = false;
+  /** A held frame going out (its packet.sendPacket runs), or null: its rules alert about it, and a rule error drops it. */
+  #releasing: Packet | null = null;
   /** Where async results go; set by the engine once the scheduler exists. */
   watch: WatchAsync = () => undefined;
   readonly #pkt: Packet;
@@ -109,9 +111,11 @@ export class Dispatch {
     this.rule = '';
   }
 
-  /** `packet.sendPacket` for a frame other than the current one: it stops at that frame's drop. */
+  /** `packet.sendPacket` for a held frame going out (not the current one): it stops at that frame's drop. */
   emitSend(pkt: Packet): void {
     const outer = this.rule;
+    const outerFrame = this.#releasing;
+    this.#releasing = pkt;
     for (const l of this.lists[packetEvents.sendPacket.id] ?? []) {
       this.rule = l.name;
       try {
@@ -122,6 +126,7 @@ export class Dispatch {
       if (pkt.dropped) break;
     }
     this.rule = outer;
+    this.#releasing = outerFrame;
   }
 
   /** A flow dissector's event, raised from its run: once the flow is dropped, later listeners skip it. */
@@ -185,6 +190,7 @@ export class Dispatch {
 
   /** The frame an alert names: the packet being judged, or the one whose bytes a streamed rule just read. */
   alertPacket(): number | undefined {
+    if (this.#releasing !== null) return this.#releasing.id;
     if (this.inPacket) return this.#pkt.id;
     return this.running !== '' && this.runningFrame > 0 ? this.runningFrame : undefined;
   }
@@ -197,11 +203,12 @@ export class Dispatch {
   ruleError(name: string, err: unknown, flow?: TcpFlow | UdpFlow): void {
     const { message, stack } = describeThrown(err);
     if (this.#ruleErrors.record(name, message)) {
-      this.#log.error({ rule: name, err: { message, stack }, packet: this.inPacket ? this.#pkt.id : undefined }, `rule '${name}' threw: ${message}`);
+      this.#log.error({ rule: name, err: { message, stack }, packet: this.#releasing?.id ?? (this.inPacket ? this.#pkt.id : undefined) }, `rule '${name}' threw: ${message}`);
       this.#alerts.raise(name, this.alertPacket(), { description: `rule error: ${message}` }, { error: message });
     }
     if (!this.#dropOnError()) return;
-    if (this.inPacket) this.#pkt.drop();
+    if (this.#releasing !== null) this.#releasing.drop();
+    else if (this.inPacket) this.#pkt.drop();
     else flow?.drop();
   }
 

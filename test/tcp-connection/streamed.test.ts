@@ -196,7 +196,7 @@ describe('streamed rules', () => {
 
   it('a held frame going out fires packet.sendPacket like every frame; a rule there can still drop it', async () => {
     const sent: number[] = [];
-    const rules = defineRules(({ rule }) => {
+    const rules = defineRules(({ rule, alert }) => {
       rule({
         on: tcpConnection.events.receiveData,
         options: { streamed: true },
@@ -207,10 +207,14 @@ describe('streamed rules', () => {
         },
       });
       rule({
+        name: 'no-two',
         on: packet.events.sendPacket,
         eval: (pkt) => {
           sent.push(pkt.id);
-          if (pkt.bytes.includes('two')) pkt.drop();
+          if (pkt.bytes.includes('two')) {
+            alert({ description: 'two' });
+            pkt.drop();
+          }
         },
       });
     });
@@ -223,6 +227,8 @@ describe('streamed rules', () => {
     // The data frame the sendPacket rule dropped (held, then released) never reached the server.
     expect(r.dropped).toHaveLength(1);
     expect(upBytes(r.output)).toBe('one\nthree\n');
+    // Its alert names that frame, not the packet being handled when it was released.
+    expect(r.alerts.map((a) => [a.rule, a.packet])).toEqual([['no-two', r.dropped[0]]]);
   });
 
   it('caps what is held: past tcp.hold.maxBytes the hold-cap anomaly releases it and the stream ends truncated', async () => {
