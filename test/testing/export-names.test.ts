@@ -14,7 +14,8 @@ describe("palisade/testing's names", () => {
   });
 
   it('name each packet builder for what it builds', () => {
-    const frame = testing.ethernet(testing.ipv4Packet({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6, payload: testing.tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1, dstport: 2 }) }));
+    // tcpSegment builds the segment in its IP packet (the checksum needs the addresses).
+    const frame = testing.ethernet(testing.tcpSegment({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 1, dstport: 2 }));
     // Ethernet carrying IPv4 (0x0800) carrying TCP (6) from port 1 to port 2.
     expect([frame.readUInt16BE(12), frame[14 + 9], frame.readUInt16BE(34), frame.readUInt16BE(36)]).toEqual([0x0800, 6, 1, 2]);
     expect(typeof testing.ipv6Packet).toBe('function');
