@@ -61,7 +61,7 @@ async function replayPass(path: string, set: RuleSet, config: unknown): Promise<
   const start = performance.now();
   let n = 0;
   for (let rec = reader.next(); rec !== null; rec = reader.next()) {
-    engine.push(rec.data, rec, rec.linkType);
+    engine.push(rec.data, rec, rec.linkType, false, rec.origLen);
     if (engine.busy) await engine.settle();
     if ((++n & 0xffff) === 0) rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   }

@@ -83,7 +83,7 @@ export async function runCapture(
     let turn = 0;
     try {
       for (let rec = reader.next(); rec !== null; rec = reader.next()) {
-        engine.push(rec.data, rec, rec.linkType);
+        engine.push(rec.data, rec, rec.linkType, false, rec.origLen);
         // Streamed rules judge a packet's bytes before the next packet is read (deterministic replay).
         if (engine.busy) await engine.settle();
         if (++n === HEAP_CHECK_EVERY) {

@@ -186,9 +186,10 @@ export class Engine {
    * (an IP fragment waiting for the rest, or a segment waiting for streamed rules); its verdict
    * reaches `output` later. `checksumPartial`: the transport checksum is not computed yet
    * (inline, NFQA_SKB_CSUMNOTREADY: the sending host leaves it to the NIC, or a GSO
-   * super-packet), so it is not verified.
+   * super-packet), so it is not verified. `wireLength`: the frame's length on the wire, when the
+   * capture holds less (a snaplen cut it); only then may an IP length run past its end.
    */
-  push(bytes: Buffer, timestamp: { readonly secs: number; readonly nsecs: number }, linkType: number, checksumPartial = false): Verdict {
+  push(bytes: Buffer, timestamp: { readonly secs: number; readonly nsecs: number }, linkType: number, checksumPartial = false, wireLength = bytes.length): Verdict {
     if (!this.#started) this.start();
     // Actions taken between packets outside a settle() (an async rule's late flow.drop()).
     this.#drainTcp();
@@ -201,7 +202,7 @@ export class Engine {
     this.clock.advance(timestamp.secs, timestamp.nsecs);
     this.#expire();
     const pkt = this.#pkt;
-    pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id);
+    pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length);
     const dispatch = this.#dispatch;
     dispatch.inPacket = true;
     let v: number;

@@ -8,10 +8,12 @@ export const packetAnomalies = [
   'snaplen-truncated', // captured length < wire length: the capture cut the packet
   'ipv4-truncated', // fewer bytes than the IPv4 header needs
   'ipv4-invalid-header', // version, header length or total length impossible
+  'ipv4-bad-length', // total length past the end of a frame the capture did not cut
   'ipv4-bad-checksum',
   'ipv6-truncated',
   'ipv6-invalid-header',
   'ipv6-invalid-extension', // extension header chain runs past the packet
+  'ipv6-bad-length', // payload length past the end of a frame the capture did not cut
   'tcp-truncated',
   'tcp-invalid-header', // data offset < 5 or past the segment
   'tcp-bad-checksum',

@@ -180,9 +180,11 @@ export class Ipv4Packet {
 /**
  * Re-points `view` at the IPv4 datagram starting at `bytes[off]` of `packet` and returns true, or
  * counts an anomaly and returns false: 'ipv4-truncated' (shorter than its header),
- * 'ipv4-invalid-header' (version, IHL or total length impossible). Bytes past the total length
- * (Ethernet padding) are ignored; a total length past the captured bytes is accepted with
- * 'snaplen-truncated'. The checksum is not checked here: that is a policy.
+ * 'ipv4-invalid-header' (version, IHL or total length impossible), 'ipv4-bad-length' (a total
+ * length past the end of a frame the capture did not cut). Bytes past the total length
+ * (Ethernet padding) are ignored; a total length past the bytes of a frame the capture cut
+ * (packet.cut) is accepted with 'snaplen-truncated'. The checksum is not checked here: that is a
+ * policy.
  */
 export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off: number, stats: AnomalyCounter): boolean {
   const available = bytes.length - off;
@@ -208,6 +210,12 @@ export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off
   let end = off + len;
   let truncated = false;
   if (len > available) {
+    // Bytes the length claims and the frame lacks: cut by the capture, or never there (a
+    // crafted length, whose "missing" bytes would otherwise let its payload pass for a cut one).
+    if (!packet.cut) {
+      stats.anomaly('ipv4-bad-length');
+      return false;
+    }
     stats.anomaly('snaplen-truncated');
     end = bytes.length;
     truncated = true;

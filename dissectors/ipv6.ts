@@ -207,8 +207,10 @@ export class Ipv6Packet {
  * Re-points `view` at the IPv6 packet starting at `bytes[off]` and walks its extension headers,
  * returning true, or counts an anomaly and returns false: 'ipv6-truncated' (shorter than 40
  * bytes), 'ipv6-invalid-header' (version not 6), 'ipv6-invalid-extension' (a header that runs
- * past the packet, a hop-by-hop header not first, two fragment headers). Bytes past the payload
- * length are ignored; a payload length past the captured bytes is accepted with 'snaplen-truncated'.
+ * past the packet, a hop-by-hop header not first, two fragment headers), 'ipv6-bad-length' (a
+ * payload length past the end of a frame the capture did not cut). Bytes past the payload
+ * length are ignored; a payload length past the bytes of a frame the capture cut (packet.cut) is
+ * accepted with 'snaplen-truncated'.
  */
 export function dissectIpv6(view: Ipv6Packet, packet: Packet, bytes: Buffer, off: number, stats: AnomalyCounter): boolean {
   const available = bytes.length - off;
@@ -224,6 +226,10 @@ export function dissectIpv6(view: Ipv6Packet, packet: Packet, bytes: Buffer, off
   let end = off + len;
   let truncated = false;
   if (len > available) {
+    if (!packet.cut) {
+      stats.anomaly('ipv6-bad-length');
+      return false;
+    }
     stats.anomaly('snaplen-truncated');
     end = bytes.length;
     truncated = true;

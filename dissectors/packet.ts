@@ -32,6 +32,11 @@ export class Packet {
   readonly timestamp: Timestamp = this.#ts;
   /** Set by drop(); the engine reads it after each listener. */
   dropped = false;
+  /**
+   * The capture cut this frame: it holds fewer bytes than were on the wire (a snaplen). Only
+   * then may an IP length run past the frame's end; otherwise such a length is a lie.
+   */
+  cut = false;
 
   /** Verdict NF_DROP for this frame (inline), or leave it out of the output capture (replay). */
   drop(): void {
@@ -39,8 +44,9 @@ export class Packet {
   }
 
   /** @internal */
-  reset(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number): void {
+  reset(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false): void {
     this.bytes = bytes;
+    this.cut = cut;
     const ts = this.#ts;
     ts.secs = secs;
     ts.nsecs = nsecs;

@@ -148,4 +148,13 @@ describe('the case captures', () => {
     }
     expect(problems).toEqual([]);
   });
+
+  it.skipIf(!tshark)("bogus-length cases: tshark, too, finds frame 5's IP length past the frame it had whole", () => {
+    const expert = (name: string): string =>
+      spawnSync('tshark', ['-n', '-r', join(root, name, 'input.pcap'), '-Y', 'frame.number == 5', '-V'], { encoding: 'utf8' }).stdout;
+    const v4 = expert('ipv4-bogus-length');
+    expect(v4).toMatch(/IPv4 total length exceeds packet length/);
+    expect(v4).toMatch(/Frame Length: 62 bytes[\s\S]*Capture Length: 62 bytes/);
+    expect(expert('ipv6-bogus-length')).toMatch(/IPv6 payload length exceeds framing length/);
+  });
 });

@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodePcap } from '../../core/io/pcap-writer.ts';
 import { LINKTYPE_ETHERNET } from '../../core/link-types.ts';
 import { ethernet, ipv4 } from '../../testing/packets.ts';
+import { writeIpv4HeaderChecksum } from '../../dissectors/checksum.ts';
 import { tcpSession, type SessionDirection, type TcpSession } from '../../testing/session.ts';
 
 /** Capture time of the first frame; the next ones follow 1 ms apart (as TcpSession.pcap()). */
@@ -44,6 +45,39 @@ function pcapOf(records: readonly (Buffer | CaptureRecord)[]): Buffer {
  */
 function put(s: TcpSession, dir: SessionDirection, offset: number, data: string): TcpSession {
   return s.resend(dir, data, { at: offset });
+}
+
+/**
+ * The frame (Ethernet, untagged) with an IP length claiming `extra` bytes it does not hold: a
+ * lie, since the capture records it whole (its record's wire length is its length). The IPv4
+ * header checksum is made right again, so that only the length is wrong.
+ */
+function lyingLength(frame: Buffer, extra: number): Buffer {
+  const f = Buffer.from(frame);
+  const ip = 14;
+  if ((f[ip] as number) >> 4 === 4) {
+    f.writeUInt16BE(f.readUInt16BE(ip + 2) + extra, ip + 2);
+    writeIpv4HeaderChecksum(f, ip);
+  } else {
+    f.writeUInt16BE(f.readUInt16BE(ip + 4) + extra, ip + 4);
+  }
+  return f;
+}
+
+/**
+ * A good request in two lines; between them a segment at the second line's sequence number
+ * carrying poison bytes, its IP length claiming 40 bytes more than its frame holds (frame 5).
+ * Then the real second line (frame 6) at the same sequence number.
+ */
+function bogusLength(options: Parameters<typeof tcpSession>[0] = {}): Buffer {
+  const s = tcpSession(options).handshake().send('up', 'GET /a\r\n', { ack: false });
+  put(s, 'up', 8, 'POISON!\n');
+  const poison = s.frames().length - 1;
+  put(s, 'up', 8, 'GET /b\r\n');
+  s.ack('down').send('down', 'OK\r\n').close();
+  const frames = s.frames();
+  frames[poison] = lyingLength(frames[poison] as Buffer, 40);
+  return pcapOf(frames);
 }
 
 /** Each case's capture, by directory name. */
@@ -289,6 +323,13 @@ export const cases: Readonly<Record<string, () => Buffer>> = {
     pcap.writeUInt32LE(snaplen, 16);
     return pcap;
   },
+
+  // An IPv4 total length past the end of a frame recorded whole: malformed, never a cut. Its
+  // poison bytes must not reach the stream, nor turn the real segment into an overlap.
+  'ipv4-bogus-length': () => bogusLength(),
+
+  // The same with an IPv6 payload length.
+  'ipv6-bogus-length': () => bogusLength({ client: '[fd00:10::10]:40000', server: '[fd00:20::80]:80' }),
 
   // rules.ts resets the flow on 'attack' (frame 8): RSTs to the client, then to the server.
   reset: () =>

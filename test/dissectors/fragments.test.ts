@@ -22,8 +22,10 @@ class Feeder {
   }
 
   /** Adds `bytes` (IP at `off`) as frame `id`; the bytes are scribbled over afterwards, as a reused buffer would be. */
-  add(bytes: Buffer, id: number, now = 0, off = 0): FragmentResult<number> {
+  /** `cut`: the capture cut the frame (its IP length runs past its end). */
+  add(bytes: Buffer, id: number, now = 0, off = 0, cut = false): FragmentResult<number> {
     const copy = Buffer.from(bytes);
+    this.#packet.cut = cut;
     const view = (copy[off] ?? 0) >> 4 === 4 ? this.#v4 : this.#v6;
     const ok = view === this.#v4 ? dissectIpv4(this.#v4, this.#packet, copy, off, this.stats) : dissectIpv6(this.#v6, this.#packet, copy, off, this.stats);
     expect(ok).toBe(true);
@@ -266,7 +268,7 @@ describe('invalid fragments', () => {
 
   it('a fragment the capture cut drops the datagram', () => {
     const f = new Feeder();
-    expect(f.add(udp4Fragments[0]?.subarray(0, 200) as Buffer, 1, 0, 14)).toEqual({ status: 'drop', frames: [1], reason: 'fragment-invalid' });
+    expect(f.add(udp4Fragments[0]?.subarray(0, 200) as Buffer, 1, 0, 14, true)).toEqual({ status: 'drop', frames: [1], reason: 'fragment-invalid' });
     expect(f.anomalies()).toEqual({ 'snaplen-truncated': 1, 'fragment-invalid': 1 });
   });
 });

@@ -26,10 +26,12 @@ function v4(bytes: Buffer, off = 14): { ok: boolean; ip: Ipv4Packet; anomalies: 
   return { ok, ip, anomalies: Object.fromEntries(stats.anomalies) };
 }
 
-function v6(bytes: Buffer, off = 14): { ok: boolean; ip: Ipv6Packet; anomalies: Record<string, number> } {
+function v6(bytes: Buffer, off = 14, cut = false): { ok: boolean; ip: Ipv6Packet; anomalies: Record<string, number> } {
   const stats = new Stats();
   const ip = new Ipv6Packet();
-  const ok = dissectIpv6(ip, new Packet(), bytes, off, stats);
+  const packet = new Packet();
+  packet.cut = cut;
+  const ok = dissectIpv6(ip, packet, bytes, off, stats);
   return { ok, ip, anomalies: Object.fromEntries(stats.anomalies) };
 }
 
@@ -184,10 +186,17 @@ describe('IPv4 validation', () => {
     expect(c.anomalies()).toEqual({});
   });
 
+  it('refuses a total length past the end of a frame the capture did not cut: ipv4-bad-length, not a cut', () => {
+    // The same 90 bytes as the cut datagram below, but recorded whole: the length lies.
+    const c = new Chain();
+    expect(c.run(tcp4Get.subarray(0, 90))).toBe('malformed');
+    expect(c.anomalies()).toEqual({ 'ipv4-bad-length': 1 });
+  });
+
   it('accepts a datagram the capture cut, counting snaplen-truncated', () => {
     const cut = tcp4Get.subarray(0, 90);
     const c = new Chain();
-    expect(c.run(cut)).toBe('tcp');
+    expect(c.run(cut, 1, tcp4Get.length)).toBe('tcp');
     expect(c.anomalies()).toEqual({ 'snaplen-truncated': 1 });
     expect([c.ipv4.len, c.ipv4.end, c.ipv4.truncated, c.ipv4.verifyChecksum()]).toEqual([86, 90, true, true]);
     expect([c.tcp.payload.toString(), c.tcp.verifyChecksum()]).toEqual(['GET / HTTP/1.0\r\nHost: pa', false]);
@@ -329,7 +338,10 @@ describe('IPv6 validation', () => {
   it('ignores bytes after the payload length and accepts a cut packet with snaplen-truncated', () => {
     const padded = v6(Buffer.concat([udp6, hex('0000')]));
     expect([padded.ok, padded.ip.end, padded.anomalies]).toEqual([true, udp6.length, {}]);
-    const cut = v6(udp6.subarray(0, udp6.length - 3));
+    // Recorded whole, the same bytes are a payload length that lies.
+    expect(v6(udp6.subarray(0, udp6.length - 3)).anomalies).toEqual({ 'ipv6-bad-length': 1 });
+    expect(v6(udp6.subarray(0, udp6.length - 3)).ok).toBe(false);
+    const cut = v6(udp6.subarray(0, udp6.length - 3), 14, true);
     expect([cut.ok, cut.ip.end, cut.ip.truncated, cut.anomalies]).toEqual([true, udp6.length - 3, true, { 'snaplen-truncated': 1 }]);
   });
 });

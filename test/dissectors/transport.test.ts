@@ -41,9 +41,10 @@ function eth4(proto: number, l4: Buffer): Buffer {
   return Buffer.concat([hex('020000000002 020000000001 0800'), ip, l4]);
 }
 
-function run(frame: Buffer, linkType = 1): { c: Chain; layer: string } {
+/** `wireLength`: the frame's length on the wire, when the capture cut it. */
+function run(frame: Buffer, linkType = 1, wireLength = frame.length): { c: Chain; layer: string } {
   const c = new Chain();
-  const layer = c.run(frame, linkType);
+  const layer = c.run(frame, linkType, wireLength);
   return { c, layer };
 }
 
@@ -237,7 +238,7 @@ describe('TCP validation', () => {
   });
 
   it('delivers a segment whose options the capture cut, with the options captured and no data', () => {
-    const { c, layer } = run(tcp4Syn.subarray(0, 60));
+    const { c, layer } = run(tcp4Syn.subarray(0, 60), 1, tcp4Syn.length);
     expect(layer).toBe('tcp');
     expect(c.anomalies()).toEqual({ 'snaplen-truncated': 1 });
     const whole = run(tcp4Syn).c.tcp;
@@ -249,7 +250,7 @@ describe('TCP validation', () => {
   });
 
   it('counts tcp-truncated when the capture cut the fixed header', () => {
-    const { c, layer } = run(tcp4Syn.subarray(0, 50));
+    const { c, layer } = run(tcp4Syn.subarray(0, 50), 1, tcp4Syn.length);
     expect(layer).toBe('malformed');
     expect(c.anomalies()).toEqual({ 'snaplen-truncated': 1, 'tcp-truncated': 1 });
   });
@@ -319,7 +320,7 @@ describe('UDP', () => {
   });
 
   it('accepts a datagram the capture cut; its checksum cannot be verified', () => {
-    const { c, layer } = run(udp4.subarray(0, udp4.length - 4));
+    const { c, layer } = run(udp4.subarray(0, udp4.length - 4), 1, udp4.length);
     expect([layer, c.udp.length, c.udp.payload.toString(), c.udp.verifyChecksum()]).toEqual(['udp', 23, 'udp checksu', false]);
   });
 
@@ -381,7 +382,7 @@ describe('ICMP and ICMPv6', () => {
 
   it('counts icmp-truncated under 4 bytes and cannot verify a cut message', () => {
     for (let n = 0; n < 4; n++) expect(run(eth4(1, icmp4Echo.subarray(34, 34 + n))).c.anomalies()).toEqual({ 'icmp-truncated': 1 });
-    const cut = run(icmp4Echo.subarray(0, icmp4Echo.length - 1));
+    const cut = run(icmp4Echo.subarray(0, icmp4Echo.length - 1), 1, icmp4Echo.length);
     expect([cut.layer, cut.c.icmp.verifyChecksum()]).toEqual(['icmp', false]);
   });
 });
