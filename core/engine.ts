@@ -147,7 +147,7 @@ export class Engine {
       anomalies: this.stats,
       nextId,
       memcap: this.config.memcap,
-      holdFrames: !passThrough,
+      passThrough,
     });
     this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId);
 

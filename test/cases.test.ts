@@ -105,6 +105,18 @@ describe('replay cases (test/cases)', () => {
     });
   }
 
+  // Monitor only, nothing is dropped: the receiver gets a conflicting segment's new bytes, so the
+  // stream takes them too (first wins per byte), whatever the policy says.
+  for (const name of ['conflict-left-keeps-new-bytes', 'conflict-right-keeps-new-bytes', 'conflict-covering-several-keeps-holes']) {
+    it(`${name}, with --pass-through and the default policy: the same whole stream`, async () => {
+      const c = readCase(join(root, name), { update: false });
+      const trace = JSON.parse(readFileSync(join(root, name, 'trace.json'), 'utf8')) as Trace;
+      const got = await replay({ rules: c.rules, capture: c.capture, passThrough: true });
+      expect(streamsOf(got.logs)).toEqual(trace.streams);
+      expect(got.dropped).toEqual([]);
+    });
+  }
+
   it('pass `palisade test test/cases` as a user runs it: exit 0, N passed, 0 failed', () => {
     const r = palisade(['test', 'test/cases']);
     expect(r.stdout).not.toMatch(/^FAIL /m);

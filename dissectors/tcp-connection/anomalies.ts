@@ -16,7 +16,7 @@ export const tcpAnomalies = {
   },
   'overlap-different-data': {
     policy: 'drop-packet',
-    doc: 'A retransmission whose bytes differ from the first copy (first wins): dropped so the receiver sees what the rules saw.',
+    doc: 'A segment whose bytes differ from the first copy where it overlaps earlier data (first wins, per byte): `drop-packet` drops it so the receiver sees what the rules saw; under `accept` (and always with --pass-through) the bytes it brings that nobody saw before still enter the stream, so one inconsistent overlap cannot hide the rest of the connection.',
   },
   'data-after-rst': { policy: 'drop-packet', doc: 'Data after a connection was reset.' },
   'data-after-fin': { policy: 'drop-packet', doc: "Data past the sender's FIN." },

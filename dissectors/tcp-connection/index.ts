@@ -68,8 +68,12 @@ export interface TrackerOptions {
   nextId?: () => number;
   /** The engine's memcap, bytes (emergency mode past it). */
   memcap?: number;
-  /** False in monitor-only mode: every frame goes at once, none is held for streamed consumers. */
-  holdFrames?: boolean;
+  /**
+   * Monitor only: every frame goes at once, none is held for streamed consumers, and a segment
+   * that conflicts with bytes seen before still gives the stream its new bytes (the receiver
+   * gets them: nothing is dropped).
+   */
+  passThrough?: boolean;
 }
 
 /** receive()'s verdicts: ACCEPT, DROP (dissectors/verdict.ts), or this: dropped, and Haka's "no connection found for tcp packet" alert is due (midstream: drop). */
@@ -128,9 +132,17 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#stats = o.anomalies;
     this.#memcap = o.memcap ?? Infinity;
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
-    this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
+    this.#limits = {
+      maxBytes: o.config.reassembly.maxBytes,
+      maxSegments: o.config.reassembly.maxSegments,
+      pieceBytes: PIECE_BYTES,
+      // The receiver gets a conflicting segment's new bytes unless its policy drops it: so does
+      // the stream, first wins per byte. Refused whole, they would become a gap and blind every
+      // rule to the rest of the connection.
+      mergeConflicts: o.passThrough === true || o.config.policies['overlap-different-data'] === 'accept',
+    };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
-    this.holding = new Holding(o.packet, o.link, o.config.hold, this.out, this, o.openStreams, o.holdFrames ?? true);
+    this.holding = new Holding(o.packet, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
     this.#data = new SegmentData(o.events, this, this.holding);
   }
 

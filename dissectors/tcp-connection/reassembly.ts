@@ -3,10 +3,12 @@
  * in stream order, as soon as they are in order; out-of-order segments wait as copies.
  *
  * Overlaps are first-wins: a byte already delivered or buffered is never replaced. A segment
- * that carries other bytes than the first copy where it overlaps is refused whole
- * (SEG_CONFLICT), so inline the packet can be dropped and the receiver sees exactly what the
- * rules saw. To tell a true retransmission from a rewrite of data already delivered, delivered
- * bytes are retained in a ring until the receiver acknowledges them.
+ * that carries other bytes than the first copy where it overlaps is a conflict (SEG_CONFLICT):
+ * by default it is refused whole, so inline the packet can be dropped and the receiver sees
+ * exactly what the rules saw; with `mergeConflicts` its new bytes (those nobody saw before) are
+ * taken all the same, first wins per byte, so one inconsistent overlap cannot blind the rules to
+ * the rest of the stream. To tell a true retransmission from a rewrite of data already
+ * delivered, delivered bytes are retained in a ring until the receiver acknowledges them.
  *
  * Internally every position is a stream offset (a plain number that never wraps, 0 = first byte
  * after the SYN); sequence numbers are turned into offsets once, relative to `next`, with serial
@@ -26,6 +28,11 @@ export interface ReassemblyLimits {
   maxSegments: number;
   /** Counted for each buffered piece beside its bytes (PIECE_BYTES in an engine; 0 when absent). */
   pieceBytes?: number;
+  /**
+   * A segment that conflicts with bytes seen before still gives its new bytes (first wins per
+   * byte) and returns SEG_CONFLICT with lastNewBytes > 0; otherwise it is refused whole.
+   */
+  mergeConflicts?: boolean;
 }
 
 /** One per engine, shared by every stream: the global memcap. */
@@ -51,7 +58,10 @@ export interface StreamSink {
 export const SEG_NEW = 0;
 /** Nothing new; every byte it carries equals what was seen (exact retransmission). Also an empty payload. */
 export const SEG_DUPLICATE = 1;
-/** It overlaps bytes already seen with different bytes: nothing of it is accepted (first-wins). */
+/**
+ * It overlaps bytes already seen with different bytes: the first copy stays. Nothing of it is
+ * accepted, or, with mergeConflicts, its new bytes are (lastNewBytes).
+ */
 export const SEG_CONFLICT = 2;
 /** It would have to be buffered past maxBytes / maxSegments / the global budget: nothing of it is accepted. */
 export const SEG_MEMCAP = 3;
@@ -272,8 +282,13 @@ export class StreamReassembler {
     const uncomparable = s < retainStart;
     const from = uncomparable ? retainStart : s;
     const to = e < d ? e : d;
-    if (from < to && !this.#matchesRetained(payload, s, from, to)) return SEG_CONFLICT;
-    if (e <= d) return uncomparable ? SEG_OLD : SEG_DUPLICATE;
+    const merge = this.#limits.mergeConflicts === true;
+    let conflict = false;
+    if (from < to && !this.#matchesRetained(payload, s, from, to)) {
+      if (!merge) return SEG_CONFLICT;
+      conflict = true;
+    }
+    if (e <= d) return conflict ? SEG_CONFLICT : uncomparable ? SEG_OLD : SEG_DUPLICATE;
 
     // Compare with the buffered pieces overlapping [lo, e) and count the bytes none covers.
     const lo = s > d ? s : d;
@@ -286,17 +301,22 @@ export class StreamReassembler {
       if (p.start >= e) break;
       const os = p.start > lo ? p.start : lo;
       const oe = p.end < e ? p.end : e;
-      if (payload.compare(p.data, os - p.start, oe - p.start, os - s, oe - s) !== 0) return SEG_CONFLICT;
+      if (payload.compare(p.data, os - p.start, oe - p.start, os - s, oe - s) !== 0) {
+        if (!merge) return SEG_CONFLICT;
+        conflict = true;
+      }
       covered += oe - os;
     }
     const fresh = e - lo - covered;
-    if (fresh === 0) return uncomparable ? SEG_OLD : SEG_DUPLICATE;
+    if (fresh === 0) return conflict ? SEG_CONFLICT : uncomparable ? SEG_OLD : SEG_DUPLICATE;
 
     if (s <= d) {
+      // In order: where a piece is, the piece's bytes go (first wins); the segment's elsewhere.
       this.#lastNew = fresh;
       this.#drain(payload, s, e, sink);
-      return SEG_NEW;
+      return conflict ? SEG_CONFLICT : SEG_NEW;
     }
+    if (conflict) return this.#bufferHoles(payload, s, e, first, last, fresh);
 
     // Out of order: one new piece from the end of a piece overlapping its start to the start of
     // one overlapping its end; the pieces between, equal to it, are replaced by it.
@@ -330,6 +350,43 @@ export class StreamReassembler {
     budget.used += grow;
     this.#lastNew = fresh;
     return SEG_NEW;
+  }
+
+  /**
+   * Out of order, conflicting with pieces between `first` and `last`: those stay as they are
+   * (first wins), and the segment's bytes fill only the holes between them, a piece each.
+   */
+  #bufferHoles(payload: Buffer, s: number, e: number, first: number, last: number, fresh: number): SegmentResult {
+    const pieces = this.#pieces;
+    const holes: Piece[] = [];
+    let cur = s;
+    for (let k = first; k < last; k++) {
+      const p = pieces[k] as Piece;
+      if (p.start > cur) holes.push(this.#piece(payload, s, cur, p.start));
+      if (p.end > cur) cur = p.end;
+    }
+    if (cur < e) holes.push(this.#piece(payload, s, cur, e));
+    if (pieces.length + holes.length > this.#limits.maxSegments) return SEG_MEMCAP;
+    const grow = fresh + this.#pieceBytes * holes.length;
+    const budget = this.#budget;
+    const perStream = this.#retained + this.#buffered + grow - this.#limits.maxBytes;
+    const global = budget.used + grow - budget.cap;
+    const over = perStream > global ? perStream : global;
+    if (over > this.#retained) return SEG_MEMCAP;
+    if (over > 0) this.#release(over);
+    const merged = pieces.slice(first, last).concat(holes).sort((x, y) => x.start - y.start);
+    pieces.splice(first, last - first, ...merged);
+    this.#buffered += grow;
+    budget.used += grow;
+    this.#lastNew = fresh;
+    return SEG_CONFLICT;
+  }
+
+  /** A piece of `payload` (which starts at offset s) over [a, b), copied. */
+  #piece(payload: Buffer, s: number, a: number, b: number): Piece {
+    const data = Buffer.allocUnsafeSlow(b - a);
+    data.set(payload.subarray(a - s, b - s));
+    return { start: a, end: b, data };
   }
 
   /**

@@ -141,6 +141,46 @@ export const cases: Readonly<Record<string, () => Buffer>> = {
     return s.ack('down').send('down', 'OK').close().pcap();
   },
 
+  // The conflict cases below run with tcp.policies.overlap-different-data 'accept' (their
+  // expect.json's config): a segment overlapping earlier bytes with other ones gives the stream
+  // its bytes nobody saw before, first wins per byte, and nothing of the stream is lost.
+
+  // Left: [8,12) 'IJKL' buffered; frame 5 [0,10) ends over it with 'XY' where 'IJ' is, and
+  // brings [0,8), which never comes again. Then [12,16).
+  'conflict-left-keeps-new-bytes': () => {
+    const s = tcpSession().handshake();
+    put(s, 'up', 8, 'IJKL');
+    put(s, 'up', 0, 'abcdefghXY');
+    put(s, 'up', 12, 'mnop');
+    return s.ack('down').send('down', 'OK').close().pcap();
+  },
+
+  // Right: [0,4) delivered; frame 5 [2,8) starts over it with 'C' where 'c' is and brings
+  // [4,8). Frame 6 [10,12) is buffered; frame 7 [8,12) ends over it with 'K' where 'k' is and
+  // brings [8,10). Then [12,16).
+  'conflict-right-keeps-new-bytes': () => {
+    const s = tcpSession().handshake();
+    put(s, 'up', 0, 'abcd');
+    put(s, 'up', 2, 'Cdefgh');
+    put(s, 'up', 10, 'kl');
+    put(s, 'up', 8, 'ijKl');
+    put(s, 'up', 12, 'mnop');
+    return s.ack('down').send('down', 'OK').close().pcap();
+  },
+
+  // Three buffered segments [2,4) [6,8) [10,12); frame 7 [1,13) covers them with one other byte
+  // in each ('C', 'G', 'K') and brings the holes [1,2) [4,6) [8,10) [12,13). Then [0,1), [13,16).
+  'conflict-covering-several-keeps-holes': () => {
+    const s = tcpSession().handshake();
+    put(s, 'up', 2, 'cd');
+    put(s, 'up', 6, 'gh');
+    put(s, 'up', 10, 'kl');
+    put(s, 'up', 1, 'bCdefGhijKlm');
+    put(s, 'up', 0, 'a');
+    put(s, 'up', 13, 'nop');
+    return s.ack('down').send('down', 'OK').close().pcap();
+  },
+
   // Three out-of-order segments [2,4) [6,8) [10,12), then one [1,13) covering all three with
   // equal bytes, then the first byte; last, a retransmission covering every delivered segment.
   'overlap-covering-several': () => {

@@ -117,26 +117,32 @@ function segmentsAt(length: number, cuts: number[]): [number, number][] {
 /**
  * The obvious model of first-wins reassembly without any limit: every byte seen is remembered
  * at its offset; a segment conflicts if it disagrees with one, is a duplicate if it brings none.
+ * A conflicting segment gives nothing, or, with `merge`, the bytes nobody saw before.
  */
 class ByteModel {
   readonly seen: Int16Array;
   delivered = 0;
 
-  constructor(length: number) {
+  constructor(
+    length: number,
+    readonly merge = false,
+  ) {
     this.seen = new Int16Array(length).fill(-1);
   }
 
   add(offset: number, bytes: Buffer): { result: number; fresh: number } {
     let fresh = 0;
+    let conflict = false;
     for (let i = 0; i < bytes.length; i++) {
       const was = this.seen[offset + i] as number;
       if (was === -1) fresh++;
-      else if (was !== bytes[i]) return { result: SEG_CONFLICT, fresh: 0 };
+      else if (was !== bytes[i]) conflict = true;
     }
-    if (fresh === 0) return { result: SEG_DUPLICATE, fresh: 0 };
+    if (conflict && !this.merge) return { result: SEG_CONFLICT, fresh: 0 };
+    if (fresh === 0) return { result: conflict ? SEG_CONFLICT : SEG_DUPLICATE, fresh: 0 };
     for (let i = 0; i < bytes.length; i++) if (this.seen[offset + i] === -1) this.seen[offset + i] = bytes[i] as number;
     while (this.delivered < this.seen.length && this.seen[this.delivered] !== -1) this.delivered++;
-    return { result: SEG_NEW, fresh };
+    return { result: conflict ? SEG_CONFLICT : SEG_NEW, fresh };
   }
 
   /** The runs [start, end) not seen yet. */
@@ -285,18 +291,19 @@ describe('every arrival order', () => {
 });
 
 describe('random schedules against a byte-by-byte model', () => {
-  for (const [name, alter] of [
-    ['retransmissions and overlapping re-sends of the same bytes', 0],
-    ['some re-sends carrying other bytes', 0.15],
+  for (const [name, alter, merge] of [
+    ['retransmissions and overlapping re-sends of the same bytes', 0, false],
+    ['some re-sends carrying other bytes', 0.15, false],
+    ['some re-sends carrying other bytes, their new bytes taken (mergeConflicts)', 0.15, true],
   ] as const) {
     it(`gives the model result for every segment and delivers the first bytes: ${name}`, () => {
-      const rng = new Prng(alter === 0 ? 1 : 2);
+      const rng = new Prng(alter === 0 ? 1 : merge ? 3 : 2);
       for (let schedule = 0; schedule < 3000; schedule++) {
         const length = rng.int(1, 400);
         const stream = randomBytes(rng, length);
         const first = rng.chance(0.5) ? rng.u32() : seqAdd(0, -rng.int(1, 500));
-        const s = new Stream(first);
-        const model = new ByteModel(length);
+        const s = new Stream(first, merge ? { ...roomy, mergeConflicts: true } : roomy);
+        const model = new ByteModel(length, merge);
         const ops = rng.int(1, 60);
         for (let op = 0; op < ops; op++) {
           const at = rng.int(0, length - 1);
