@@ -81,8 +81,8 @@ export class Harness {
   }
 
   /** Dissects one frame as the engine would (link, IP, UDP) and returns the UDP view. */
-  dissect(frame: Buffer): UdpPacket {
-    this.packet.reset(frame, Math.floor(this.now), 0, 1, ++this.#frames);
+  dissect(frame: Buffer, wireLength = frame.length): UdpPacket {
+    this.packet.reset(frame, Math.floor(this.now), 0, 1, ++this.#frames, wireLength > frame.length);
     if (!dissectLink(1, frame, this.link, this.stats)) throw new Error('link refused the frame');
     let ip: Ipv4Packet | Ipv6Packet;
     if (this.link.etherType === ETHERTYPE_IPV4) {
@@ -99,10 +99,11 @@ export class Harness {
   }
 
   /** Hands one frame to the tracker at the current time: 'drop' or 'accept'. */
-  push(frame: Buffer): 'drop' | 'accept' {
+  /** `wireLength`: the frame's length on the wire, when the capture cut it. */
+  push(frame: Buffer, wireLength = frame.length): 'drop' | 'accept' {
     this.tracker.expire(this.now);
     this.#drain();
-    const v = this.tracker.receive(this.dissect(frame)) === ACCEPT ? 'accept' : 'drop';
+    const v = this.tracker.receive(this.dissect(frame, wireLength)) === ACCEPT ? 'accept' : 'drop';
     this.#drain();
     return v;
   }

@@ -82,7 +82,7 @@ describe('udp flows', () => {
   it('counts the data a capture cut off: offsets jump as the header lengths say', () => {
     const h = new Harness();
     const whole = dns.up('A'.repeat(100));
-    h.push(whole.subarray(0, whole.length - 60));
+    h.push(whole.subarray(0, whole.length - 60), whole.length);
     h.push(dns.up('B'));
     expect(h.events.slice(1)).toEqual([`data 1 up@0 ${'A'.repeat(40)}`, 'data 1 up@100 B']);
     expect(h.stats.anomalies.get('snaplen-truncated')).toBe(1);
