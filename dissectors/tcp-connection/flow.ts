@@ -46,6 +46,12 @@ export class Sender {
   hold: Hold | null = null;
   /** Rules no longer want this side's data (ignoreData). */
   ignoreData = false;
+  /**
+   * The other side acknowledged this side's bytes up to `ackedUnseenTo` (int32) before they were
+   * seen: on a tap the acknowledgment is often recorded first. They are waited for (segment-data.ts).
+   */
+  ackedUnseen = false;
+  ackedUnseenTo = 0;
   // What flow.stats shows for this side: counted here, where every packet already writes.
   packets = 0;
   bytes = 0;

@@ -261,8 +261,8 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (len > 0 && sender.stream !== null && !sender.ignoreData) {
       if (data.reassemble(flow, tcp, sender, direction)) return this.#finish(flow, true);
     }
-    // The receiver acknowledges: retained bytes go; an ack past a hole means it will never fill.
-    if (ack && receiver.stream !== null && !receiver.ignoreData) data.acknowledge(flow, tcp, receiver, up ? 'down' : 'up');
+    // The receiver acknowledges: retained bytes go; bytes it acknowledges unseen are waited for.
+    if (ack && receiver.stream !== null && !receiver.ignoreData) data.acknowledge(tcp, receiver);
     if (this.#stopped(flow)) return this.#finish(flow, true);
     const hold = sender.hold;
     if (hold !== null && hold.active && hold.queue.length + hold.streams.length > 0) {
@@ -467,6 +467,14 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   #end(flow: TcpFlow, reason: EndReason): void {
     if (flow.ended) return;
+    // Bytes acknowledged and never seen: a gap, and what was buffered after them goes to the rules.
+    if (flow.up.ackedUnseen || flow.down.ackedUnseen) {
+      this.#data.giveUpUnseen(flow);
+      // A gap policy of drop-flow ended it meanwhile (read through a call: TypeScript cannot see it),
+      // or dropped it inside this packet: it ends as dropped.
+      if (this.#endedMeanwhile(flow)) return;
+      if (flow.verdict !== 0 && reason !== 'dropped' && reason !== 'rst') reason = flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst';
+    }
     flow.ended = true;
     flow.endReason = reason;
     this.#events.emit(events.endConnection, flow);
@@ -475,6 +483,10 @@ export class TcpTracker implements FlowActions, DataTracker {
     flow.down.hold?.end(false);
     this.out.push(OUT_ENDED, flow);
     this.#release(flow);
+  }
+
+  #endedMeanwhile(flow: TcpFlow): boolean {
+    return flow.ended;
   }
 
   #release(flow: TcpFlow): void {

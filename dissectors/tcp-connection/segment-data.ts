@@ -1,8 +1,15 @@
 /**
  * A segment's bytes into its direction's stream: reassembly (reassembly.ts) with the receiver's
- * window, the anomalies it finds, gaps where the capture cut a segment or the receiver
- * acknowledged bytes nobody saw, and in-order bytes out as receiveData events and to the
+ * window, the anomalies it finds, gaps where the capture cut a segment or bytes acknowledged
+ * before they were seen never came, and in-order bytes out as receiveData events and to the
  * direction's streamed consumers (holding.ts).
+ *
+ * An acknowledgment of bytes not seen yet is no gap at once: on taps, SPAN ports and
+ * multi-queue captures a packet is often recorded after the one that acknowledges it (a reply
+ * before its request; Suricata counts "ack of unseen data" and still reassembles). The bytes
+ * are waited for; the hole becomes a gap when the sender goes on past it (a segment starting at
+ * or after the acknowledged point) or the connection ends. Inline this never happens: a receiver
+ * cannot acknowledge what the bridge did not forward, so the wait costs nothing there.
  */
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_SYN } from '../tcp-flags.ts';
@@ -59,6 +66,8 @@ export class SegmentData {
     const sink = this.#sink;
     sink.flow = flow;
     sink.direction = direction;
+    // The sender went on past bytes acknowledged before they were seen: they never came.
+    if (sender.ackedUnseen && !seqGt(sender.ackedUnseenTo, seq) && this.#giveUp(flow, sender, direction, tcp)) return true;
     const segEnd = stream.delivered + seqDiff(seq, stream.next) + tcp.payloadLength;
     const receiverWindow = flow.up === sender ? flow.down.window : flow.up.window;
     // RFC 9293 §3.10.7.4: a receiver whose window is zero takes no new byte: rules must not see
@@ -71,6 +80,8 @@ export class SegmentData {
     }
     const r = stream.add(seq, tcp.payload, sink, Math.max(receiverWindow, 65535) * 64);
     if (stream.lastNewBytes > 0) this.freshEnd = segEnd;
+    // What was acknowledged unseen has come.
+    if (sender.ackedUnseen && !seqGt(sender.ackedUnseenTo, stream.next)) sender.ackedUnseen = false;
     if (r === SEG_CONFLICT) {
       history(flow, sender, direction === 'up', H_INCONSISTENT);
       if (t.anomaly(flow, 'overlap-different-data', direction, tcp)) return true;
@@ -94,23 +105,43 @@ export class SegmentData {
     return false;
   }
 
-  /** `receiverSide` acknowledged up to tcp.ack; bytes before a hole it acknowledges are lost for good. */
-  acknowledge(flow: TcpFlow, tcp: TcpPacket, receiverSide: Sender, direction: Direction): void {
+  /**
+   * `receiverSide`'s bytes were acknowledged up to tcp.ack: retained ones before it are released;
+   * bytes acknowledged before they were seen are waited for (see the module's comment).
+   */
+  acknowledge(tcp: TcpPacket, receiverSide: Sender): void {
     const stream = receiverSide.stream;
     if (stream === null || !stream.initialized) return;
     let ack = tcp.ackRaw;
     // The FIN occupies a sequence number that carries no byte.
     if (receiverSide.finSeen && ack === seqAdd32(receiverSide.finSeq, 1)) ack = receiverSide.finSeq;
-    if (seqGt(ack, stream.next) && seqDiff(ack, stream.next) < 1 << 30) {
-      const sink = this.#sink;
-      sink.flow = flow;
-      sink.direction = direction;
-      if (stream.skipTo(ack, sink) > 0) {
-        history(flow, receiverSide, direction === 'up', H_GAP);
-        this.#tracker.anomaly(flow, 'gap', direction, tcp);
-      }
+    if (seqGt(ack, stream.next) && seqDiff(ack, stream.next) < 1 << 30 && (!receiverSide.ackedUnseen || seqGt(ack, receiverSide.ackedUnseenTo))) {
+      receiverSide.ackedUnseen = true;
+      receiverSide.ackedUnseenTo = ack;
     }
     stream.acknowledge(ack);
+  }
+
+  /**
+   * The connection ends: bytes acknowledged and never seen are a gap now, and what was buffered
+   * past them reaches the rules.
+   */
+  giveUpUnseen(flow: TcpFlow): void {
+    if (flow.up.ackedUnseen) this.#giveUp(flow, flow.up, 'up');
+    if (flow.down.ackedUnseen) this.#giveUp(flow, flow.down, 'down');
+  }
+
+  /** Skips `sender`'s stream to what was acknowledged unseen: a gap. True when its policy drops the packet. */
+  #giveUp(flow: TcpFlow, sender: Sender, direction: Direction, tcp?: TcpPacket): boolean {
+    sender.ackedUnseen = false;
+    const stream = sender.stream;
+    if (stream === null || !stream.initialized) return false;
+    const sink = this.#sink;
+    sink.flow = flow;
+    sink.direction = direction;
+    if (stream.skipTo(sender.ackedUnseenTo, sink) === 0) return false;
+    history(flow, sender, direction === 'up', H_GAP);
+    return this.#tracker.anomaly(flow, 'gap', direction, tcp);
   }
 }
 

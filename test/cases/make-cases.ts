@@ -181,6 +181,41 @@ export const cases: Readonly<Record<string, () => Buffer>> = {
     return s.ack('down').send('down', 'OK').close().pcap();
   },
 
+  // A tap recorded the server's reply (frame 4, acknowledging the request) before the request
+  // (frame 5): the request is waited for, not reported as a gap, and delivered.
+  'reply-recorded-before-request': () => {
+    const s = tcpSession().handshake().send('up', 'GET /a HTTP/1.0\r\n\r\n', { ack: false }).send('down', 'HTTP/1.0 200 OK\r\n\r\nhello', { ack: false });
+    s.reorder(3, 4);
+    return s.send('up', 'GET /b HTTP/1.0\r\n\r\n').close().pcap();
+  },
+
+  // The other direction: the client's ACK of the reply (frame 6) recorded before the reply
+  // (frame 7).
+  'ack-recorded-before-reply': () => {
+    const s = tcpSession().handshake().send('up', 'GET /a HTTP/1.0\r\n\r\n').send('down', 'HTTP/1.0 200 OK\r\n\r\nhello');
+    const n = s.frames().length;
+    s.reorder(n - 2, n - 1);
+    return s.send('up', 'GET /b HTTP/1.0\r\n\r\n').close().pcap();
+  },
+
+  // The request's first segment [0,4) is not in the capture at all; the server acknowledges [0,8)
+  // (frame 5). Its bytes are waited for until the client goes on past them (frame 6): a gap then,
+  // and the buffered [4,8) is delivered before [8,12).
+  'acked-unseen-never-comes': () => {
+    const frames = tcpSession().handshake().send('up', 'abcdefgh', { segments: 2, ack: false }).ack('down').send('up', 'ijkl').close().frames();
+    frames.splice(3, 1);
+    return pcapOf(frames);
+  },
+
+  // The client's only data segment [0,4) is not in the capture; the server acknowledges it
+  // (frame 4), then both close. Nothing comes past it: the gap is reported as the connection
+  // ends, before endConnection.
+  'acked-unseen-at-close': () => {
+    const frames = tcpSession().handshake().send('up', 'abcd').close().frames();
+    frames.splice(3, 1);
+    return pcapOf(frames);
+  },
+
   // Three out-of-order segments [2,4) [6,8) [10,12), then one [1,13) covering all three with
   // equal bytes, then the first byte; last, a retransmission covering every delivered segment.
   'overlap-covering-several': () => {

@@ -28,8 +28,9 @@ const sessions: [TcpAnomalyKind, Buffer[], number][] = [
   ['overlap-different-data', overlapping(), 5],
   ['data-after-rst', tcpSession().handshake().send('up', 'hello').rst('down').segment('up', { offset: 5, data: 'more' }).frames(), 7],
   ['data-after-fin', tcpSession().handshake().send('up', 'hello').fin('up').segment('up', { offset: 6, data: 'late' }).close().frames(), 8],
-  // Bytes 5-99 never captured, acknowledged by the server: a gap.
-  ['gap', tcpSession().handshake().send('up', 'hello').segment('up', { offset: 100, data: 'x' }).segment('down', { offset: 0, flags: 'A', ack: 1_000_000 + 1 + 101 }).close().frames(), 7],
+  // Bytes 5-99 never captured, acknowledged by the server (frame 7), and the client goes on past
+  // them (frame 8): a gap.
+  ['gap', tcpSession().handshake().send('up', 'hello').segment('up', { offset: 100, data: 'x' }).segment('down', { offset: 0, flags: 'A', ack: 1_000_000 + 1 + 101 }).segment('up', { offset: 101, data: 'y' }).close().frames(), 8],
 ];
 // Their packets pass, so what the module does is what shows.
 const accepting = { tcp: { policies: Object.fromEntries(sessions.map(([kind]) => [kind, 'accept'])) } };
