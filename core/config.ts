@@ -224,8 +224,18 @@ export const configSchema: readonly Leaf[] = [
     default: 256 * 1024 * 1024,
     doc: 'Bytes of frames held by all connections together; past it, anomaly hold-cap.',
   },
-  ...Object.entries(tcpAnomalies).flatMap(([kind, { policy, doc }]): Leaf[] =>
-    policy === null ? [] : [{ key: `tcp.policies.${kind}`, kind: 'enum', values: ['accept', 'drop-packet', 'drop-flow'], default: policy, doc: `Policy for the anomaly ${kind}: ${doc}` }],
+  ...Object.entries(tcpAnomalies).flatMap(([kind, entry]): Leaf[] =>
+    entry.policy === null
+      ? []
+      : [
+          {
+            key: `tcp.policies.${kind}`,
+            kind: 'enum',
+            values: 'normalize' in entry ? ['normalize', 'accept', 'drop-packet', 'drop-flow'] : ['accept', 'drop-packet', 'drop-flow'],
+            default: entry.policy,
+            doc: `Policy for the anomaly ${kind}: ${entry.doc}`,
+          },
+        ],
   ),
   {
     key: 'udp.maxFlows',

@@ -148,6 +148,7 @@ export class Engine {
       nextId,
       memcap: this.config.memcap,
       passThrough,
+      rewrite: options.output?.rewrites !== false,
     });
     this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId);
 

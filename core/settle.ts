@@ -23,6 +23,12 @@ export interface EngineOutput {
   drop?(id: number): void;
   /** A frame palisade crafted (a RST), sent now. `bytes` is palisade's own copy. */
   inject?(bytes: Buffer, secs: number, nsecs: number, linkType: number): void;
+  /**
+   * forward() sends the bytes it is given, so a packet palisade rewrote goes out rewritten
+   * (tcp.policies.overlap-different-data `normalize`). Default true; false where only the
+   * original can go (NFQUEUE verdicts carry no packet yet): such a packet is dropped instead.
+   */
+  rewrites?: boolean;
 }
 
 export class Settle {

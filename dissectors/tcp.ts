@@ -6,7 +6,7 @@
 import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { i32, u16, u32, u8 } from './bytes.ts';
-import { onesSum, sumVerifies } from './checksum.ts';
+import { checksumOf, onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_TCP } from './ip-protocols.ts';
 import { Ipv4Packet } from './ipv4.ts';
 import type { Ipv6Packet } from './ipv6.ts';
@@ -188,6 +188,21 @@ export class TcpPacket {
     if (this.#ip.truncated) return false;
     const length = this.end - this.off;
     return sumVerifies(onesSum(this.bytes, this.off, this.end, this.#ip.pseudoHeaderSum(IPPROTO_TCP, length)));
+  }
+  /**
+   * @internal The payload was rewritten in place (normalised to the first copy of overlapping
+   * bytes): the checksum is computed again, so the packet goes out valid. A segment the capture
+   * cut keeps its checksum (it cannot be computed).
+   */
+  rewritePayload(): void {
+    if (this.#ip.truncated) return;
+    const b = this.bytes;
+    const at = this.off + 16;
+    b[at] = 0;
+    b[at + 1] = 0;
+    const sum = checksumOf(onesSum(b, this.off, this.end, this.#ip.pseudoHeaderSum(IPPROTO_TCP, this.end - this.off)));
+    b[at] = sum >>> 8;
+    b[at + 1] = sum & 0xff;
   }
   /** Drops the frame that carried this segment. */
   drop(): void {

@@ -25,6 +25,7 @@ import { compare } from '../core/cases/compare.ts';
 import { observe } from '../core/cases/observed.ts';
 import { palisade } from './cli/run-cli.ts';
 import { cases as captures } from './cases/make-cases.ts';
+import { Chain } from './dissectors/frames.ts';
 
 const root = fileURLToPath(new URL('./cases/', import.meta.url));
 const names = readdirSync(root)
@@ -105,15 +106,37 @@ describe('replay cases (test/cases)', () => {
     });
   }
 
-  // Monitor only, nothing is dropped: the receiver gets a conflicting segment's new bytes, so the
-  // stream takes them too (first wins per byte), whatever the policy says.
+  // The conflict cases run with 'accept'; the same whole stream comes with the default policy,
+  // normalize (each conflicting segment forwarded rewritten to the first copy, its checksum
+  // valid), and monitor only (nothing dropped or rewritten: the receiver gets a conflicting
+  // segment's new bytes, so the stream takes them too, first wins per byte).
   for (const name of ['conflict-left-keeps-new-bytes', 'conflict-right-keeps-new-bytes', 'conflict-covering-several-keeps-holes']) {
-    it(`${name}, with --pass-through and the default policy: the same whole stream`, async () => {
+    it(`${name}, with the default policy (normalize) and with --pass-through: the same whole stream`, async () => {
       const c = readCase(join(root, name), { update: false });
       const trace = JSON.parse(readFileSync(join(root, name, 'trace.json'), 'utf8')) as Trace;
-      const got = await replay({ rules: c.rules, capture: c.capture, passThrough: true });
-      expect(streamsOf(got.logs)).toEqual(trace.streams);
-      expect(got.dropped).toEqual([]);
+      const normalised = await replay({ rules: c.rules, capture: c.capture });
+      expect(streamsOf(normalised.logs)).toEqual(trace.streams);
+      expect(normalised.dropped).toEqual([]);
+      // What went out carries, in sequence order, exactly the stream the rules saw.
+      const chain = new Chain();
+      const up = new Map<number, string>();
+      for (const o of normalised.output) {
+        expect(chain.run(o.bytes)).toBe('tcp');
+        expect(chain.tcp.verifyChecksum(), `frame ${o.id}'s checksum`).toBe(true);
+        if (chain.tcp.srcport === 40000 && chain.tcp.payloadLength > 0) {
+          const at = (chain.tcp.seq - 1_000_001) >>> 0;
+          const text = chain.tcp.payload.toString('latin1');
+          for (let i = 0; i < text.length; i++) {
+            const was = up.get(at + i);
+            if (was !== undefined) expect(text[i], `frame ${o.id}, byte ${at + i}`).toBe(was);
+            up.set(at + i, text[i] as string);
+          }
+        }
+      }
+      expect([...up.entries()].sort((x, y) => x[0] - y[0]).map(([, ch]) => ch).join('')).toBe(trace.streams?.['1']?.up);
+      const monitored = await replay({ rules: c.rules, capture: c.capture, passThrough: true });
+      expect(streamsOf(monitored.logs)).toEqual(trace.streams);
+      expect(monitored.dropped).toEqual([]);
     });
   }
 

@@ -178,6 +178,8 @@ export class QueueWorker {
           // After the verdicts of the packets judged before it: a RST must not overtake the data it follows.
           this.#nfq.afterVerdicts(() => this.#injector.send(bytes));
         },
+        // A verdict accepts the packet as it came: one normalisation would rewrite is dropped.
+        rewrites: false,
       },
     });
     // Alerts raised before the first packet carry the right time too.

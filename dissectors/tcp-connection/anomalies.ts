@@ -4,8 +4,12 @@
  * governed by a policy in config (`tcp.policies.<kind>`, whose default and text are these).
  */
 
-/** What happens to the packet that raised an anomaly. */
-export type AnomalyPolicy = 'accept' | 'drop-packet' | 'drop-flow';
+/**
+ * What happens to the packet that raised an anomaly. `normalize` (overlap-different-data only):
+ * the packet goes on with its overlapping bytes rewritten to the first copy (Suricata's inline
+ * stream normalisation).
+ */
+export type AnomalyPolicy = 'accept' | 'drop-packet' | 'drop-flow' | 'normalize';
 
 export const tcpAnomalies = {
   'invalid-flags': { policy: 'drop-packet', doc: 'No flag set, SYN with RST, or SYN with FIN.' },
@@ -15,8 +19,9 @@ export const tcpAnomalies = {
     doc: 'A RST, or data, outside the receiver window: the endpoint ignores it anyway (RFC 5961, RFC 9293 §3.10.7.4); data out of window, data sent into a zero window included, is not reassembled (a one-byte window probe is no anomaly).',
   },
   'overlap-different-data': {
-    policy: 'drop-packet',
-    doc: 'A segment whose bytes differ from the first copy where it overlaps earlier data (first wins, per byte): `drop-packet` drops it so the receiver sees what the rules saw; under `accept` (and always with --pass-through) the bytes it brings that nobody saw before still enter the stream, so one inconsistent overlap cannot hide the rest of the connection.',
+    policy: 'normalize',
+    normalize: true,
+    doc: 'A segment whose bytes differ from the first copy where it overlaps earlier data (first wins, per byte). `normalize` forwards it with those bytes rewritten to the first copy (checksum recomputed), so the receiver gets what the rules saw, and its new bytes enter the stream; `accept` takes its new bytes too but forwards it as it came; `drop-packet` drops it whole. With --pass-through nothing is rewritten or dropped and the stream takes its new bytes. Where a packet cannot be rewritten (a segment of a fragmented datagram; inline, until NFQUEUE verdicts carry a rewritten packet) `normalize` drops it.',
   },
   'data-after-rst': { policy: 'drop-packet', doc: 'Data after a connection was reset.' },
   'data-after-fin': { policy: 'drop-packet', doc: "Data past the sender's FIN." },
@@ -29,7 +34,7 @@ export const tcpAnomalies = {
     policy: 'accept',
     doc: "Held frames past tcp.hold.maxBytes or tcp.hold.memcap: `accept` releases them and ends that direction's streams early (stream.truncated), `drop-packet` and `drop-flow` drop the connection and what it held (the frame's bytes are in the streams already: dropping it alone would let its retransmission pass unread).",
   },
-} as const satisfies Record<string, { policy: AnomalyPolicy | null; doc: string }>;
+} as const satisfies Record<string, { policy: AnomalyPolicy | null; doc: string; normalize?: true }>;
 
 export type TcpAnomalyKind = keyof typeof tcpAnomalies;
 

@@ -13,7 +13,7 @@ import type { Packet } from '../packet.ts';
 import type { LinkLayer } from '../link.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../tcp-flags.ts';
-import { PIECE_BYTES, ReassemblyBudget, StreamReassembler, type ReassemblyLimits } from './reassembly.ts';
+import { CONFLICT_MERGE, CONFLICT_REFUSE, CONFLICT_REWRITE, PIECE_BYTES, ReassemblyBudget, StreamReassembler, type ReassemblyLimits } from './reassembly.ts';
 import { SegmentData } from './segment-data.ts';
 import { FLOW_DROPPED, FLOW_HALF_RESET, FLOW_RESET, TcpFlow, type Direction, type EndReason, type FlowActions, type Sender } from './flow.ts';
 import { FlowTable } from '../flow/table.ts';
@@ -71,9 +71,28 @@ export interface TrackerOptions {
   /**
    * Monitor only: every frame goes at once, none is held for streamed consumers, and a segment
    * that conflicts with bytes seen before still gives the stream its new bytes (the receiver
-   * gets them: nothing is dropped).
+   * gets them: nothing is dropped or rewritten).
    */
   passThrough?: boolean;
+  /**
+   * The output can send a packet palisade rewrote (replay's capture: yes; NFQUEUE verdicts: not
+   * yet). Without it, `normalize` drops the packet it would rewrite. Default true.
+   */
+  rewrite?: boolean;
+}
+
+/**
+ * What a segment that overlaps earlier bytes with other ones does to the stream, by policy: its
+ * new bytes are taken unless the packet is dropped (refused whole, they would become a gap and
+ * blind every rule to the rest of the connection); normalised, its overlapping bytes are also
+ * rewritten to the first copy. Monitor only, nothing is dropped or rewritten.
+ */
+function conflictMode(o: TrackerOptions): number {
+  const policy = o.config.policies['overlap-different-data'];
+  if (o.passThrough === true) return CONFLICT_MERGE;
+  if (policy === 'accept') return CONFLICT_MERGE;
+  if (policy === 'normalize' && o.rewrite !== false) return CONFLICT_REWRITE;
+  return CONFLICT_REFUSE;
 }
 
 /** receive()'s verdicts: ACCEPT, DROP (dissectors/verdict.ts), or this: dropped, and Haka's "no connection found for tcp packet" alert is due (midstream: drop). */
@@ -132,18 +151,10 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#stats = o.anomalies;
     this.#memcap = o.memcap ?? Infinity;
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
-    this.#limits = {
-      maxBytes: o.config.reassembly.maxBytes,
-      maxSegments: o.config.reassembly.maxSegments,
-      pieceBytes: PIECE_BYTES,
-      // The receiver gets a conflicting segment's new bytes unless its policy drops it: so does
-      // the stream, first wins per byte. Refused whole, they would become a gap and blind every
-      // rule to the rest of the connection.
-      mergeConflicts: o.passThrough === true || o.config.policies['overlap-different-data'] === 'accept',
-    };
+    this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
     this.holding = new Holding(o.packet, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
-    this.#data = new SegmentData(o.events, this, this.holding);
+    this.#data = new SegmentData(o.events, this, this.holding, conflictMode(o));
   }
 
   /** Bytes the engine holds, as its memcap counts them: flows, reassembly, held frames, the rest. */
@@ -411,7 +422,8 @@ export class TcpTracker implements FlowActions, DataTracker {
     }
     const policy = this.#config.policies[kind];
     if (policy === 'drop-flow' && flow.verdict === 0) this.drop(flow);
-    return policy !== 'accept' || this.#packet.dropped;
+    // normalize lets the packet go (segment-data.ts drops it when it could not be rewritten).
+    return (policy !== 'accept' && policy !== 'normalize') || this.#packet.dropped;
   }
 
   // ---- actions (FlowActions) ----------------------------------------------------------------

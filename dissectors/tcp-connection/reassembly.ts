@@ -3,11 +3,12 @@
  * in stream order, as soon as they are in order; out-of-order segments wait as copies.
  *
  * Overlaps are first-wins: a byte already delivered or buffered is never replaced. A segment
- * that carries other bytes than the first copy where it overlaps is a conflict (SEG_CONFLICT):
- * by default it is refused whole, so inline the packet can be dropped and the receiver sees
- * exactly what the rules saw; with `mergeConflicts` its new bytes (those nobody saw before) are
- * taken all the same, first wins per byte, so one inconsistent overlap cannot blind the rules to
- * the rest of the stream. To tell a true retransmission from a rewrite of data already
+ * that carries other bytes than the first copy where it overlaps is a conflict (SEG_CONFLICT).
+ * What add() does with it is the caller's choice: refuse it whole (CONFLICT_REFUSE: the packet
+ * is dropped), take its new bytes, those nobody saw before, first wins per byte
+ * (CONFLICT_MERGE), or also rewrite its overlapping bytes to the first copy (CONFLICT_REWRITE:
+ * the packet goes on normalised, and the receiver gets what the rules saw). One inconsistent
+ * overlap then cannot blind the rules to the rest of the stream. To tell a true retransmission from a rewrite of data already
  * delivered, delivered bytes are retained in a ring until the receiver acknowledges them.
  *
  * Internally every position is a stream offset (a plain number that never wraps, 0 = first byte
@@ -28,12 +29,14 @@ export interface ReassemblyLimits {
   maxSegments: number;
   /** Counted for each buffered piece beside its bytes (PIECE_BYTES in an engine; 0 when absent). */
   pieceBytes?: number;
-  /**
-   * A segment that conflicts with bytes seen before still gives its new bytes (first wins per
-   * byte) and returns SEG_CONFLICT with lastNewBytes > 0; otherwise it is refused whole.
-   */
-  mergeConflicts?: boolean;
 }
+
+/** A conflicting segment is refused whole: nothing of it is taken. */
+export const CONFLICT_REFUSE = 0;
+/** A conflicting segment gives its new bytes (first wins per byte); SEG_CONFLICT, lastNewBytes > 0. */
+export const CONFLICT_MERGE = 1;
+/** As CONFLICT_MERGE, and its bytes that differ from the first copy are overwritten with it, in the payload itself. */
+export const CONFLICT_REWRITE = 2;
 
 /** One per engine, shared by every stream: the global memcap. */
 export class ReassemblyBudget {
@@ -60,7 +63,7 @@ export const SEG_NEW = 0;
 export const SEG_DUPLICATE = 1;
 /**
  * It overlaps bytes already seen with different bytes: the first copy stays. Nothing of it is
- * accepted, or, with mergeConflicts, its new bytes are (lastNewBytes).
+ * accepted, or, merging, its new bytes are (lastNewBytes).
  */
 export const SEG_CONFLICT = 2;
 /** It would have to be buffered past maxBytes / maxSegments / the global budget: nothing of it is accepted. */
@@ -209,9 +212,10 @@ export class StreamReassembler {
    * in-order segment with nothing buffered reaches the sink as `payload` itself (zero copy).
    * `window`: how far past `next` a segment may start to be buffered (the receiver's
    * advertised window, scaled). Returns a SEG_* code; `lastNewBytes` tells how many bytes were
-   * new. The sink may call clear(), but not add() or skipTo().
+   * new. The sink may call clear(), but not add() or skipTo(). `conflicts`: what a segment that
+   * overlaps earlier bytes with other ones does (CONFLICT_*).
    */
-  add(seq: number, payload: Buffer, sink: StreamSink, window = DEFAULT_WINDOW): SegmentResult {
+  add(seq: number, payload: Buffer, sink: StreamSink, window = DEFAULT_WINDOW, conflicts = CONFLICT_REFUSE): SegmentResult {
     if (!this.#initialized) throw new Error('StreamReassembler.add() called before init()');
     this.#lastNew = 0;
     const len = payload.length;
@@ -222,7 +226,7 @@ export class StreamReassembler {
       this.#deliver(payload, sink);
       return SEG_NEW;
     }
-    return this.#addSlow(rel, payload, sink, window);
+    return this.#addSlow(rel, payload, sink, window, conflicts);
   }
 
   /**
@@ -265,7 +269,7 @@ export class StreamReassembler {
   }
 
   /** Everything but the fast path; `rel` = seq - next. */
-  #addSlow(rel: number, payload: Buffer, sink: StreamSink, window: number): SegmentResult {
+  #addSlow(rel: number, payload: Buffer, sink: StreamSink, window: number, conflicts: number): SegmentResult {
     if (rel > window) return SEG_OUT_OF_WINDOW;
     const s = this.#delivered + rel;
     const e = s + payload.length;
@@ -282,11 +286,12 @@ export class StreamReassembler {
     const uncomparable = s < retainStart;
     const from = uncomparable ? retainStart : s;
     const to = e < d ? e : d;
-    const merge = this.#limits.mergeConflicts === true;
+    const merge = conflicts !== CONFLICT_REFUSE;
     let conflict = false;
     if (from < to && !this.#matchesRetained(payload, s, from, to)) {
       if (!merge) return SEG_CONFLICT;
       conflict = true;
+      if (conflicts === CONFLICT_REWRITE) this.#copyRetained(payload, s, from, to);
     }
     if (e <= d) return conflict ? SEG_CONFLICT : uncomparable ? SEG_OLD : SEG_DUPLICATE;
 
@@ -304,6 +309,7 @@ export class StreamReassembler {
       if (payload.compare(p.data, os - p.start, oe - p.start, os - s, oe - s) !== 0) {
         if (!merge) return SEG_CONFLICT;
         conflict = true;
+        if (conflicts === CONFLICT_REWRITE) payload.set(p.data.subarray(os - p.start, oe - p.start), os - s);
       }
       covered += oe - os;
     }
@@ -521,6 +527,23 @@ export class StreamReassembler {
     const p = from - s;
     if (n <= toEnd) return payload.compare(ring, at, at + n, p, p + n) === 0;
     return payload.compare(ring, at, size, p, p + toEnd) === 0 && payload.compare(ring, 0, n - toEnd, p + toEnd, p + n) === 0;
+  }
+
+  /** Overwrites payload (at offset s) over [from, to) with the retained bytes there. */
+  #copyRetained(payload: Buffer, s: number, from: number, to: number): void {
+    const ring = this.#ring as Buffer;
+    const size = ring.length;
+    let at = this.#head + (from - (this.#delivered - this.#retained));
+    if (at >= size) at -= size;
+    const n = to - from;
+    const toEnd = size - at;
+    const p = from - s;
+    if (n <= toEnd) {
+      ring.copy(payload, p, at, at + n);
+    } else {
+      ring.copy(payload, p, at, size);
+      ring.copy(payload, p + toEnd, 0, n - toEnd);
+    }
   }
 
   /** Index of the first piece ending after `offset` (pieces.length if none). */

@@ -15,7 +15,7 @@ import type { TcpPacket } from '../tcp.ts';
 import { TCP_SYN } from '../tcp-flags.ts';
 import type { EventSink } from '../flow/event-sink.ts';
 import { seqAdd32, seqDiff, seqGt } from './serial.ts';
-import { SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, type StreamSink } from './reassembly.ts';
+import { CONFLICT_REFUSE, CONFLICT_REWRITE, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEMCAP, SEG_OUT_OF_WINDOW, type StreamSink } from './reassembly.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import { H_GAP, H_INCONSISTENT, H_RETRANS, history } from './history.ts';
 import { tcpConnectionEvents as events } from './events.ts';
@@ -50,9 +50,14 @@ export class SegmentData {
   freshEnd = 0;
   readonly #sink: DataSink;
   readonly #tracker: DataTracker;
+  readonly #holding: Holding;
+  /** What a segment overlapping earlier bytes with other ones does (CONFLICT_*, by policy). */
+  readonly #conflicts: number;
 
-  constructor(events: EventSink, tracker: DataTracker, holding: Holding) {
+  constructor(events: EventSink, tracker: DataTracker, holding: Holding, conflicts: number) {
     this.#tracker = tracker;
+    this.#holding = holding;
+    this.#conflicts = conflicts;
     this.#sink = new DataSink(events, tracker, holding);
   }
 
@@ -78,13 +83,21 @@ export class SegmentData {
       if (tcp.payloadLength === 1 && seq === stream.next) return false;
       return t.anomaly(flow, 'out-of-window', direction, tcp);
     }
-    const r = stream.add(seq, tcp.payload, sink, Math.max(receiverWindow, 65535) * 64);
+    // A segment of a reassembled IP datagram goes out as its fragments: it cannot be rewritten.
+    let conflicts = this.#conflicts;
+    const refused = conflicts === CONFLICT_REWRITE && this.#holding.datagramFrames !== null;
+    if (refused) conflicts = CONFLICT_REFUSE;
+    const r = stream.add(seq, tcp.payload, sink, Math.max(receiverWindow, 65535) * 64, conflicts);
     if (stream.lastNewBytes > 0) this.freshEnd = segEnd;
     // What was acknowledged unseen has come.
     if (sender.ackedUnseen && !seqGt(sender.ackedUnseenTo, stream.next)) sender.ackedUnseen = false;
     if (r === SEG_CONFLICT) {
       history(flow, sender, direction === 'up', H_INCONSISTENT);
+      // Normalised: the overlapping bytes now are the first copy's; the checksum follows them.
+      if (conflicts === CONFLICT_REWRITE) tcp.rewritePayload();
       if (t.anomaly(flow, 'overlap-different-data', direction, tcp)) return true;
+      // normalize could not rewrite it: dropped whole, as drop-packet does.
+      if (refused) return true;
     } else if (r === SEG_MEMCAP) {
       if (t.anomaly(flow, 'reassembly-memcap', direction, tcp)) return true;
     } else if (r === SEG_DUPLICATE) {

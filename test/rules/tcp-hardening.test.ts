@@ -85,11 +85,15 @@ describe('tcpHardening', () => {
     expect(gapDrops.flows[0]?.end_reason).toBe('dropped');
   });
 
-  it("leaves the anomalous packet to tcp.policies: the default drops an inconsistent retransmission's segments even in alert mode", async () => {
+  it("leaves the anomalous packet to tcp.policies: in alert mode the default normalises an inconsistent retransmission's segments, drop-packet drops them", async () => {
     const r = await replay({ rules: install(), packets: overlapping() });
     expect(r.alerts).toHaveLength(1);
-    expect(r.dropped).toEqual([5, 6, 7]);
+    expect(r.dropped).toEqual([]);
+    // Each resent copy goes out as the first one: the server never sees /etc/passwd.
+    expect(r.output.filter((o) => [5, 6, 7].includes(o.id)).every((o) => o.bytes.includes('GET /index.html'))).toBe(true);
     expect(r.flows[0]?.end_reason).toBe('fin');
+    const dropping = await replay({ rules: install(), packets: overlapping(), config: { tcp: { policies: { 'overlap-different-data': 'drop-packet' } } } });
+    expect(dropping.dropped).toEqual([5, 6, 7]);
   });
 
   it('refuses at load, naming the rule file line, the option and the value', async () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineRules, tcpConnection, type TcpFlow } from 'palisade';
 import { replay, tcpSession } from 'palisade/testing';
+import { Chain } from '../dissectors/frames.ts';
 
 /** Records every connection event as a line, and each direction's reassembled stream. */
 function recorder() {
@@ -69,7 +70,7 @@ describe('connection tracking', () => {
     expect(out.dropped).toEqual([]);
   });
 
-  it('an inconsistent retransmission raises overlap-different-data; the differing copy is dropped; first wins', async () => {
+  it('an inconsistent retransmission raises overlap-different-data and goes out normalised: first copy, valid checksum', async () => {
     const r = recorder();
     // Not yet acknowledged: the receiver would take the second copy if it missed the first.
     const s = tcpSession().handshake().send('up', 'USER alice\r\n', { ack: false }).resend('up', 'USER mallo\r\n', { at: 0 }).close();
@@ -77,10 +78,30 @@ describe('connection tracking', () => {
     const out = await replay({ rules: r.rules, packets: frames });
     expect(r.text(1, 'up')).toBe('USER alice\r\n');
     expect(r.events).toContain('anomaly 1 overlap-different-data up');
-    // The resent frame is the one dropped.
+    expect(out.flows[0]?.history).toContain('I');
+    // The resent frame is forwarded, rewritten to what the rules saw, its TCP checksum right.
+    const resentId = frames.findIndex((f) => f.includes(Buffer.from('mallo'))) + 1;
+    expect(out.dropped).toEqual([]);
+    const sent = out.output.find((o) => o.id === resentId);
+    expect(sent?.bytes.includes('USER alice')).toBe(true);
+    expect(sent?.bytes.includes('mallo')).toBe(false);
+    const c = new Chain();
+    expect(c.run(sent?.bytes ?? Buffer.alloc(0))).toBe('tcp');
+    expect([c.tcp.verifyChecksum(), c.ipv4.verifyChecksum()]).toEqual([true, true]);
+    // Only the payload and its checksum changed.
+    const original = frames[resentId - 1] as Buffer;
+    const changed = [...original.keys()].filter((i) => original[i] !== sent?.bytes[i]);
+    expect(changed.every((i) => (i >= 14 + 20 + 16 && i < 14 + 20 + 18) || i >= original.length - 12)).toBe(true);
+  });
+
+  it('an inconsistent retransmission under drop-packet is dropped whole; first wins', async () => {
+    const r = recorder();
+    const s = tcpSession().handshake().send('up', 'USER alice\r\n', { ack: false }).resend('up', 'USER mallo\r\n', { at: 0 }).close();
+    const frames = s.frames();
+    const out = await replay({ rules: r.rules, packets: frames, config: { tcp: { policies: { 'overlap-different-data': 'drop-packet' } } } });
+    expect(r.text(1, 'up')).toBe('USER alice\r\n');
     const resentId = frames.findIndex((f) => f.includes(Buffer.from('mallo'))) + 1;
     expect(out.dropped).toEqual([resentId]);
-    expect(out.flows[0]?.history).toContain('I');
   });
 
   it('is correct across sequence number wraparound', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CONFLICT_REFUSE,
+  CONFLICT_REWRITE,
   ReassemblyBudget,
   SEG_CONFLICT,
   SEG_DUPLICATE,
@@ -64,10 +66,16 @@ class Stream {
     return seqAdd(this.first, offset);
   }
 
+  /** What add() does with a conflicting segment (CONFLICT_*). */
+  conflicts = CONFLICT_REFUSE;
+  /** The last add()'s payload after the call (a normalised segment is rewritten in place). */
+  lastPayload = Buffer.alloc(0);
+
   /** Adds `bytes` at stream offset `offset` from a scratch buffer that is scribbled over afterwards, as a reused packet buffer is. */
   add(offset: number, bytes: string | Buffer, window?: number): number {
     const scratch = Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
-    const result = this.r.add(this.seq(offset), scratch, this.sink, window);
+    const result = this.r.add(this.seq(offset), scratch, this.sink, window, this.conflicts);
+    this.lastPayload = Buffer.from(scratch);
     scratch.fill(0xaa);
     return result;
   }
@@ -302,7 +310,8 @@ describe('random schedules against a byte-by-byte model', () => {
         const length = rng.int(1, 400);
         const stream = randomBytes(rng, length);
         const first = rng.chance(0.5) ? rng.u32() : seqAdd(0, -rng.int(1, 500));
-        const s = new Stream(first, merge ? { ...roomy, mergeConflicts: true } : roomy);
+        const s = new Stream(first);
+        s.conflicts = merge ? CONFLICT_REWRITE : CONFLICT_REFUSE;
         const model = new ByteModel(length, merge);
         const ops = rng.int(1, 60);
         for (let op = 0; op < ops; op++) {
@@ -312,8 +321,12 @@ describe('random schedules against a byte-by-byte model', () => {
             const i = rng.int(0, bytes.length - 1);
             bytes[i] = (bytes[i] as number) ^ rng.int(1, 255);
           }
+          // Normalised: every byte seen before reads as its first copy, the rest as sent.
+          const want = Buffer.from(bytes);
+          for (let i = 0; i < want.length; i++) if ((model.seen[at + i] as number) !== -1) want[i] = model.seen[at + i] as number;
           const expected = model.add(at, bytes);
           const result = s.add(at, bytes);
+          if (merge && !s.lastPayload.equals(want)) expect.fail(`schedule ${schedule} op ${op}: [${at}, ${at + bytes.length}) not normalised`);
           if (result !== expected.result || s.r.lastNewBytes !== expected.fresh) {
             const got = `${result}/${s.r.lastNewBytes}`;
             expect.fail(`schedule ${schedule} op ${op}: [${at}, ${at + bytes.length}) gave ${got}, model ${expected.result}/${expected.fresh}`);

@@ -425,8 +425,9 @@ describe('reassembly on demand', () => {
     const pcap = tcpSession().handshake().send('up', 'hello world', { ack: false }).resend('up', 'HELLO world').close().pcap();
     const r = await replay({ rules, pcap });
     expect(kinds).toEqual(['overlap-different-data']);
-    // The default policy drops the copy that differs.
-    expect(r.dropped).toEqual([5]);
+    // The default policy, normalize, forwards the copy that differs rewritten to the first one.
+    expect(r.dropped).toEqual([]);
+    expect(r.output.find((o) => o.id === 5)?.bytes.includes('hello world')).toBe(true);
   });
 });
 
