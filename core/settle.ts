@@ -17,8 +17,11 @@ import type { FlowRecord } from '../dissectors/flow/record.ts';
 
 /** Where settled frames go: the output capture in replay, NFQUEUE verdicts inline. */
 export interface EngineOutput {
-  /** A frame that passes. `bytes` is valid only during the call. */
-  forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number): void;
+  /**
+   * A frame that passes. `bytes` is valid only during the call. `rewritten`: palisade changed its
+   * bytes (a normalised segment): they must go out, not the original.
+   */
+  forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, rewritten?: boolean): void;
   /** A frame that is dropped. */
   drop?(id: number): void;
   /** A frame palisade crafted (a RST), sent now. `bytes` is palisade's own copy. */
@@ -26,7 +29,7 @@ export interface EngineOutput {
   /**
    * forward() sends the bytes it is given, so a packet palisade rewrote goes out rewritten
    * (tcp.policies.overlap-different-data `normalize`). Default true; false where only the
-   * original can go (NFQUEUE verdicts carry no packet yet): such a packet is dropped instead.
+   * original can go: such a packet is dropped instead.
    */
   rewrites?: boolean;
 }
@@ -76,7 +79,7 @@ export class Settle {
     }
     this.#stats.accepted++;
     const ts = pkt.timestamp;
-    this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id);
+    this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id, pkt.rewritten);
   }
 
   dropCurrent(): void {
@@ -114,7 +117,7 @@ export class Settle {
         }
       }
       this.#stats.accepted++;
-      this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+      this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id, f.rewritten === true);
     }
   }
 

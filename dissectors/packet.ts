@@ -37,6 +37,8 @@ export class Packet {
    * then may an IP length run past the frame's end; otherwise such a length is a lie.
    */
   cut = false;
+  /** palisade rewrote its bytes in place (a normalised segment): the output must send these, not the original. */
+  rewritten = false;
 
   /** Verdict NF_DROP for this frame (inline), or leave it out of the output capture (replay). */
   drop(): void {
@@ -47,6 +49,7 @@ export class Packet {
   reset(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false): void {
     this.bytes = bytes;
     this.cut = cut;
+    this.rewritten = false;
     const ts = this.#ts;
     ts.secs = secs;
     ts.nsecs = nsecs;

@@ -195,6 +195,7 @@ export class TcpPacket {
    * cut keeps its checksum (it cannot be computed).
    */
   rewritePayload(): void {
+    this.packet.rewritten = true;
     if (this.#ip.truncated) return;
     const b = this.bytes;
     const at = this.off + 16;

@@ -168,8 +168,8 @@ export class QueueWorker {
       log: log ?? 'stderr',
       ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.write(`${JSON.stringify(record)}\n`) }),
       output: {
-        forward: (_bytes, _secs, _nsecs, _linkType, id) => {
-          this.#verdict(id, true);
+        forward: (bytes, _secs, _nsecs, _linkType, id, rewritten) => {
+          this.#verdict(id, true, rewritten === true ? bytes : null);
         },
         drop: (id) => {
           this.#verdict(id, false);
@@ -178,8 +178,6 @@ export class QueueWorker {
           // After the verdicts of the packets judged before it: a RST must not overtake the data it follows.
           this.#nfq.afterVerdicts(() => this.#injector.send(bytes));
         },
-        // A verdict accepts the packet as it came: one normalisation would rewrite is dropped.
-        rewrites: false,
       },
     });
     // Alerts raised before the first packet carry the right time too.
@@ -247,8 +245,8 @@ export class QueueWorker {
     this.#current = 0;
   };
 
-  /** A settled frame: the packet being pushed, or one the engine held. */
-  #verdict(frame: number, accept: boolean): void {
+  /** A settled frame: the packet being pushed, or one the engine held; `rewritten`: the bytes to send instead of it. */
+  #verdict(frame: number, accept: boolean, rewritten: Buffer | null = null): void {
     let id: number;
     if (frame === this.#current) {
       id = this.#currentId;
@@ -259,7 +257,8 @@ export class QueueWorker {
       this.#pending.delete(frame);
       id = held;
     }
-    if (accept) this.#nfq.accept(id);
+    if (rewritten !== null) this.#nfq.acceptRewritten(id, rewritten);
+    else if (accept) this.#nfq.accept(id);
     else this.#nfq.drop(id);
   }
 

@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { nfqueueError } from '../errors.ts';
-import { HELD, planVerdicts } from './verdict-plan.ts';
+import { HELD, planVerdicts, SENT } from './verdict-plan.ts';
 import { packageRoot } from '../package.ts';
 
 /** netfilter verdicts (linux/netfilter.h). */
@@ -54,6 +54,7 @@ export interface NfQueueAddonStats {
 interface NativeQueue {
   readonly portId: number;
   verdicts(count: number): void;
+  verdictPayload(id: number, verdict: number, bytes: Buffer): void;
   stats(): NfQueueAddonStats;
   close(): void;
 }
@@ -277,6 +278,26 @@ export class NfQueue {
 
   accept(id: number): void {
     this.#verdict(id, NF_ACCEPT);
+  }
+
+  /**
+   * Accepts packet `id` as `bytes` instead of what it was (a segment palisade normalised): its own
+   * message (NFQA_PAYLOAD), sent now. Verdicts given before it and not sent yet go first.
+   */
+  acceptRewritten(id: number, bytes: Buffer): void {
+    this.#verdictsGiven++;
+    if (this.#inBatch) {
+      const slot = this.#slot(id);
+      if (slot >= 0) {
+        this.#verdicts[slot] = SENT;
+        if (!this.#closed) this.#native.verdictPayload(id, NF_ACCEPT, bytes);
+        return;
+      }
+    }
+    // A held packet of an earlier batch: the late verdicts before it leave first.
+    if (this.#held > 0) this.#held--;
+    if (!this.#inBatch && this.#lateCount > 0) this.#flushLateNow();
+    if (!this.#closed) this.#native.verdictPayload(id, NF_ACCEPT, bytes);
   }
 
   drop(id: number): void {

@@ -15,6 +15,11 @@ export const VERDICT_BATCH = 1;
 
 /** A batch packet's verdict slot: none yet (held), or the netfilter verdict + 1. */
 export const HELD = 0;
+/**
+ * Its verdict already left in a message of its own (a packet palisade rewrote): nothing is sent
+ * for it, and a batch message may pass over it (it is no longer queued).
+ */
+export const SENT = 255;
 
 export interface VerdictPlanInput {
   /** The batch's packet ids, in the order the kernel queued them. */
@@ -48,8 +53,12 @@ export function planVerdicts(input: VerdictPlanInput, out: Uint32Array): number 
     while (i < count) {
       const v = verdicts[i] as number;
       if (v === HELD) break;
+      if (v === SENT) {
+        i++;
+        continue;
+      }
       let j = i;
-      while (j + 1 < count && verdicts[j + 1] === v) j++;
+      while (j + 1 < count && (verdicts[j + 1] === v || verdicts[j + 1] === SENT)) j++;
       out[n * 3] = i === j ? VERDICT_SINGLE : VERDICT_BATCH;
       out[n * 3 + 1] = ids[j] as number;
       out[n * 3 + 2] = v - 1;
@@ -59,7 +68,7 @@ export function planVerdicts(input: VerdictPlanInput, out: Uint32Array): number 
   }
   for (; i < count; i++) {
     const v = verdicts[i] as number;
-    if (v === HELD) continue;
+    if (v === HELD || v === SENT) continue;
     out[n * 3] = VERDICT_SINGLE;
     out[n * 3 + 1] = ids[i] as number;
     out[n * 3 + 2] = v - 1;

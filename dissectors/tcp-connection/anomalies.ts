@@ -21,7 +21,7 @@ export const tcpAnomalies = {
   'overlap-different-data': {
     policy: 'normalize',
     normalize: true,
-    doc: 'A segment whose bytes differ from the first copy where it overlaps earlier data (first wins, per byte). `normalize` forwards it with those bytes rewritten to the first copy (checksum recomputed), so the receiver gets what the rules saw, and its new bytes enter the stream; `accept` takes its new bytes too but forwards it as it came; `drop-packet` drops it whole. With --pass-through nothing is rewritten or dropped and the stream takes its new bytes. Where a packet cannot be rewritten (a segment of a fragmented datagram; inline, until NFQUEUE verdicts carry a rewritten packet) `normalize` drops it.',
+    doc: 'A segment whose bytes differ from the first copy where it overlaps earlier data (first wins, per byte). `normalize` forwards it with those bytes rewritten to the first copy (checksum recomputed), so the receiver gets what the rules saw, and its new bytes enter the stream; `accept` takes its new bytes too but forwards it as it came; `drop-packet` drops it whole. With --pass-through nothing is rewritten or dropped and the stream takes its new bytes. Inline the rewritten packet goes back to the kernel in its verdict (NFQA_PAYLOAD). A segment of a fragmented datagram cannot be rewritten: `normalize` drops it.',
   },
   'data-after-rst': { policy: 'drop-packet', doc: 'Data after a connection was reset.' },
   'data-after-fin': { policy: 'drop-packet', doc: "Data past the sender's FIN." },

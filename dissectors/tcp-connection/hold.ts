@@ -23,6 +23,8 @@ export interface HeldFrame {
    * dropped) together. `bytes` is then the last fragment's, with no TCP header.
    */
   readonly parts?: readonly HeldFrame[];
+  /** Its bytes were rewritten (a normalised segment): they, not the original, must go out. */
+  rewritten?: boolean;
 }
 
 /** Bytes a held frame takes (all its fragments). */

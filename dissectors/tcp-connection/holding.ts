@@ -156,7 +156,12 @@ export class Holding implements HoldHost {
     // A segment of a reassembled datagram: its fragments (copies already) are what waits.
     if (parts !== null) return (this.#frameCopy = { ...(parts[parts.length - 1] as HeldFrame), id: pkt.id, parts });
     const ts = pkt.timestamp;
-    return (this.#frameCopy = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: this.#link.offset });
+    return (this.#frameCopy = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: this.#link.offset, rewritten: pkt.rewritten });
+  }
+
+  /** The current frame was rewritten in place (normalised): a copy made before says so (one made after takes packet.rewritten). */
+  rewritten(): void {
+    if (this.#frameCopy !== null) this.#frameCopy.rewritten = true;
   }
 
   /** Stops streaming a direction: its streams end (truncated: cut short), what it held goes. */

@@ -94,7 +94,10 @@ export class SegmentData {
     if (r === SEG_CONFLICT) {
       history(flow, sender, direction === 'up', H_INCONSISTENT);
       // Normalised: the overlapping bytes now are the first copy's; the checksum follows them.
-      if (conflicts === CONFLICT_REWRITE) tcp.rewritePayload();
+      if (conflicts === CONFLICT_REWRITE) {
+        tcp.rewritePayload();
+        this.#holding.rewritten();
+      }
       if (t.anomaly(flow, 'overlap-different-data', direction, tcp)) return true;
       // normalize could not rewrite it: dropped whole, as drop-packet does.
       if (refused) return true;

@@ -15,6 +15,9 @@
 //   node endpoints.js garbage SRC DST
 //       Sends malformed IPv4/TCP datagrams from SRC to DST through a raw socket (a TCP header
 //       cut short, a data offset past the end, no flags, a bad checksum) and prints {"sent": N}.
+//   node endpoints.js send-ip DST HEX...
+//       Sends each HEX (a whole IPv4 packet, checksums its own) to DST through a raw socket, in
+//       order, and prints {"sent": N}: crafted segments of a connection no socket has.
 //   node endpoints.js udp-burst HOST PORT N
 //       Sends N small UDP datagrams to HOST:PORT and prints {"sent": N}.
 //   node endpoints.js hold HOST PORT
@@ -213,6 +216,33 @@ function garbage(src, dst) {
   next();
 }
 
+// Whole IPv4 packets, as given, one at a time (the kernel fills in nothing but the IP checksum
+// and length it would anyway).
+function sendIp(dst, hexes) {
+  const raw = createRequire(import.meta.url)('raw-socket');
+  const sock = raw.createSocket({ addressFamily: raw.AddressFamily.IPv4, protocol: 255 });
+  const packets = hexes.map((h) => Buffer.from(h, 'hex'));
+  const guard = setTimeout(() => {
+    out({ sent, error: 'timeout' });
+    process.exit(1);
+  }, 5000);
+  let sent = 0;
+  const next = () => {
+    const d = packets[sent];
+    if (d === undefined) {
+      clearTimeout(guard);
+      out({ sent });
+      process.exit(0);
+    }
+    sock.send(d, 0, d.length, dst, (err) => {
+      if (err) process.stderr.write(`${err.message}\n`);
+      sent++;
+      next();
+    });
+  };
+  next();
+}
+
 // N UDP datagrams to HOST:PORT as fast as they go (nobody need listen): fills a stopped
 // palisade's queue.
 function udpBurst(host, port, n) {
@@ -240,6 +270,7 @@ else if (mode === 'keyword') keyword(args[0], args[1], args[2]);
 else if (mode === 'connect') connect(args[0], args[1], args[2]);
 else if (mode === 'hold') hold(args[0], args[1]);
 else if (mode === 'garbage') garbage(args[0], args[1]);
+else if (mode === 'send-ip') sendIp(args[0], args.slice(1));
 else if (mode === 'udp-burst') udpBurst(args[0], args[1], args[2]);
 else if (mode !== undefined) {
   process.stderr.write(`unknown mode ${mode}\n`);

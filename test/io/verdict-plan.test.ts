@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { HELD, planVerdicts, VERDICT_BATCH, VERDICT_SINGLE } from '../../core/io/verdict-plan.ts';
+import { HELD, planVerdicts, SENT, VERDICT_BATCH, VERDICT_SINGLE } from '../../core/io/verdict-plan.ts';
 
 const A = 2; // NF_ACCEPT + 1
 const D = 1; // NF_DROP + 1
 const H = HELD;
+const S = SENT;
 
 /** Plans a batch of consecutive ids from `first`, and returns the messages as readable tuples. */
 function plan(first: number, verdicts: number[], late: [number, number][] = [], olderHeld = 0): [string, number, string][] {
@@ -35,6 +36,15 @@ describe('verdict planning for NFQUEUE batches', () => {
       ['batch', 2, 'drop'],
       ['single', 3, 'accept'],
     ]);
+  });
+
+  it('a packet whose verdict left on its own (rewritten) gets no message; a batch may pass over it', () => {
+    expect(plan(1, [A, S, A, A])).toEqual([['batch', 4, 'accept']]);
+    expect(plan(1, [S, A, A])).toEqual([['batch', 3, 'accept']]);
+    expect(plan(1, [A, A, S])).toEqual([['batch', 3, 'accept']]);
+    expect(plan(1, [S])).toEqual([]);
+    // After a held packet, one message per packet, none for it.
+    expect(plan(1, [H, S, D])).toEqual([['single', 3, 'drop']]);
   });
 
   it('a held packet stops batching: a batch verdict after it would accept it too', () => {

@@ -62,6 +62,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     return DefineClass(env, "Queue",
                        {
                            InstanceMethod<&Queue::Verdicts>("verdicts"),
+                           InstanceMethod<&Queue::VerdictPayload>("verdictPayload"),
                            InstanceMethod<&Queue::Stats>("stats"),
                            InstanceMethod<&Queue::Close>("close"),
                            InstanceAccessor<&Queue::PortId>("portId"),
@@ -354,6 +355,34 @@ class Queue : public Napi::ObjectWrap<Queue> {
       }
     }
     Send(used);
+    return env.Undefined();
+  }
+
+  // verdictPayload(id, verdict, bytes): one NFQNL_MSG_VERDICT whose NFQA_PAYLOAD replaces the
+  // packet (a segment palisade normalised), sent now. Its own message: a batch verdict cannot
+  // carry a packet.
+  Napi::Value VerdictPayload(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsBuffer()) {
+      Napi::TypeError::New(env, "verdictPayload(id, verdict, bytes)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (nl_ == nullptr) return env.Undefined();
+    const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    const uint32_t verdict = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Buffer<char> bytes = info[2].As<Napi::Buffer<char>>();
+    std::vector<char> msg(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg)) + 64 + MNL_ALIGN(bytes.Length()));
+    nlmsghdr* nlh = Header(msg.data(), NFQNL_MSG_VERDICT, NLM_F_REQUEST);
+    nfqnl_msg_verdict_hdr vh = {htonl(verdict), htonl(id)};
+    mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof vh, &vh);
+    mnl_attr_put(nlh, NFQA_PAYLOAD, bytes.Length(), bytes.Data());
+    counters_.verdictMessages++;
+    counters_.sends++;
+    while (mnl_socket_sendto(nl_, msg.data(), nlh->nlmsg_len) < 0) {
+      if (errno == EINTR) continue;
+      counters_.sendErrors++;
+      break;
+    }
     return env.Undefined();
   }
 
