@@ -15,7 +15,8 @@
  * `palisade test test/cases` as a user would. Captures are made by test/cases/make-cases.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -139,6 +140,24 @@ describe('replay cases (test/cases)', () => {
       expect(monitored.dropped).toEqual([]);
     });
   }
+
+  it.skipIf(spawnSync('tshark', ['--version']).status !== 0)('palisade replay -o writes the normalised segments: tshark reads every checksum as good, each byte as its first copy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pal-normalised-'));
+    try {
+      const out = join(dir, 'out.pcap');
+      const name = 'conflict-covering-several-keeps-holes';
+      const r = palisade(['replay', `test/cases/${name}/rules.ts`, `test/cases/${name}/input.pcap`, '-o', out, '--no-typecheck']);
+      expect(r.status, r.stderr).toBe(0);
+      const t = spawnSync('tshark', ['-n', '-r', out, '-o', 'tcp.check_checksum:TRUE', '-Y', 'tcp.srcport == 40000 && tcp.len > 0', '-T', 'fields', '-e', 'tcp.seq', '-e', 'tcp.payload', '-e', 'tcp.checksum.status'], { encoding: 'utf8' });
+      const rows = t.stdout.trim().split('\n').map((l) => l.split('\t'));
+      // The segment that covered the buffered ones with 'C', 'G', 'K' went out with 'c', 'g', 'k'.
+      expect(rows.map(([seq, hex]) => [Number(seq), Buffer.from(hex ?? '', 'hex').toString('latin1')])).toContainEqual([2, 'bcdefghijklm']);
+      for (const [seq, hex] of rows) expect(Buffer.from(hex ?? '', 'hex').toString('latin1'), `seq ${seq}`).toBe('abcdefghijklmnop'.slice(Number(seq) - 1, Number(seq) - 1 + (hex?.length ?? 0) / 2));
+      expect(rows.every(([, , status]) => status === '1')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('pass `palisade test test/cases` as a user runs it: exit 0, N passed, 0 failed', () => {
     const r = palisade(['test', 'test/cases']);
