@@ -343,19 +343,27 @@ export class StreamReassembler {
     if (pieces.length + 1 - (j - i) > this.#limits.maxSegments) return SEG_MEMCAP;
     // What memory grows by: `fresh`, (b - a) minus the pieces replaced, and one piece for j - i.
     const grow = fresh + this.#pieceBytes * (1 - (j - i));
+    if (!this.#room(grow)) return SEG_MEMCAP;
+    pieces.splice(i, j - i, this.#piece(payload, s, a, b));
+    this.#buffered += grow;
+    this.#budget.used += grow;
+    this.#lastNew = fresh;
+    return SEG_NEW;
+  }
+
+  /**
+   * Room for `grow` more buffered bytes within maxBytes and the global budget, made by
+   * releasing the oldest retained bytes (out-of-order data takes precedence); false when even
+   * that is not enough.
+   */
+  #room(grow: number): boolean {
     const budget = this.#budget;
     const perStream = this.#retained + this.#buffered + grow - this.#limits.maxBytes;
     const global = budget.used + grow - budget.cap;
     const over = perStream > global ? perStream : global;
-    if (over > this.#retained) return SEG_MEMCAP;
+    if (over > this.#retained) return false;
     if (over > 0) this.#release(over);
-    const data = Buffer.allocUnsafeSlow(b - a);
-    data.set(payload.subarray(a - s, b - s));
-    pieces.splice(i, j - i, { start: a, end: b, data });
-    this.#buffered += grow;
-    budget.used += grow;
-    this.#lastNew = fresh;
-    return SEG_NEW;
+    return true;
   }
 
   /**
@@ -374,16 +382,11 @@ export class StreamReassembler {
     if (cur < e) holes.push(this.#piece(payload, s, cur, e));
     if (pieces.length + holes.length > this.#limits.maxSegments) return SEG_MEMCAP;
     const grow = fresh + this.#pieceBytes * holes.length;
-    const budget = this.#budget;
-    const perStream = this.#retained + this.#buffered + grow - this.#limits.maxBytes;
-    const global = budget.used + grow - budget.cap;
-    const over = perStream > global ? perStream : global;
-    if (over > this.#retained) return SEG_MEMCAP;
-    if (over > 0) this.#release(over);
+    if (!this.#room(grow)) return SEG_MEMCAP;
     const merged = pieces.slice(first, last).concat(holes).sort((x, y) => x.start - y.start);
     pieces.splice(first, last - first, ...merged);
     this.#buffered += grow;
-    budget.used += grow;
+    this.#budget.used += grow;
     this.#lastNew = fresh;
     return SEG_CONFLICT;
   }
@@ -516,32 +519,34 @@ export class StreamReassembler {
     }
   }
 
+  /** Where stream offset `from` (retainStart <= from < delivered) is in the ring. */
+  #ringAt(from: number): number {
+    const at = this.#head + (from - (this.#delivered - this.#retained));
+    return at >= (this.#ring as Buffer).length ? at - (this.#ring as Buffer).length : at;
+  }
+
   /** payload (at offset s) equals the retained bytes over [from, to), retainStart <= from < to <= delivered. */
   #matchesRetained(payload: Buffer, s: number, from: number, to: number): boolean {
     const ring = this.#ring as Buffer;
-    const size = ring.length;
-    let at = this.#head + (from - (this.#delivered - this.#retained));
-    if (at >= size) at -= size;
+    const at = this.#ringAt(from);
     const n = to - from;
-    const toEnd = size - at;
+    const toEnd = ring.length - at;
     const p = from - s;
     if (n <= toEnd) return payload.compare(ring, at, at + n, p, p + n) === 0;
-    return payload.compare(ring, at, size, p, p + toEnd) === 0 && payload.compare(ring, 0, n - toEnd, p + toEnd, p + n) === 0;
+    return payload.compare(ring, at, ring.length, p, p + toEnd) === 0 && payload.compare(ring, 0, n - toEnd, p + toEnd, p + n) === 0;
   }
 
-  /** Overwrites payload (at offset s) over [from, to) with the retained bytes there. */
+  /** Overwrites payload (at offset s) over [from, to) with the retained bytes there (a normalised segment). */
   #copyRetained(payload: Buffer, s: number, from: number, to: number): void {
     const ring = this.#ring as Buffer;
-    const size = ring.length;
-    let at = this.#head + (from - (this.#delivered - this.#retained));
-    if (at >= size) at -= size;
+    const at = this.#ringAt(from);
     const n = to - from;
-    const toEnd = size - at;
+    const toEnd = ring.length - at;
     const p = from - s;
     if (n <= toEnd) {
       ring.copy(payload, p, at, at + n);
     } else {
-      ring.copy(payload, p, at, size);
+      ring.copy(payload, p, at, ring.length);
       ring.copy(payload, p + toEnd, 0, n - toEnd);
     }
   }

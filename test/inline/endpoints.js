@@ -193,27 +193,7 @@ function garbage(src, dst) {
     ip(tcp(0x10, 5, 100)), // bad checksum, no connection
     ip(Buffer.from([0x45, 0, 0, 8]), 17), // UDP header cut short
   ];
-  // One at a time, and a timer to hold the event loop open: raw-socket's poll handle alone does
-  // not keep the process alive until its queued sends are done.
-  const guard = setTimeout(() => {
-    out({ sent, error: 'timeout' });
-    process.exit(1);
-  }, 5000);
-  let sent = 0;
-  const next = () => {
-    const d = datagrams[sent];
-    if (d === undefined) {
-      clearTimeout(guard);
-      out({ sent });
-      process.exit(0);
-    }
-    sock.send(d, 0, d.length, dst, (err) => {
-      if (err) process.stderr.write(`${err.message}\n`);
-      sent++;
-      next();
-    });
-  };
-  next();
+  sendInOrder(sock, dst, datagrams);
 }
 
 // Whole IPv4 packets, as given, one at a time (the kernel fills in nothing but the IP checksum
@@ -221,7 +201,12 @@ function garbage(src, dst) {
 function sendIp(dst, hexes) {
   const raw = createRequire(import.meta.url)('raw-socket');
   const sock = raw.createSocket({ addressFamily: raw.AddressFamily.IPv4, protocol: 255 });
-  const packets = hexes.map((h) => Buffer.from(h, 'hex'));
+  sendInOrder(sock, dst, hexes.map((h) => Buffer.from(h, 'hex')));
+}
+
+// One at a time, and a timer to hold the event loop open: raw-socket's poll handle alone does
+// not keep the process alive until its queued sends are done. Prints {"sent": N} and exits.
+function sendInOrder(sock, dst, packets) {
   const guard = setTimeout(() => {
     out({ sent, error: 'timeout' });
     process.exit(1);
