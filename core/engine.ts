@@ -212,6 +212,8 @@ export class Engine {
     } finally {
       dispatch.inPacket = false;
     }
+    // What the packet's later rules released or dropped (a sendPacket rule's flow.send()).
+    this.#drainTcp();
     // A frame held for streamed rules: its verdict comes when they have read its bytes.
     if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) return 'pending';
     if (v === ACCEPT) this.#settle.forwardCurrent();

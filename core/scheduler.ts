@@ -111,6 +111,9 @@ export class Scheduler implements StreamScheduler {
       } finally {
         this.runnable = Math.max(0, this.runnable - 1);
         stream.finish();
+        // Its end released what it held back: out now, not at the next packet (a run that ends
+        // on its own, outside a settle() turn, would otherwise leave its frames waiting).
+        if (!dispatch.inPacket && !this.#closed()) this.#settleFrames();
       }
     })();
     dispatch.running = outer;

@@ -231,6 +231,27 @@ describe('streamed rules', () => {
     expect(r.alerts.map((a) => [a.rule, a.packet])).toEqual([['no-two', r.dropped[0]]]);
   });
 
+  it('a frame held for a run that then ends on its own goes out at once, without settle() or a next packet (inline)', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        // Returns before reading (a rule for other ports): what its stream held goes when the run ends.
+        eval: () => Promise.resolve(),
+      });
+    });
+    const forwarded: number[] = [];
+    const engine = createEngine({ rules, alerts: 'stdout', log: 'stderr', output: { forward: (_b, _s, _n, _l, id) => forwarded.push(id) } });
+    const frames = tcpSession().handshake().send('up', 'hello', { ack: false }).frames();
+    const verdicts = frames.map((f, i) => engine.push(f, { secs: 1_700_000_000 + i, nsecs: 0 }, 1));
+    // The data frame was held: its verdict waits for the run.
+    expect(verdicts.at(-1)).toBe('pending');
+    // As a queue worker does between batches: let the event loop turn, call nothing.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(forwarded).toEqual(frames.map((_, i) => i + 1));
+    engine.close();
+  });
+
   it('caps what is held: past tcp.hold.maxBytes the hold-cap anomaly releases it and the stream ends truncated', async () => {
     let truncated = false;
     let maxHeld = 0;
