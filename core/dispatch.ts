@@ -97,7 +97,8 @@ export class Dispatch {
   emit(ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.lists[ev.id];
     if (list === undefined || list.length === 0) return;
-    const pkt = this.#pkt;
+    // The frame whose drop stops the listeners: a held frame going out, or the current one.
+    const pkt = this.#releasing ?? this.#pkt;
     for (const l of list) {
       this.rule = l.name;
       try {
@@ -116,15 +117,7 @@ export class Dispatch {
     const outer = this.rule;
     const outerFrame = this.#releasing;
     this.#releasing = pkt;
-    for (const l of this.lists[packetEvents.sendPacket.id] ?? []) {
-      this.rule = l.name;
-      try {
-        l.fn(pkt);
-      } catch (err) {
-        this.ruleError(l.name, err);
-      }
-      if (pkt.dropped) break;
-    }
+    this.emit(packetEvents.sendPacket, pkt);
     this.rule = outer;
     this.#releasing = outerFrame;
   }
@@ -156,8 +149,8 @@ export class Dispatch {
     const init = spec.init as Listener['fn'] | undefined;
     const cont = (spec.continue as ((ret: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown) | undefined) ?? ((ret: unknown) => !ret);
     const final = spec.final as Listener['fn'] | undefined;
-    const pkt = this.#pkt;
     return (a, b, c, d) => {
+      const pkt = this.#releasing ?? this.#pkt;
       if (init) {
         this.rule = name;
         init(a, b, c, d);
