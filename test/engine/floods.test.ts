@@ -37,16 +37,17 @@ describe('floods stay within their caps', () => {
     // may add the new bytes they bring (normalize keeps them, first wins per byte), never a byte
     // past the farthest any frame of the connection carried.
     const { flood } = await import('../../bench/flood-traffic.ts');
-    const farthest = new Map<number, number>();
-    const isn = new Map<number, number>();
+    const { Chain } = await import('../dissectors/frames.ts');
+    const c = new Chain();
+    const farthest = new Map<string, number>();
+    const isn = new Map<string, number>();
     flood('overlap', 60_000, (f) => {
-      const client = f.readUInt32BE(14 + 12);
-      const seq = f.readUInt32BE(14 + 20 + 4);
-      const flags = f[14 + 20 + 13] as number;
-      if ((flags & 0x02) !== 0 && (flags & 0x10) === 0) isn.set(client, seq);
-      const len = f.length - 14 - 20 - (((f[14 + 20 + 12] as number) >> 4) * 4);
+      if (c.run(f) !== 'tcp') throw new Error('the flood sent a frame that is not TCP');
+      const tcp = c.tcp;
+      const client = c.ipv4.src;
+      if (tcp.flags.syn && !tcp.flags.ack) isn.set(client, tcp.seq);
       const start = isn.get(client);
-      if (len > 0 && start !== undefined) farthest.set(client, Math.max(farthest.get(client) ?? 0, ((seq - start - 1) >>> 0) + len));
+      if (tcp.payloadLength > 0 && start !== undefined) farthest.set(client, Math.max(farthest.get(client) ?? 0, ((tcp.seq - start - 1) >>> 0) + tcp.payloadLength));
     });
     expect(r.delivered).toBeGreaterThanOrEqual(1000 * 14 * 100);
     expect(r.delivered).toBeLessThanOrEqual([...farthest.values()].reduce((a, b) => a + b, 0));
