@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'PAL_ERR_INJECT'
   | 'PAL_ERR_CTL_SOCKET'
   | 'PAL_ERR_CTL'
+  | 'PAL_ERR_RELOAD'
   | 'PAL_ERR_RULE_TIMEOUT'
   | 'PAL_ERR_HEAP_LIMIT'
   | 'PAL_ERR_RULE_ERRORS'
@@ -50,6 +51,7 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_INJECT: 1,
   PAL_ERR_CTL_SOCKET: 1,
   PAL_ERR_CTL: 1,
+  PAL_ERR_RELOAD: 1,
   PAL_ERR_RULE_TIMEOUT: 3,
   PAL_ERR_HEAP_LIMIT: 3,
   PAL_ERR_RULE_ERRORS: 1,
@@ -191,3 +193,6 @@ export const ctlSocketError = (path: string, detail: string): PalisadeError =>
 
 /** `palisade ctl`: no palisade answered, or the command failed there. */
 export const ctlError = (detail: string): PalisadeError => new PalisadeError('PAL_ERR_CTL', detail);
+
+/** A `ctl reload` refused: the running rules, flow table and counters stay as they were. */
+export const reloadError = (file: string, detail: string): PalisadeError => new PalisadeError('PAL_ERR_RELOAD', `${file}: ${detail}`);
