@@ -3,8 +3,8 @@
  * validates against it, errors name the key and the allowed values, and docs/config.md lists
  * every key (a test keeps the two in step).
  */
-import { readFileSync } from 'node:fs';
-import { configError, fileNotFound } from './errors.ts';
+import { configError, configTooLarge } from './errors.ts';
+import { readBounded } from './io/read-bounded.ts';
 import type { TcpConnectionConfig } from '../dissectors/tcp-connection/index.ts';
 import { tcpAnomalies } from '../dissectors/tcp-connection/anomalies.ts';
 import type { UdpConnectionConfig } from '../dissectors/udp-connection/index.ts';
@@ -372,13 +372,14 @@ function checkLeaf(leaf: Leaf, value: unknown, source: string): void {
   }
 }
 
+/** Far more than every key written out; a bound, so that no path can make palisade read without end. */
+const CONFIG_MAX_BYTES = 1024 * 1024;
+
 export function loadConfigFile(path: string, mode: ConfigMode = 'replay'): Config {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw fileNotFound('config file', path);
-  }
+  const { bytes, size } = readBounded(path, 'config file', CONFIG_MAX_BYTES);
+  if (bytes.length > CONFIG_MAX_BYTES) throw configTooLarge(path, size, CONFIG_MAX_BYTES);
+  // A byte order mark, as some Windows editors save UTF-8, is not JSON: it goes.
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -87,6 +87,13 @@ export const fileNotFound = (what: string, path: string): PalisadeError =>
 export const configError = (file: string, key: string, problem: string): PalisadeError =>
   new PalisadeError('PAL_ERR_CONFIG', `${file}: key '${key}' ${problem}`);
 
+/** A path that must name a regular file (read to its end) but names a device, a FIFO, a directory. */
+export const notRegularFile = (what: string, path: string, kind: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_FILE_NOT_FOUND', `${what} '${path}' is ${kind}, not a regular file; give the path of a file`);
+
+export const configTooLarge = (file: string, size: number, bound: number): PalisadeError =>
+  new PalisadeError('PAL_ERR_CONFIG', `${file}: is ${size} bytes, more than a config file may hold (${bound} bytes); a config is a small JSON object of limits and policies`);
+
 export const ruleLoadError = (file: string, detail: string, cause?: unknown): PalisadeError =>
   new PalisadeError('PAL_ERR_RULE_LOAD', `${file}: ${detail}`, { cause });
 

@@ -1,6 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { configSchema, defaultConfig, validateConfig } from '../core/config.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, defaultConfig, loadConfigFile, validateConfig } from '../core/config.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'palisade-config-'));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+const configFile = (name: string, text: string): string => {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+};
 
 describe('config', () => {
   it('docs/config.md documents every key with its allowed values and default', () => {
@@ -35,5 +47,11 @@ describe('config', () => {
     expect(validateConfig({ rules: { timeoutMs: 5000 } }, 'x', 'inline').rules.timeoutMs).toBe(5000);
     // An engine given a whole inline config keeps it.
     expect(validateConfig(defaultConfig('inline')).rules.timeoutMs).toBe(200);
+  });
+
+  it('reads a config file that starts with a UTF-8 byte order mark', () => {
+    const path = configFile('bom.json', '\uFEFF{"ruleErrorPolicy":"accept"}');
+    expect(readFileSync(path).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(loadConfigFile(path).ruleErrorPolicy).toBe('accept');
   });
 });

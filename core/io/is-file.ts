@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 
 /** A regular file that exists (through a symbolic link too): not a directory, not missing. */
 export function isFile(path: string): boolean {
@@ -7,4 +7,14 @@ export function isFile(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a path that is not a regular file names, for an error message: `a FIFO`. */
+export function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
 }
