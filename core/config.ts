@@ -364,7 +364,11 @@ function checkLeaf(leaf: Leaf, value: unknown, source: string): void {
     }
     return;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < leaf.min || value > leaf.max) {
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would print as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw configError(source, leaf.key, `is not a finite number (it reads as ${value}); expected a number from ${leaf.min} to ${leaf.max}`);
+  }
+  if (typeof value !== 'number' || value < leaf.min || value > leaf.max) {
     throw configError(source, leaf.key, `is ${JSON.stringify(value)}; expected a number from ${leaf.min} to ${leaf.max}`);
   }
   if (leaf.integer && !Number.isInteger(value)) {

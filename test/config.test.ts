@@ -49,6 +49,14 @@ describe('config', () => {
     expect(validateConfig(defaultConfig('inline')).rules.timeoutMs).toBe(200);
   });
 
+  it('says a number too large for a double is not finite, not that it is null', () => {
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify would print as null.
+    const path = configFile('huge.json', '{"memcap":1e400}');
+    expect(() => loadConfigFile(path)).toThrow(/key 'memcap' is not a finite number \(it reads as Infinity\); expected a number from 1048576 to/);
+    expect(() => validateConfig({ fragments: { timeout: -Infinity } })).toThrow(/key 'fragments.timeout' is not a finite number \(it reads as -Infinity\)/);
+    expect(() => validateConfig({ memcap: NaN })).toThrow(/key 'memcap' is not a finite number \(it reads as NaN\)/);
+  });
+
   it('reads a config file that starts with a UTF-8 byte order mark', () => {
     const path = configFile('bom.json', '\uFEFF{"ruleErrorPolicy":"accept"}');
     expect(readFileSync(path).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
