@@ -101,8 +101,10 @@ export class AlertWriter {
   }
 
   raise(rule: string, packet: number | undefined, input: AlertInput, extra?: Record<string, unknown>): AlertHandle {
+    // The fields first: a rule's bad input throws here, and an alert never written takes no id.
+    const fields = alertFields(input);
     const id = this.#next++;
-    const base: AlertRecord = { type: 'alert', id, rule, ...(packet ? { packet } : {}), ...alertFields(input), ...extra };
+    const base: AlertRecord = { type: 'alert', id, rule, ...(packet ? { packet } : {}), ...fields, ...extra };
     this.#write(base);
     let current = base;
     return {

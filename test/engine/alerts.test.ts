@@ -73,6 +73,34 @@ describe('alert()', () => {
     expect(engine.stats.alerts).toBe(2);
   });
 
+  it('takes an id only for an alert that is written: one that throws on its fields uses none', async () => {
+    const rules = defineRules(({ rule, alert }) => {
+      rule({
+        name: 'bad-then-good',
+        on: tcp.events.receivePacket,
+        eval: (pkt) => {
+          // An address that is not one: building the record throws, before any line is written.
+          expect(() => alert({ description: 'bad', sources: [null as never] })).toThrow(TypeError);
+          alert({ description: 'good', sources: [pkt.ip.src] });
+        },
+      });
+      rule({
+        name: 'throws-uncaught',
+        on: tcp.events.receivePacket,
+        eval: () => {
+          alert({ description: 'never written', targets: [{ address: undefined as never }] });
+        },
+      });
+    });
+    const r = await replay({ rules, packets: [seg, seg] });
+    expect(r.alerts.map((a) => [a.id, a.rule, a.description])).toEqual([
+      [1, 'bad-then-good', 'good'],
+      [2, 'throws-uncaught', expect.stringMatching(/^rule error: /)],
+      [3, 'bad-then-good', 'good'],
+      [4, 'throws-uncaught', expect.stringMatching(/^rule error: /)],
+    ]);
+  });
+
   it('names a rule without a name by its file and line', async () => {
     const rules = defineRules(({ rule, alert }) => {
       rule({ on: tcp.events.receivePacket, eval: () => alert({ description: 'x' }) });
