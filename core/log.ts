@@ -15,6 +15,11 @@ export type LogTarget = 'stdout' | 'stderr' | { pretty: 'stdout' | 'stderr' } | 
 
 export interface Destination {
   stream: DestinationStream;
+  /**
+   * Writes out what is buffered, and from then on each line as it comes. The engine flushes
+   * when it closes: a line after that comes from a timer or a promise a rule left running, and
+   * nothing would flush it again (an alert counted in the summary and missing from the file).
+   */
   flush(): void;
   /** The first write error (the run ends with it), or null. */
   failure(): PalisadeError | null;
@@ -49,9 +54,17 @@ export function colors(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): boolean
 }
 
 function writerDestination(w: LineWriter): Destination {
+  let flushed = false;
   return {
-    stream: w,
+    stream: {
+      write: (line: string) => {
+        const ok = w.write(line);
+        if (flushed) w.flush();
+        return ok;
+      },
+    },
     flush: () => {
+      flushed = true;
       w.flush();
     },
     failure: () => w.failure,

@@ -137,9 +137,23 @@ export async function replay(argv: string[]): Promise<number> {
   const thrown = engine.stats.ruleErrors > 0 && !(values['allow-rule-errors'] ?? false) ? ruleErrors(engine.stats.ruleErrorsByRule) : undefined;
   const failure = error ?? flows?.failure() ?? closing ?? thrown;
   process.stderr.write(`${summary(engine.stats, seconds, { passThrough, detail: values.stats ?? false })}\n`);
+  reportLateAlerts(engine.stats);
   if (failure !== undefined) {
     process.stderr.write(`palisade: ${failure.toString()}\n`);
     return failure.code === 'PAL_ERR_INTERRUPTED' && stop.signal === 'SIGTERM' ? 143 : failure.exitCode;
   }
   return 0;
+}
+
+/**
+ * Alerts a rule raises after the summary (from a timer, or a promise it left running) are
+ * written as they come, never waited for: at exit, the count of those is said, so that the
+ * summary and this line add up to the alert output's lines.
+ */
+function reportLateAlerts(stats: { readonly alerts: number }): void {
+  const counted = stats.alerts;
+  process.once('exit', () => {
+    const late = stats.alerts - counted;
+    if (late > 0) process.stderr.write(`palisade: ${late} more alert${late === 1 ? '' : 's'} came after the summary (raised from timers or promises the rules left running); each was written\n`);
+  });
 }
