@@ -3,6 +3,8 @@
  * values and says what to do. Malformed packets are not errors: they are counted anomalies.
  */
 
+import { printable } from './printable.ts';
+
 export type ErrorCode =
   | 'PAL_ERR_USAGE'
   | 'PAL_ERR_FILE_NOT_FOUND'
@@ -144,7 +146,7 @@ export const interrupted = (signal: string, frame: number): PalisadeError =>
 /** A replay whose rules threw: its verdicts followed ruleErrorPolicy, not the rules' intent. */
 export const ruleErrors = (byRule: ReadonlyMap<string, number>): PalisadeError => {
   const total = [...byRule.values()].reduce((a, b) => a + b, 0);
-  const rules = [...byRule].sort((a, b) => b[1] - a[1]).map(([rule, n]) => `'${rule}' ${n}`);
+  const rules = [...byRule].sort((a, b) => b[1] - a[1]).map(([rule, n]) => `'${printable(rule)}' ${n}`);
   return new PalisadeError(
     'PAL_ERR_RULE_ERRORS',
     `rules threw ${total} time${total === 1 ? '' : 's'} (${rules.slice(0, 5).join(', ')}${rules.length > 5 ? ', …' : ''}); the log has their first errors with the stack; pass --allow-rule-errors if they are expected`,
@@ -155,7 +157,7 @@ export const ruleErrors = (byRule: ReadonlyMap<string, number>): PalisadeError =
 export const ruleTimeout = (rule: string, frame: number | undefined, stuckMs: number, timeoutMs: number): PalisadeError =>
   new PalisadeError(
     'PAL_ERR_RULE_TIMEOUT',
-    `rule '${rule || '(unknown)'}' ran for ${Math.round(stuckMs)} ms${frame === undefined ? '' : ` on frame ${frame}`} without returning and was stopped (rules.timeoutMs is ${timeoutMs}); the replay ends here, and its outputs hold everything decided before it. Fix the rule (a loop that never ends?) or raise rules.timeoutMs`,
+    `rule '${printable(rule || '(unknown)')}' ran for ${Math.round(stuckMs)} ms${frame === undefined ? '' : ` on frame ${frame}`} without returning and was stopped (rules.timeoutMs is ${timeoutMs}); the replay ends here, and its outputs hold everything decided before it. Fix the rule (a loop that never ends?) or raise rules.timeoutMs`,
   );
 
 export const heapLimit = (usedMb: number, limitMb: number, frame: number): PalisadeError =>
@@ -167,7 +169,7 @@ export const heapLimit = (usedMb: number, limitMb: number, frame: number): Palis
 export const heapNearV8Limit = (rule: string, frame: number | undefined, usedMb: number, v8LimitMb: number): PalisadeError =>
   new PalisadeError(
     'PAL_ERR_HEAP_LIMIT',
-    `rule '${rule || '(unknown)'}' was stopped${frame === undefined ? '' : ` on frame ${frame}`} with ${usedMb} MiB of heap in use, near V8's own limit (${v8LimitMb} MiB), which would abort the process; the replay ends here, and its outputs hold everything decided before it. A rule allocating without bound in one call? Or start node with a larger --max-old-space-size`,
+    `rule '${printable(rule || '(unknown)')}' was stopped${frame === undefined ? '' : ` on frame ${frame}`} with ${usedMb} MiB of heap in use, near V8's own limit (${v8LimitMb} MiB), which would abort the process; the replay ends here, and its outputs hold everything decided before it. A rule allocating without bound in one call? Or start node with a larger --max-old-space-size`,
   );
 
 /** A `palisade test` case whose expect.json (or what it points to) is not a valid case. */

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { ruleInvalid, ruleLoadError, PalisadeError } from './errors.ts';
 import { isEventDescriptor, type AnyEvent } from './events.ts';
+import { printable } from './printable.ts';
 import { callerLocation, flowState, runSetup, type FlowStores, type RuleContext, type RuleFunction, type RuleSet, type RuleSpec, type StreamedRuleSpec } from './rules.ts';
 import type { AlertHandle, AlertInput, AlertWriter } from './alert.ts';
 import type { Dispatch, Listener } from './dispatch.ts';
@@ -30,7 +31,7 @@ function check(where: string, kind: string, spec: unknown): { on: AnyEvent; name
   const s = spec as { on?: unknown; name?: unknown };
   const name = typeof s.name === 'string' && s.name !== '' ? s.name : where;
   if (!isEventDescriptor(s.on)) {
-    throw ruleInvalid(where, `${kind} '${name}': 'on' is ${s.on === undefined ? 'missing' : 'not a palisade event'}; use an event such as tcp.events.receivePacket`);
+    throw ruleInvalid(where, `${kind} '${printable(name)}': 'on' is ${s.on === undefined ? 'missing' : 'not a palisade event'}; use an event such as tcp.events.receivePacket`);
   }
   return { on: s.on, name };
 }
@@ -40,10 +41,10 @@ function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Log
   const rule = (spec: StreamedRuleSpec | RuleSpec<AnyEvent>): void => {
     const where = callerLocation().text;
     const { on, name } = check(where, 'rule', spec);
-    if (!isFn(spec.eval)) throw ruleInvalid(where, `rule '${name}' has no eval function; add eval: (...) => { … }`);
+    if (!isFn(spec.eval)) throw ruleInvalid(where, `rule '${printable(name)}' has no eval function; add eval: (...) => { … }`);
     if (spec.options?.streamed === true) {
       if (on !== tcpConnectionEvents.receiveData) {
-        throw ruleInvalid(where, `rule '${name}': options.streamed needs on: tcpConnection.events.receiveData, not ${on.name}`);
+        throw ruleInvalid(where, `rule '${printable(name)}': options.streamed needs on: tcpConnection.events.receiveData, not ${on.name}`);
       }
       dispatch.streamed.push({ name, fn: spec.eval as StreamedRuleSpec['eval'] });
       return;
@@ -56,7 +57,7 @@ function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Log
       const where = callerLocation().text;
       const { on, name } = check(where, 'ruleGroup', spec);
       for (const key of ['init', 'continue', 'final'] as const) {
-        if (spec[key] !== undefined && !isFn(spec[key])) throw ruleInvalid(where, `ruleGroup '${name}': ${key} must be a function`);
+        if (spec[key] !== undefined && !isFn(spec[key])) throw ruleInvalid(where, `ruleGroup '${printable(name)}': ${key} must be a function`);
       }
       const rules: Listener[] = [];
       (lists[on.id] ??= []).push({ name, fn: dispatch.groupRunner(name, spec, rules) });
@@ -65,7 +66,7 @@ function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Log
         rule: (r) => {
           const at = callerLocation().text;
           if (typeof r !== 'object' || !isFn(r.eval)) {
-            throw ruleInvalid(at, `rule in group '${name}' has no eval function; add eval: (...) => { … }`);
+            throw ruleInvalid(at, `rule in group '${printable(name)}' has no eval function; add eval: (...) => { … }`);
           }
           rules.push({ name: typeof r.name === 'string' && r.name !== '' ? r.name : at, fn: r.eval });
         },

@@ -1,5 +1,6 @@
 /** The end-of-run summary, for people (stderr), and `--stats` detail. */
 import type { Stats } from '../stats.ts';
+import { printable } from '../printable.ts';
 import { byteSize, count as n } from './figures.ts';
 
 export function summary(stats: Stats, seconds: number, options: { passThrough: boolean; detail: boolean }): string {
@@ -26,6 +27,6 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
 function ruleErrorDetail(stats: Stats): string {
   const rules = [...stats.ruleErrorsByRule].sort((a, b) => b[1] - a[1]);
   if (rules.length === 0) return '';
-  const shown = rules.slice(0, 3).map(([rule, count]) => `${rule} ${n(count)}`).join(', ') + (rules.length > 3 ? ', …' : '');
+  const shown = rules.slice(0, 3).map(([rule, count]) => `${printable(rule)} ${n(count)}`).join(', ') + (rules.length > 3 ? ', …' : '');
   return ` (${shown}${stats.ruleTimeouts > 0 ? `; ${n(stats.ruleTimeouts)} stopped by rules.timeoutMs` : ''})`;
 }
