@@ -84,6 +84,11 @@ export class Dispatch {
     this.#dropOnError = dropOnError;
   }
 
+  /** Files a rule (or a group's runner) under its event, after those before it: the rule registry installs through here. */
+  add(ev: AnyEvent, listener: Listener): void {
+    (this.lists[ev.id] ??= []).push(listener);
+  }
+
   has(ev: AnyEvent): boolean {
     return (this.lists[ev.id]?.length ?? 0) > 0;
   }

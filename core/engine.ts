@@ -20,6 +20,7 @@ import { AlertWriter, type AlertRecord } from './alert.ts';
 import { alertLogger, openDestination, ruleLogger, type Destination, type LogTarget } from './log.ts';
 import { RuleErrors } from './rule-errors.ts';
 import { Dispatch } from './dispatch.ts';
+import { ViewCheckingDispatch } from './view-check.ts';
 import { installRules } from './rule-registry.ts';
 import { Scheduler } from './scheduler.ts';
 import { Settle, type EngineOutput } from './settle.ts';
@@ -62,6 +63,12 @@ export interface EngineOptions {
    * resumed streamed run, armed while streamed runs settle.
    */
   heartbeat?: Int32Array;
+  /**
+   * Check-views mode (view-check.ts): each receiveData listener gets a copy of the bytes, filled
+   * with poison once the event is over, so that a rule keeping `data` fails its tests. A copy per
+   * listener call: for tests (`palisade test`, replay()) and `replay --check-views`.
+   */
+  checkViews?: boolean;
 }
 
 /** What a held fragment costs beyond its bytes: its frame record and the Buffer objects (measured ~460 B for tiny fragments, Buffer pool slabs included, so a round figure below it). */
@@ -128,7 +135,7 @@ export class Engine {
     this.#log = ruleLogger(logDest, this.clock, this.config.logLevel);
     this.#ruleErrors = new RuleErrors(this.stats, this.#log, () => this.clock.now);
     this.#checksums = new ChecksumPolicy(this.config, this.stats, this.#log);
-    const dispatch = new Dispatch(allEvents().length, this.#pkt, this.#alerts, this.#log, this.#ruleErrors, () => this.config.ruleErrorPolicy === 'drop');
+    const dispatch = new (options.checkViews === true ? ViewCheckingDispatch : Dispatch)(allEvents().length, this.#pkt, this.#alerts, this.#log, this.#ruleErrors, () => this.config.ruleErrorPolicy === 'drop');
     this.#dispatch = dispatch;
     this.#settle = new Settle(this.#pkt, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow);
     this.#scheduler = new Scheduler(dispatch, this.#log, this.#beat, () => this.#drainTcp(), () => this.#closed);

@@ -62,6 +62,12 @@ export interface ReplayOptions {
   linkType?: number;
   config?: unknown;
   passThrough?: boolean;
+  /**
+   * Check-views mode, on unless false: each receiveData listener gets a copy of the bytes, filled
+   * with `PALISADE-STALE-VIEW ` once the event is over, so that a rule keeping `data` past its
+   * event (valid only during it) fails its test every run; the output is unchanged.
+   */
+  checkViews?: boolean;
 }
 
 function jsonLines(into: Record<string, unknown>[]): Writable {
@@ -104,6 +110,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         rules,
         config,
         passThrough: options.passThrough,
+        checkViews: options.checkViews ?? true,
         heartbeat,
         alerts: sink,
         log: jsonLines(logs),

@@ -37,7 +37,6 @@ function check(where: string, kind: string, spec: unknown): { on: AnyEvent; name
 }
 
 function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Logger): RuleContext {
-  const lists = dispatch.lists;
   const rule = (spec: StreamedRuleSpec | RuleSpec<AnyEvent>): void => {
     const where = callerLocation().text;
     const { on, name } = check(where, 'rule', spec);
@@ -49,7 +48,7 @@ function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Log
       dispatch.streamed.push({ name, fn: spec.eval as StreamedRuleSpec['eval'] });
       return;
     }
-    (lists[on.id] ??= []).push({ name, fn: spec.eval });
+    dispatch.add(on, { name, fn: spec.eval });
   };
   return {
     rule: rule as RuleFunction,
@@ -60,7 +59,7 @@ function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Log
         if (spec[key] !== undefined && !isFn(spec[key])) throw ruleInvalid(where, `ruleGroup '${printable(name)}': ${key} must be a function`);
       }
       const rules: Listener[] = [];
-      (lists[on.id] ??= []).push({ name, fn: dispatch.groupRunner(name, spec, rules) });
+      dispatch.add(on, { name, fn: dispatch.groupRunner(name, spec, rules) });
       return {
         name,
         rule: (r) => {

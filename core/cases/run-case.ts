@@ -26,7 +26,8 @@ export async function runCase(c: Case, options: { update: boolean }): Promise<Ca
   const elapsed = (): number => Math.round(performance.now() - t0);
   let result;
   try {
-    result = await replay({ rules: c.rules, capture: c.capture, config: c.spec.config });
+    // Check-views always: a rule that keeps a receiveData view fails here, not in production.
+    result = await replay({ rules: c.rules, capture: c.capture, config: c.spec.config, checkViews: true });
   } catch (err) {
     if (!(err instanceof PalisadeError)) throw err;
     return { status: 'failed', packets: 0, ms: elapsed(), error: err, mismatches: [] };

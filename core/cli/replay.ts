@@ -32,6 +32,9 @@ Options:
   --pass-through      run every rule and alert, but forward every packet (monitor only)
   --allow-rule-errors exit 0 even when rules threw (by default: PAL_ERR_RULE_ERRORS, exit 1)
   --stats             print anomalies by kind and memory in the summary
+  --check-views       hand each receiveData rule a copy of the bytes, poisoned once its event
+                      is over: a rule that keeps data without copying it then sees
+                      PALISADE-STALE-VIEW (as under palisade test); the output is unchanged
   --no-typecheck      run the rule file without type-checking it first (the result of a check
                       is cached, so an unchanged rule set is not compiled again)
   -h, --help          show this help
@@ -53,6 +56,7 @@ export async function replay(argv: string[]): Promise<number> {
     'allow-rule-errors': { type: 'boolean' },
     pretty: { type: 'boolean' },
     stats: { type: 'boolean' },
+    'check-views': { type: 'boolean' },
     'no-typecheck': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -98,6 +102,7 @@ export async function replay(argv: string[]): Promise<number> {
       rules,
       config,
       passThrough,
+      checkViews: values['check-views'] ?? false,
       heartbeat,
       alerts: values.alerts !== undefined ? { file: values.alerts } : pretty ? { pretty: 'stdout' } : 'stdout',
       log: values.log !== undefined ? { file: values.log } : pretty ? { pretty: 'stderr' } : 'stderr',
