@@ -34,12 +34,16 @@ export interface RecordedFlow {
   readonly server: { readonly ip: string; readonly port: number };
 }
 
-/** The fields every record starts with, the same for TCP and UDP (Zeek's conn.log). */
-export function recordHead<P extends FlowRecord['proto']>(
-  flow: RecordedFlow,
-  proto: P,
-  now: number,
-): Pick<FlowRecord, 'ts' | 'uid' | 'id.orig_h' | 'id.orig_p' | 'id.resp_h' | 'id.resp_p' | 'duration'> & { proto: P } {
+/** The fields of a record that each protocol fills in its own way. */
+export type FlowCounts = Omit<FlowRecord, 'ts' | 'uid' | 'id.orig_h' | 'id.orig_p' | 'id.resp_h' | 'id.resp_p' | 'proto' | 'duration'>;
+
+/**
+ * A finished flow's record, the same head for TCP and UDP (Zeek's conn.log). One object literal
+ * with every field, not a head spread into the rest: the spread made each record of 200,000 ten
+ * times slower to build and to stringify (2.9 s against 0.3 s), which the end of a capture with
+ * that many open connections paid.
+ */
+export function flowRecordOf<P extends FlowRecord['proto']>(flow: RecordedFlow, proto: P, now: number, c: FlowCounts): FlowRecord & { proto: P } {
   return {
     ts: flow.startTime,
     uid: `C${flow.id}`,
@@ -49,5 +53,16 @@ export function recordHead<P extends FlowRecord['proto']>(
     'id.resp_p': flow.server.port,
     proto,
     duration: Math.max(0, Math.min(flow.lastTime, now) - flow.startTime),
+    orig_bytes: c.orig_bytes,
+    resp_bytes: c.resp_bytes,
+    conn_state: c.conn_state,
+    history: c.history,
+    orig_pkts: c.orig_pkts,
+    orig_ip_bytes: c.orig_ip_bytes,
+    resp_pkts: c.resp_pkts,
+    resp_ip_bytes: c.resp_ip_bytes,
+    community_id: c.community_id,
+    end_reason: c.end_reason,
+    midstream: c.midstream,
   };
 }

@@ -1,5 +1,5 @@
 /** A finished TCP connection as a flow record (Zeek conn.log fields, dissectors/flow/record.ts). */
-import { recordHead, type FlowRecord } from '../flow/record.ts';
+import { flowRecordOf, type FlowRecord } from '../flow/record.ts';
 import type { Sender, TcpFlow } from './flow.ts';
 import { connState } from './history.ts';
 
@@ -10,8 +10,7 @@ function bytesSent(sender: Sender, seen: number): number {
 }
 
 export function flowRecord(flow: TcpFlow, now: number): FlowRecord {
-  return {
-    ...recordHead(flow, 'tcp', now),
+  return flowRecordOf(flow, 'tcp', now, {
     orig_bytes: bytesSent(flow.up, flow.up.bytes),
     resp_bytes: bytesSent(flow.down, flow.down.bytes),
     conn_state: connState(flow),
@@ -23,5 +22,5 @@ export function flowRecord(flow: TcpFlow, now: number): FlowRecord {
     community_id: flow.communityId,
     end_reason: flow.endReason ?? 'shutdown',
     midstream: flow.midstream,
-  };
+  });
 }

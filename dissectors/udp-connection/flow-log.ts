@@ -3,7 +3,7 @@
  * Zeek's UDP summary (conn_state S0 when only the client sent, SF when both did; history D for
  * the client's datagrams, d for the server's).
  */
-import { recordHead, type FlowRecord } from '../flow/record.ts';
+import { flowRecordOf, type FlowRecord } from '../flow/record.ts';
 import type { UdpFlow } from './flow.ts';
 
 export type UdpFlowRecord = Omit<FlowRecord, 'proto'> & { proto: 'udp' };
@@ -14,8 +14,7 @@ export function udpFlowRecord(flow: UdpFlow, now: number = flow.lastTime): UdpFl
   const down = flow.stats.down;
   // The client sent the first datagram, so D always comes first (Zeek records each letter once).
   const answered = down.packets > 0;
-  return {
-    ...recordHead(flow, 'udp', now),
+  return flowRecordOf(flow, 'udp', now, {
     orig_bytes: up.bytes,
     resp_bytes: down.bytes,
     conn_state: answered ? 'SF' : 'S0',
@@ -27,5 +26,5 @@ export function udpFlowRecord(flow: UdpFlow, now: number = flow.lastTime): UdpFl
     community_id: flow.communityId,
     end_reason: flow.endReason ?? 'shutdown',
     midstream: false,
-  };
+  });
 }
