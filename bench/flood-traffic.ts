@@ -7,11 +7,12 @@
 import { ethernet, ipv4Packet, ipv6Packet, tcpSegment, tcpSession } from '../testing.ts';
 import { Prng } from './prng.ts';
 
-export type FloodName = 'syn' | 'out-of-order' | 'overlap' | 'fragments-tiny' | 'fragments-padded' | 'ipv6-ext-chain';
-export const floodNames: readonly FloodName[] = ['syn', 'out-of-order', 'overlap', 'fragments-tiny', 'fragments-padded', 'ipv6-ext-chain'];
+export type FloodName = 'syn' | 'unacked' | 'out-of-order' | 'overlap' | 'fragments-tiny' | 'fragments-padded' | 'ipv6-ext-chain';
+export const floodNames: readonly FloodName[] = ['syn', 'unacked', 'out-of-order', 'overlap', 'fragments-tiny', 'fragments-padded', 'ipv6-ext-chain'];
 
 export const floodDoc: Record<FloodName, string> = {
   syn: 'SYNs from random IPv4 sources and ports (no handshake completes)',
+  unacked: 'connections of four frames each: a handshake, then 9 bytes the server never acknowledges',
   'out-of-order': '1,000 connections, each sending 100-byte segments past a hole that never fills',
   overlap: '1,000 connections in order, each segment sent again three times shifted up to 50 bytes, with other bytes',
   'fragments-tiny': 'first fragments (8 data bytes) of distinct datagrams that never complete',
@@ -35,6 +36,10 @@ export function flood(name: FloodName, count: number, emit: (frame: Buffer) => v
         f.writeUInt16BE(1024 + (rng.u32() % 64000), IP + 20);
         emit(f);
       }
+      return;
+    }
+    case 'unacked': {
+      unacked(count, emit);
       return;
     }
     case 'out-of-order':
@@ -95,5 +100,25 @@ export function flood(name: FloodName, count: number, emit: (frame: Buffer) => v
       }
       return;
     }
+  }
+}
+
+/**
+ * Connections that open and send 9 bytes the server never acknowledges, four frames each, every
+ * one from its own client address and port: each holds a flow and retained stream bytes until
+ * it times out, as on a link where clients and servers complete handshakes and then stall.
+ */
+export function unacked(count: number, emit: (frame: Buffer) => void): void {
+  const s = tcpSession({ client: '10.0.0.1:1024', server: '192.0.2.80:80' }).handshake().send('up', 'USER xy\r\n', { ack: false });
+  const t = s.frames();
+  for (let i = 0; i < count; i++) {
+    const c = i >>> 2;
+    const f = Buffer.from(t[i & 3] as Buffer);
+    // The client's address and port, from c: 2^16 ports on each of 2^16 addresses.
+    const src = (i & 3) === 1 ? IP + 16 : IP + 12;
+    const port = (i & 3) === 1 ? IP + 22 : IP + 20;
+    f.writeUInt32BE((0x0a000000 + (c >>> 14)) >>> 0, src);
+    f.writeUInt16BE(1024 + (c & 0x3fff), port);
+    emit(f);
   }
 }

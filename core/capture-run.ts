@@ -22,6 +22,8 @@ const HEAP_CHECK_EVERY = 64;
  */
 const YIELD_EVERY = 4096;
 const MIB = 1024 * 1024;
+/** Connections ended at the end of input between two turns of the event loop. */
+const FLUSH_SLICE = 4096;
 
 export interface CaptureRunOptions {
   /** The first write error of an output the engine does not own (the flow log), or null. */
@@ -107,7 +109,13 @@ export async function runCapture(
     } finally {
       reader.close();
     }
-    engine.flush();
+    // End of input: every open connection ends (an hour of a busy link leaves tens of
+    // thousands), a slice at a time with a turn of the event loop between slices, so that a
+    // second Ctrl-C still stops at once and the watchdog sees the endings as progress.
+    while (!engine.flush(FLUSH_SLICE)) {
+      if (engine.busy) await engine.settle();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     await engine.settle();
     engine.close();
     return failure ?? engine.outputFailure ?? outputFailure() ?? undefined;

@@ -71,6 +71,9 @@ export interface EngineOptions {
   checkViews?: boolean;
 }
 
+/** Connections ended between two drains of the outbox at the end of input. */
+const FLUSH_SLICE = 256;
+
 /** What a held fragment costs beyond its bytes: its frame record and the Buffer objects (measured ~460 B for tiny fragments, Buffer pool slabs included, so a round figure below it). */
 const HELD_FRAME_OVERHEAD = 256;
 
@@ -156,8 +159,10 @@ export class Engine {
       memcap: this.config.memcap,
       passThrough,
       rewrite: options.output?.rewrites !== false,
+      // BEAT: a connection ended is progress, as a packet is (an expiry or a shutdown of a million).
+      progress: this.#beat,
     });
-    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId);
+    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId, this.#beat);
 
     const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
     for (const set of sets) this.#flowStores.push(...installRules(set, dispatch, this.#alerts, this.#log));
@@ -203,7 +208,7 @@ export class Engine {
     this.#drainTcp();
     this.#checksumPartial = checksumPartial;
     const id = ++this.#frames;
-    // A plain store: the watcher only needs it to change.
+    // A plain store: the watcher only needs it to change (the trackers bump it too, for each connection ended).
     this.#beat[BEAT] = id;
     this.stats.packets++;
     this.stats.bytes += bytes.length;
@@ -421,17 +426,36 @@ export class Engine {
   // ---- end of input --------------------------------------------------------------------------
 
   /**
-   * End of input: fragments that never completed are dropped, open connections end ('shutdown').
-   * Streamed rules then see the end of their streams: `await settle()` before close().
+   * End of input: fragments that never completed are dropped, open connections end ('shutdown'),
+   * `max` of them at most, oldest first; true once none is left (call it again until then: a
+   * run loop turns the event loop between calls, for signals and timers). Streamed rules then
+   * see the end of their streams: `await settle()` before close().
    */
-  flush(): void {
-    this.#fragments.flush(this.#settle.dropFrames);
-    this.#noteMemory();
+  flush(max = Infinity): boolean {
+    if (this.#fragments.pending > 0) {
+      this.#fragments.flush(this.#settle.dropFrames);
+      this.#noteMemory();
+    }
     this.#pkt.dropped = false;
-    this.#tracker.shutdown();
-    this.#drainTcp();
-    this.#udpTracker.shutdown();
-    this.#drainUdp();
+    let left = max;
+    // In slices, each drained at once: the outbox holds one slice's records, not a million.
+    while (left > 0) {
+      const n = left < FLUSH_SLICE ? left : FLUSH_SLICE;
+      left -= n;
+      const done = this.#tracker.shutdown(n);
+      this.#drainTcp();
+      if (done) break;
+    }
+    if (left === 0 && this.#tracker.table.size > 0) return false;
+    while (left > 0) {
+      const n = left < FLUSH_SLICE ? left : FLUSH_SLICE;
+      left -= n;
+      const done = this.#udpTracker.shutdown(n);
+      this.#drainUdp();
+      if (done) break;
+    }
+    this.#noteMemory();
+    return this.#tracker.table.size === 0 && this.#udpTracker.table.size === 0;
   }
 
   /** Flushes, fires `engine.events.exiting`, and flushes alerts and logs. */

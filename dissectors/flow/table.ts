@@ -192,11 +192,6 @@ export class FlowTable<F extends TableFlow<F>> {
     return this.#heads[list] ?? null;
   }
 
-  /** Every flow, for shutdown. */
-  *all(): Generator<F> {
-    for (let l = 0; l < this.#lists; l++) for (let f = this.#heads[l] ?? null; f !== null; f = f.nextInList) yield f;
-  }
-
   #append(flow: F, list: number): void {
     const tail = this.#tails[list] ?? null;
     flow.prevInList = tail;

@@ -79,6 +79,11 @@ export interface TrackerOptions {
    * yet). Without it, `normalize` drops the packet it would rewrite. Default true.
    */
   rewrite?: boolean;
+  /**
+   * A counter bumped for every connection that ends (index 0), so that a watchdog reading it sees
+   * an expiry or a shutdown of a million connections as progress, not as a stuck rule.
+   */
+  progress?: Int32Array;
 }
 
 /**
@@ -140,6 +145,7 @@ export class TcpTracker implements FlowActions, DataTracker {
   #current: TcpFlow | null = null;
   /** Engine time (seconds), from the latest expire(): the engine calls it before every frame. */
   #now = 0;
+  readonly #progress: Int32Array;
 
   constructor(o: TrackerOptions) {
     let id = 1;
@@ -150,6 +156,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#config = o.config;
     this.#stats = o.anomalies;
     this.#memcap = o.memcap ?? Infinity;
+    this.#progress = o.progress ?? new Int32Array(1);
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
     this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
@@ -489,6 +496,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     }
     flow.ended = true;
     flow.endReason = reason;
+    this.#progress[0] = (this.#progress[0] as number) + 1;
     this.#events.emit(events.endConnection, flow);
     // Streamed consumers get the end of their streams; what they hold goes when they finish.
     flow.up.hold?.end(false);
@@ -536,12 +544,17 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (timeouts.emergency && this.memory < this.#memcap * EMERGENCY_END) this.#setEmergency(false);
   }
 
-  /** End of input or shutdown: every open connection ends. */
-  shutdown(): void {
+  /** End of input or shutdown: open connections end, `max` of them at most (the caller drains the outbox between calls); true once none is left. */
+  shutdown(max = Infinity): boolean {
     this.#tcp = null;
-    for (const f of [...this.table.all()]) {
+    const table = this.table;
+    for (let n = 0; n < max; n++) {
+      // Oldest first in each list, as the lists keep them: the order is the capture's.
+      const f = table.oldest(0) ?? table.oldest(1) ?? table.oldest(2);
+      if (f === null) return true;
       if (!f.ended) this.#end(f, 'shutdown');
       this.#remove(f);
     }
+    return table.size === 0;
   }
 }

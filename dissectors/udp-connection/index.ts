@@ -49,7 +49,11 @@ export class UdpTracker implements UdpFlowActions {
    * flow log's uids) unique across protocols. By default the tracker counts from 1.
    */
   /** `config`: the `udp` section of the engine's config (core/config.ts holds the defaults). */
-  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number) {
+  /** Bumped for every flow that ends (index 0): progress for a watchdog, as TrackerOptions.progress. */
+  readonly #progress: Int32Array;
+
+  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number, progress?: Int32Array) {
+    this.#progress = progress ?? new Int32Array(1);
     this.#host = host;
     this.#packet = packet;
     this.#config = config;
@@ -142,6 +146,7 @@ export class UdpTracker implements UdpFlowActions {
     if (flow.ended) return;
     flow.ended = true;
     flow.endReason = flow.verdict ? 'dropped' : reason;
+    this.#progress[0] = (this.#progress[0] as number) + 1;
     this.#host.emit(events.endConnection, flow);
     this.ended.push(flow);
   }
@@ -156,12 +161,15 @@ export class UdpTracker implements UdpFlowActions {
     }
   }
 
-  /** End of input or shutdown: every flow still open ends. */
-  shutdown(): void {
-    for (let f = this.table.oldest(0); f !== null; f = this.table.oldest(0)) {
+  /** End of input or shutdown: flows still open end, `max` of them at most; true once none is left. */
+  shutdown(max = Infinity): boolean {
+    for (let n = 0; n < max; n++) {
+      const f = this.table.oldest(0);
+      if (f === null) return true;
       this.#end(f, 'shutdown');
       this.table.remove(f);
     }
+    return this.table.size === 0;
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * A capture that ends with many connections still open is the normal case (an hour of a busy
+ * link leaves tens of thousands): ending them is engine work that keeps the watchdog fed, writes
+ * every flow record, and gives way to Ctrl-C as reading does.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PcapWriter } from '../../core/io/pcap-writer.ts';
+import { unacked } from '../../bench/flood-traffic.ts';
+import { palisade, root } from './run-cli.ts';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'palisade-open-at-end-'));
+});
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** `connections` connections of four frames, each left open with 9 unacknowledged bytes. */
+function openConnections(name: string, connections: number): string {
+  const path = join(tmp, name);
+  const w = new PcapWriter(path, { linkType: 1 });
+  let n = 0;
+  unacked(connections * 4, (frame) => {
+    n++;
+    w.write(frame, 1_700_000_000 + Math.floor(n / 1e6), (n % 1e6) * 1000);
+  });
+  w.close();
+  return path;
+}
+
+function file(name: string, text: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const dataRule = `import { defineRules, tcpConnection } from 'palisade';
+let bytes = 0;
+export default defineRules(({ rule }) => {
+  rule({ name: 'data', on: tcpConnection.events.receiveData, eval: (_flow, data) => { bytes += data.length; } });
+  rule({ name: 'ends', on: tcpConnection.events.endConnection, eval: (flow) => { bytes += flow.stats.up.bytes; } });
+});
+`;
+
+/** The flood's checksums are not patched; a watchdog short enough that a slow end of input would trip it. */
+const config = JSON.stringify({ checksumValidation: 'never', rules: { timeoutMs: 100 } });
+
+describe('open connections at the end of a capture', () => {
+  it('20,000 connections open at the end: exit 0, a flow record each, ended by shutdown, under a 100 ms watchdog', () => {
+    const capture = openConnections('open-20k.pcap', 20_000);
+    const flows = join(tmp, 'open-20k.flows');
+    const r = palisade(['replay', file('data.ts', dataRule), capture, '--config', file('config.json', config), '--flows', flows, '--no-typecheck']);
+    expect(r.stderr).not.toMatch(/PAL_ERR/);
+    expect(r.status).toBe(0);
+    const records = readFileSync(flows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string; orig_bytes: number; 'id.orig_p': number });
+    expect(records).toHaveLength(20_000);
+    expect(records.every((f) => f.end_reason === 'shutdown' && f.orig_bytes === 9)).toBe(true);
+    expect(r.stderr).toMatch(/^connections +20,000$/m);
+  }, 60_000);
+
+  it('Ctrl-C with tens of thousands open: exit 130, and every connection seen so far has its record', async () => {
+    const capture = openConnections('open-200k.pcap', 200_000);
+    const flows = join(tmp, 'interrupted.flows');
+    // About 10 µs a connection: reading the capture takes seconds, the signal comes in the middle.
+    const slow = file(
+      'slow.ts',
+      dataRule.replace("export default defineRules(({ rule }) => {", "export default defineRules(({ rule }) => {\n  rule({ name: 'slow', on: tcpConnection.events.newConnection, eval: () => { const t = performance.now(); while (performance.now() - t < 0.01); } });"),
+    );
+    const p = spawn(process.execPath, ['bin/palisade.js', 'replay', slow, capture, '--config', file('config.json', config), '--flows', flows, '--no-typecheck'], { cwd: root });
+    let stderr = '';
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    // palisade handles signals from the moment its outputs are open.
+    for (let waited = 0; !existsSync(flows); waited += 20) {
+      if (waited > 30_000) throw new Error(`palisade never opened ${flows}: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    p.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/PAL_ERR_INTERRUPTED: SIGINT/);
+    const seen = Number(/^connections +([\d,]+)$/m.exec(stderr)?.[1]?.replaceAll(',', ''));
+    expect(seen).toBeGreaterThan(10_000);
+    expect(seen).toBeLessThan(200_000);
+    const records = readFileSync(flows, 'utf8').trim().split('\n');
+    expect(records).toHaveLength(seen);
+  }, 60_000);
+});
