@@ -6,15 +6,14 @@
  */
 import { isFile } from '../io/is-file.ts';
 import { resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { parse } from './args.ts';
 import { defaultConfig, loadConfigFile, type Config } from '../config.ts';
 import { fileNotFound, usageError } from '../errors.ts';
-import { createEngine } from '../engine.ts';
-import { loadRuleFile } from '../rule-loader.ts';
 import type { QueueRange } from '../inline/iptables.ts';
 import { DEFAULT_SOCKET } from '../inline/control.ts';
 import { supervise } from '../inline/supervisor.ts';
+import { checkTypes, trialLoad } from '../inline/trial-load.ts';
+import { vetOffThread } from '../inline/vet.ts';
 
 export const runHelp = `Usage: palisade run <rules.ts> [--queue N | --queues A-B] [options]
 
@@ -83,22 +82,6 @@ function parseQueues(queue: string | undefined, queues: string | undefined): Que
   return { first: n, last: n };
 }
 
-/** Type-checks (unless told not to) and trial-loads a rule file: nothing of a broken file goes inline. */
-async function vet(path: string, typecheck: boolean): Promise<void> {
-  if (!isFile(path)) throw fileNotFound('rule file', path);
-  if (typecheck) {
-    // Loaded only here: a command that does not type-check never pays for it.
-    await (await import('../typecheck/index.ts')).requireTypes(path);
-  }
-  const rules = await loadRuleFile(path);
-  const sink = new Writable({
-    write: (_chunk, _enc, done) => {
-      done();
-    },
-  });
-  createEngine({ rules, alerts: sink, log: sink }).close();
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('run', argv, {
     queue: { type: 'string' },
@@ -132,7 +115,9 @@ export async function run(argv: string[]): Promise<number> {
   let config = values.config === undefined ? defaultConfig('inline') : loadConfigFile(values.config, 'inline');
   if (values['fail-open'] ?? false) config = failOpen(config);
   const rulesPath = resolve(rulesArg);
-  await vet(rulesPath, typecheck);
+  // Nothing of a broken file goes inline. At start-up no packet waits yet: this thread vets it.
+  if (typecheck) await checkTypes(rulesPath);
+  await trialLoad(rulesPath);
   return supervise({
     rulesPath,
     range,
@@ -145,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     alerts: values.alerts === undefined ? undefined : resolve(values.alerts),
     log: values.log === undefined ? undefined : resolve(values.log),
     flows: values.flows === undefined ? undefined : resolve(values.flows),
-    vet: (path: string) => vet(path, typecheck),
+    // A reload's vet runs in a thread of its own: the control socket and the queues go on meanwhile.
+    vet: (path: string) => vetOffThread(path, { typecheck, config }),
   });
 }

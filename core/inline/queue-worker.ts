@@ -13,8 +13,10 @@ import { LINKTYPE_RAW } from '../link-types.ts';
 import { Injector, type InjectStats } from '../io/inject.ts';
 import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';
 import { readKernelQueue } from './kernel-queue.ts';
+import { reloadError } from '../errors.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { ARMED, BEAT } from '../watchdog/heartbeat.js';
+import { RELOAD_LOAD_MS } from './reload-bounds.ts';
 
 export interface WorkerOptions {
   queue: number;
@@ -84,6 +86,8 @@ export interface QueueKernelStats {
  * quiet queue is not a stuck one. It cannot fire while a rule holds the thread.
  */
 const IDLE_BEAT_MS = 50;
+/** A reload's heartbeat, between the asynchronous steps of its loading. */
+const LOAD_BEAT_MS = 10;
 
 /** How long the queue must stay quiet before a stopping worker closes its engine, and the cap. */
 const DRAIN_QUIET_MS = 200;
@@ -103,6 +107,20 @@ function wallTime(into: { secs: number; nsecs: number }, now = performance.now()
   return into;
 }
 
+
+/** `promise`, or `late()` thrown after `ms`; what it settles to later is dropped. */
+function within<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(late());
+    }, ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
 
 /** Where crafted packets go: raw sockets here, or (in a worker thread) the main thread's. */
 export interface PacketSender {
@@ -324,10 +342,32 @@ export class QueueWorker {
     };
   }
 
-  /** Loads `path` and swaps it in, keeping the flow table; on failure the old rules stay (and it throws). */
-  async reload(path: string): Promise<void> {
-    const rules = await loadRuleFile(path);
-    this.#engine.replaceRules(rules);
+  /**
+   * Loads `path` and swaps it in, keeping the flow table and the counters; on failure the old
+   * rules stay (and it throws). Packets are judged by the old rules while the file is read and
+   * transformed; its top-level code and its rules' set-up hold this thread between two packets.
+   * `loadBeat`: armed instead of the packets' heartbeat meanwhile, so that the watchdog gives the
+   * loading the reload's bound (its vet held to it already), not rules.timeoutMs.
+   */
+  async reload(path: string, loadBeat?: Int32Array): Promise<void> {
+    const beat = this.#beat;
+    const watched = beat !== undefined && loadBeat !== undefined;
+    let beating: NodeJS.Timeout | undefined;
+    if (watched) {
+      Atomics.add(loadBeat, ARMED, 1);
+      beating = setInterval(() => Atomics.add(loadBeat, BEAT, 1), LOAD_BEAT_MS);
+      Atomics.sub(beat, ARMED, 1);
+    }
+    try {
+      const rules = await within(loadRuleFile(path), RELOAD_LOAD_MS, () => reloadError(path, `did not finish loading in ${RELOAD_LOAD_MS / 1000} s; the old rules stay`));
+      this.#engine.replaceRules(rules);
+    } finally {
+      if (watched) {
+        Atomics.add(beat, ARMED, 1);
+        clearInterval(beating);
+        Atomics.sub(loadBeat, ARMED, 1);
+      }
+    }
   }
 
   setLogLevel(level: Config['logLevel']): void {

@@ -29,7 +29,10 @@ export interface SuperviseOptions {
   alerts: string | undefined;
   log: string | undefined;
   flows: string | undefined;
-  /** Type-checks and trial-loads a rule file for `ctl reload` (throws what is wrong with it). */
+  /**
+   * Type-checks and trial-loads a rule file for `ctl reload` (throws what is wrong with it), off
+   * this thread and under the reload's time bound: the control socket answers meanwhile.
+   */
   vet: (path: string) => Promise<void>;
 }
 
@@ -49,6 +52,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     logLevel: config.logLevel,
   };
   const workers: WorkerHandle[] = [];
+  /** The reload under way: reloads go one at a time, each vetted before any worker loads it. */
+  let reloading: Promise<unknown> = Promise.resolve();
   let control: ControlServer | undefined;
   let bridge: BridgeSetup | undefined;
   let rules: InstalledRules | undefined;
@@ -109,12 +114,17 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       }
       case 'reload': {
         const path = req.rules === undefined ? state.rulesPath : resolve(req.rules);
-        await o.vet(path);
-        for (const w of workers) await w.reload(path);
-        state.rulesPath = path;
-        state.reloads++;
-        report(`reloaded ${path}`);
-        return { rules: path, reloads: state.reloads };
+        const next = reloading.then(async () => {
+          // A file that fails here never reaches a worker: their rules, flows and counters stay.
+          await o.vet(path);
+          for (const w of workers) await w.reload(path);
+          state.rulesPath = path;
+          state.reloads++;
+          report(`reloaded ${path}`);
+          return { rules: path, reloads: state.reloads };
+        });
+        reloading = next.catch(() => undefined);
+        return next;
       }
       case 'loglevel': {
         if (!logLevels.includes(req.level)) throw usageError(`palisade ctl loglevel: '${req.level}' is not a level (${logLevels.join(', ')})`);

@@ -8,6 +8,7 @@
 import { QueueWorker, type PacketSender, type WorkerOptions } from './queue-worker.ts';
 import { serializeError, type ChildMessage, type ParentMessage } from './workers.ts';
 import { watchThisThread, type Stop, type ThreadWatchdog } from '../watchdog/this-thread.ts';
+import { reloadHoldMs } from './reload-bounds.ts';
 
 export interface WorkerPort {
   send(message: ChildMessage, then?: () => void): void;
@@ -18,36 +19,59 @@ export interface WorkerPort {
   sender?: PacketSender;
   /** A worker thread's heartbeat, watched by the main thread (core/watchdog/heartbeat.js). */
   heartbeat?: Int32Array;
+  /** A worker thread's heartbeat while a reload loads its rule file, watched with the reload's bound. */
+  loadHeartbeat?: Int32Array;
 }
 
-/** What a stopped rule is reported as, before a worker process exits to be replaced. */
-function stopMessage(queue: number, stop: Stop, options: WorkerOptions): string {
+/** What a stopped rule (or a reload's loading, `reloading`) is reported as, before a worker process exits to be replaced. */
+function stopMessage(queue: number, stop: Stop, options: WorkerOptions, reloading?: string): string {
   const what =
-    stop.reason === 'timeout'
-      ? `PAL_ERR_RULE_TIMEOUT: its rules ran ${stop.stuckMs} ms without returning (rules.timeoutMs ${options.config.rules.timeoutMs})`
-      : `PAL_ERR_HEAP_LIMIT: its heap reached ${stop.usedMb} MiB, near V8's limit (rules.heapLimitMb)`;
+    stop.reason === 'heap'
+      ? `PAL_ERR_HEAP_LIMIT: its heap reached ${stop.usedMb} MiB, near V8's limit (rules.heapLimitMb)`
+      : reloading !== undefined
+        ? `PAL_ERR_RELOAD: ${reloading} held its thread ${stop.stuckMs} ms while loading (at most ${reloadHoldMs(options.config) + options.config.rules.timeoutMs} ms); the new worker runs the rules that ran before`
+        : `PAL_ERR_RULE_TIMEOUT: its rules ran ${stop.stuckMs} ms without returning (rules.timeoutMs ${options.config.rules.timeoutMs})`;
   return `worker for queue ${queue} (pid ${process.pid}) was stopped (${what}); it exits to be replaced`;
 }
 
 export function serveWorker(port: WorkerPort): void {
   let worker: QueueWorker | null = null;
+  let started: WorkerOptions | null = null;
   let stopping = false;
   // A worker process watches its own rules; a worker thread is watched by the main thread.
   let dog: ThreadWatchdog | null = null;
   const report = (message: string): void => {
     port.send({ type: 'report', message });
   };
-  const watchSelf = (options: WorkerOptions): Int32Array | undefined => {
-    dog = watchThisThread(options.config.rules.timeoutMs, (stop) => {
-      // The engine was cut mid-packet: its queue bypasses until the parent starts another. The
-      // watcher goes first: an exit with its inspector session attached waits for "the debugger".
-      void dog?.close().then(() => {
-        port.send({ type: 'report', message: stopMessage(options.queue, stop, options) }, () => {
+  /** A watch of this process's thread that, when it fires, reports why and exits to be replaced. */
+  const watch = (options: WorkerOptions, timeoutMs: number, reloading?: string): ThreadWatchdog | null => {
+    const w = watchThisThread(timeoutMs, (stop) => {
+      // The engine was cut mid-packet (or mid-load): its queue bypasses until the parent starts
+      // another. The watchers go first: an exit with an inspector session attached waits for "the debugger".
+      void Promise.all([w?.close(), dog?.close()]).then(() => {
+        port.send({ type: 'report', message: stopMessage(options.queue, stop, options, reloading) }, () => {
           port.exit(3);
         });
       });
     });
+    return w;
+  };
+  const watchSelf = (options: WorkerOptions): Int32Array | undefined => {
+    dog = watch(options, options.config.rules.timeoutMs);
     return dog?.heartbeat;
+  };
+  /** A reload's loading in a worker process: watched with the reload's bound, for as long as it loads. */
+  const reload = async (w: QueueWorker, path: string): Promise<void> => {
+    if (port.loadHeartbeat !== undefined || started === null || started.config.rules.timeoutMs === 0) {
+      await w.reload(path, port.loadHeartbeat);
+      return;
+    }
+    const loadDog = watch(started, reloadHoldMs(started.config) + started.config.rules.timeoutMs, path);
+    try {
+      await w.reload(path, loadDog?.heartbeat);
+    } finally {
+      await loadDog?.close();
+    }
   };
   const need = (): QueueWorker => {
     if (worker === null) throw new Error('the worker has not started');
@@ -68,6 +92,7 @@ export function serveWorker(port: WorkerPort): void {
   const handle = async (m: ParentMessage): Promise<void> => {
     switch (m.type) {
       case 'start':
+        started = m.options;
         worker = await QueueWorker.start(m.options, report, port.sender, port.heartbeat ?? watchSelf(m.options));
         port.send({ type: 'ready' });
         return;
@@ -75,7 +100,7 @@ export function serveWorker(port: WorkerPort): void {
         port.send({ type: 'reply', id: m.id, ok: true, result: need().stats() });
         return;
       case 'reload':
-        await need().reload(m.path);
+        await reload(need(), m.path);
         port.send({ type: 'reply', id: m.id, ok: true });
         return;
       case 'loglevel':

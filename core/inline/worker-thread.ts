@@ -16,6 +16,7 @@ const relayed: InjectStats = { sent: 0, failed: 0 };
 
 serveWorker({
   heartbeat: (workerData as { heartbeat: Int32Array }).heartbeat,
+  loadHeartbeat: (workerData as { loading: Int32Array }).loading,
   send: (m: ChildMessage, then?: () => void): void => {
     port.postMessage(m);
     then?.();

@@ -5,7 +5,9 @@
  * balancing hashes both directions of a flow to the same queue, so workers share no flow state.
  * The main thread is never busy with packets, so it is the watchdog: a worker that dies, stops
  * beating for rules.timeoutMs (a rule that never returns) or reaches rules.heapLimitMb is
- * replaced, and its queue bypasses palisade meanwhile (--queue-bypass, inline.failOpen).
+ * replaced, and its queue bypasses palisade meanwhile (--queue-bypass, inline.failOpen). While a
+ * `ctl reload` loads its new rule file, a thread is watched with the reload's bound instead
+ * (its top-level code runs between two packets).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ import { Injector } from '../io/inject.ts';
 import { compiled } from '../package.ts';
 import { createHeartbeat, Stall } from '../watchdog/heartbeat.js';
 import { injectFailure, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
+import { reloadHoldMs } from './reload-bounds.ts';
 
 export interface WorkerHandle {
   readonly queue: number;
@@ -87,6 +90,8 @@ interface Channel {
   end(): void;
   /** Milliseconds the worker has been stuck in its engine (0 when it cannot be told from here). */
   stuckMs(now: number): number;
+  /** Milliseconds a reload's loading has held the worker's thread without a break (0 likewise). */
+  loadingMs(now: number): number;
   /** Measure afresh from `now` (the whole process was paused: no one was stuck). */
   unstick(now: number): void;
 }
@@ -110,6 +115,7 @@ function childChannel(options: WorkerOptions): Channel {
     exited: () => child.exitCode !== null || child.signalCode !== null,
     end: () => undefined,
     stuckMs: () => 0,
+    loadingMs: () => 0,
     unstick: () => undefined,
   };
 }
@@ -117,12 +123,15 @@ function childChannel(options: WorkerOptions): Channel {
 function threadChannel(options: WorkerOptions): Channel {
   const heartbeat = createHeartbeat();
   const stall = new Stall(heartbeat);
+  // Armed by the worker while a reload loads its rule file, instead of the packets' heartbeat.
+  const loading = createHeartbeat();
+  const loadStall = new Stall(loading);
   const heapMb = options.config.rules.heapLimitMb;
   // Alerts and logs: the thread writes to the process's own file descriptors, as a child would.
   const thread = new Worker(threadEntry, {
     stdout: false,
     stderr: false,
-    workerData: { heartbeat },
+    workerData: { heartbeat, loading },
     // V8 ends the thread, not the process, when its heap reaches the limit.
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
@@ -143,8 +152,10 @@ function threadChannel(options: WorkerOptions): Channel {
     exited: () => done,
     end: () => void thread.terminate(),
     stuckMs: (now) => stall.check(now),
+    loadingMs: (now) => loadStall.check(now),
     unstick: (now) => {
       stall.reset(now);
+      loadStall.reset(now);
     },
   };
 }
@@ -201,8 +212,14 @@ export class SpawnedWorker implements WorkerHandle {
       return;
     }
     const stuck = this.#child.stuckMs(now);
-    if (stuck < timeoutMs) return;
-    this.#replaced = `PAL_ERR_RULE_TIMEOUT: its rules ran ${Math.round(stuck)} ms without returning (rules.timeoutMs ${timeoutMs})`;
+    // The vet refused what holds a thread longer than reloadHoldMs; the worker gets its timeout on top.
+    const holdMs = reloadHoldMs(this.#options.config) + timeoutMs;
+    const loading = this.#child.loadingMs(now);
+    if (stuck >= timeoutMs) {
+      this.#replaced = `PAL_ERR_RULE_TIMEOUT: its rules ran ${Math.round(stuck)} ms without returning (rules.timeoutMs ${timeoutMs})`;
+    } else if (loading >= holdMs) {
+      this.#replaced = `PAL_ERR_RELOAD: the rule file it was reloading held its thread ${Math.round(loading)} ms while loading (at most ${holdMs} ms); the new worker runs the rules that ran before`;
+    } else return;
     this.#child.end();
   }
 

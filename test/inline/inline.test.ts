@@ -4,10 +4,11 @@
  * bridged traffic through NFQUEUE. Needs root; the namespaces are removed even when a test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QueueKernelStats } from '../../core/inline/queue-worker.ts';
@@ -481,6 +482,143 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
         hold.kill('SIGKILL');
       }
     }, 30_000);
+  });
+
+  describe('ctl reload is atomic', () => {
+    /** One control request straight over the socket, and how long its reply took. */
+    const request = (socket: string, req: Record<string, unknown>): Promise<{ ms: number; reply: { ok: boolean; result?: Record<string, unknown> } }> =>
+      new Promise((resolve, reject) => {
+        const started = performance.now();
+        const conn = createConnection(socket);
+        let text = '';
+        conn.setEncoding('utf8');
+        conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
+        conn.on('data', (chunk: string) => {
+          text += chunk;
+          if (!text.includes('\n')) return;
+          conn.end();
+          resolve({ ms: performance.now() - started, reply: JSON.parse(text.slice(0, text.indexOf('\n'))) as { ok: boolean; result?: Record<string, unknown> } });
+        });
+        conn.on('error', reject);
+      });
+    type Status = { reloads: number; rules: string; workers: { alive: boolean; restarts: number }[] };
+    type Totals = { packets: number; connections: number };
+    const status = async (p: Palisade): Promise<Status> => (await request(p.socket, { cmd: 'status' })).reply.result as unknown as Status;
+    const totals = async (p: Palisade): Promise<Totals> => ((await request(p.socket, { cmd: 'stats' })).reply.result as unknown as { total: Totals }).total;
+    /** The test's rules, after top-level code that holds its thread for `ms`. */
+    const slowRules = (name: string, ms: number): string => {
+      const file = join(dir, name);
+      const source = readFileSync(rules, 'utf8');
+      writeFileSync(file, source.replace("from 'palisade';", `from 'palisade';\n\nconst until = Date.now() + ${ms};\nwhile (Date.now() < until) Math.random();`));
+      return file;
+    };
+    const ctlAsync = (p: Palisade, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        const c = spawn(process.execPath, [bin, 'ctl', ...args, '--socket', p.socket]);
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.on('exit', (code) => resolve({ status: code, stdout, stderr }));
+      });
+    /** An open connection through the bridge on port 9100 and the lines the server got on it. */
+    const openConnection = async (): Promise<{ hold: ChildProcess; localPort: unknown; send: (text: string) => Promise<void> }> => {
+      const hold = spawnInNs(net().client, process.execPath, [endpoints, 'hold', SERVER_IP, '9100']);
+      const lines = new Lines(hold);
+      const { localPort } = await lines.waitFor((r) => r.event === 'connected', 5000, 'the client to connect');
+      const send = async (text: string): Promise<void> => {
+        hold.stdin?.write(`send ${text}\n`);
+        await serverLines.waitFor((r) => r.event === 'data' && r.remotePort === localPort && String(r.text).includes(text), 3000, `'${text}' at the server`);
+      };
+      return { hold, localPort, send };
+    };
+    const flowsOf = (file: string, port: unknown): Record<string, unknown>[] =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((f) => f['id.orig_p'] === port);
+
+    it('ctl reload of a file whose top-level code runs 2 s is refused (PAL_ERR_RELOAD) while ctl status answers; the worker, its counters and its open connection stay', async () => {
+      const flowFile = join(dir, 'reload-slow-flows.jsonl');
+      const p = await Palisade.start(net(), dir, ['--queue', '0', '--flows', flowFile]);
+      running.push(p);
+      const c = await openConnection();
+      try {
+        await c.send('before the reload');
+        expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+        const before = await totals(p);
+        expect(before.packets).toBeGreaterThan(10);
+
+        const slow = slowRules('slow.ts', 2000);
+        const reload = ctlAsync(p, 'reload', slow);
+        let done = false;
+        void reload.then(() => (done = true));
+        // The vet runs off the control thread: status answers at once all along.
+        const latencies: number[] = [];
+        while (!done) {
+          latencies.push((await request(p.socket, { cmd: 'status' })).ms);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const r = await reload;
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/reload failed, the old rules stay: PAL_ERR_RELOAD: .*slow\.ts: .*top-level code/);
+        expect(latencies.length).toBeGreaterThanOrEqual(3);
+        expect(Math.max(...latencies)).toBeLessThan(1000);
+
+        // The same worker: not replaced, its counters go on from where they were.
+        const s = await status(p);
+        expect(s.workers).toEqual([expect.objectContaining({ alive: true, restarts: 0 })]);
+        expect(s.reloads).toBe(0);
+        expect(s.rules).toBe(rules);
+        expect(p.stderr).not.toMatch(/was stuck|died|starting it again/);
+        const after = await totals(p);
+        expect(after.packets).toBeGreaterThanOrEqual(before.packets);
+        await c.send('after the reload');
+        expect((await totals(p)).packets).toBeGreaterThan(after.packets);
+        // The old rules still judge: a refused port stays refused.
+        expect(runEndpoint(net(), 'connect', SERVER_IP, '9999', '1500')).toMatchObject({ connected: false });
+      } finally {
+        expect(p.ctl('stop').status).toBe(0);
+        await p.exited;
+        c.hold.kill('SIGKILL');
+      }
+      // Tracked from its handshake to the stop, both lines counted: the flow table was never lost.
+      const flows = flowsOf(flowFile, c.localPort);
+      expect(flows).toEqual([expect.objectContaining({ end_reason: 'shutdown', midstream: false, orig_bytes: 'before the reload\nafter the reload\n'.length })]);
+    }, 60_000);
+
+    it('ctl reload of a file whose top-level code runs 400 ms (past rules.timeoutMs, within the reload bound) swaps it in without replacing the worker, and keeps the flow table', async () => {
+      const flowFile = join(dir, 'reload-good-flows.jsonl');
+      const p = await Palisade.start(net(), dir, ['--queue', '0', '--flows', flowFile]);
+      running.push(p);
+      const c = await openConnection();
+      try {
+        await c.send('before the reload');
+        const before = await totals(p);
+        const good = slowRules('good-slow.ts', 400);
+        const r = await ctlAsync(p, 'reload', good);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toBe(`reloaded ${good}\n`);
+        const s = await status(p);
+        expect(s.workers).toEqual([expect.objectContaining({ alive: true, restarts: 0 })]);
+        expect(s.reloads).toBe(1);
+        expect(s.rules).toBe(good);
+        expect(p.stderr).not.toMatch(/was stuck|died|starting it again/);
+        await c.send('after the reload');
+        const after = await totals(p);
+        expect(after.packets).toBeGreaterThan(before.packets);
+        // The new rules judge: a refused port stays refused, the keyword resets.
+        expect(runEndpoint(net(), 'connect', SERVER_IP, '9999', '1500')).toMatchObject({ connected: false });
+        expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'FORBIDDEN')).toMatchObject({ error: 'ECONNRESET' });
+      } finally {
+        expect(p.ctl('stop').status).toBe(0);
+        await p.exited;
+        c.hold.kill('SIGKILL');
+      }
+      const flows = flowsOf(flowFile, c.localPort);
+      expect(flows).toEqual([expect.objectContaining({ end_reason: 'shutdown', midstream: false, orig_bytes: 'before the reload\nafter the reload\n'.length })]);
+    }, 60_000);
   });
 
   describe('a full queue (palisade stopped with SIGSTOP)', () => {
