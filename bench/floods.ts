@@ -23,6 +23,10 @@ interface FloodResult {
   peakFlows: number;
   peakReassemblyMb: number;
   peakFragmentsMb: number;
+  /** The peak of what the engine's memcap counts (engine.memory). */
+  peakMemoryMb: number;
+  /** Connections refused for the caps (anomaly tcp-flow-table-full). */
+  refused: number;
   /** Stream bytes the data rule got. */
   delivered: number;
 }
@@ -39,13 +43,14 @@ export async function runFlood(name: FloodName, count: number, config: Record<st
     });
   });
   const engine = createEngine({ rules, config: { ...config, checksumValidation: 'never' }, alerts: nowhere, log: nowhere });
-  const r = { name, packets: 0, seconds: 0, peakRssMb: 0, peakHeapMb: 0, peakFlows: 0, peakReassemblyMb: 0, peakFragmentsMb: 0, delivered: 0 };
+  const r = { name, packets: 0, seconds: 0, peakRssMb: 0, peakHeapMb: 0, peakFlows: 0, peakReassemblyMb: 0, peakFragmentsMb: 0, peakMemoryMb: 0, refused: 0, delivered: 0 };
   const ts = { secs: 1_700_000_000, nsecs: 0 };
   const look = (): void => {
     r.peakHeapMb = Math.max(r.peakHeapMb, process.memoryUsage().heapUsed / MIB);
     r.peakFlows = Math.max(r.peakFlows, engine.flows);
     r.peakReassemblyMb = Math.max(r.peakReassemblyMb, engine.reassemblyMemory / MIB);
     r.peakFragmentsMb = Math.max(r.peakFragmentsMb, engine.fragmentMemory / MIB);
+    r.peakMemoryMb = Math.max(r.peakMemoryMb, engine.memory / MIB);
   };
   const start = performance.now();
   flood(name, count, (frame) => {
@@ -65,6 +70,7 @@ export async function runFlood(name: FloodName, count: number, config: Record<st
   r.seconds = (performance.now() - start) / 1000;
   r.peakRssMb = process.resourceUsage().maxRSS / 1024;
   r.delivered = bytes;
+  r.refused = engine.stats.anomalies.get('tcp-flow-table-full') ?? 0;
   return r;
 }
 
@@ -77,7 +83,7 @@ export function floodsTable(count: number): void {
     `floods of ${count.toLocaleString('en-US')} packets, default caps: tcp.maxFlows ${c.tcp.maxFlows.toLocaleString('en-US')}, tcp.maxEmbryonic ${c.tcp.maxEmbryonic.toLocaleString('en-US')}, ` +
       `tcp.reassembly.memcap ${c.tcp.reassembly.memcap / MIB} MiB, fragments.memcap ${c.fragments.memcap / MIB} MiB\n`,
   );
-  process.stdout.write(`${'flood'.padEnd(18)} ${'packets/s'.padStart(10)} ${'peak rss'.padStart(9)} ${'peak heap'.padStart(9)} ${'flows'.padStart(8)} ${'reasm MiB'.padStart(9)} ${'frag MiB'.padStart(8)}\n`);
+  process.stdout.write(`${'flood'.padEnd(18)} ${'packets/s'.padStart(10)} ${'peak rss'.padStart(9)} ${'peak heap'.padStart(9)} ${'flows'.padStart(8)} ${'reasm MiB'.padStart(9)} ${'frag MiB'.padStart(8)} ${'memcap\'d'.padStart(9)}\n`);
   for (const name of floodNames) {
     const child = spawnSync(process.execPath, [...process.execArgv, self, '--one', name, '--packets', String(count)], { encoding: 'utf8' });
     const line = child.stdout.trim().split('\n').pop() ?? '';
@@ -89,7 +95,7 @@ export function floodsTable(count: number): void {
     const mb = (v: number): string => v.toFixed(1);
     process.stdout.write(
       `${name.padEnd(18)} ${Math.round(r.packets / r.seconds).toLocaleString('en-US').padStart(10)} ${`${mb(r.peakRssMb)}M`.padStart(9)} ${`${mb(r.peakHeapMb)}M`.padStart(9)} ` +
-        `${r.peakFlows.toLocaleString('en-US').padStart(8)} ${mb(r.peakReassemblyMb).padStart(9)} ${mb(r.peakFragmentsMb).padStart(8)}   ${floodDoc[name]}\n`,
+        `${r.peakFlows.toLocaleString('en-US').padStart(8)} ${mb(r.peakReassemblyMb).padStart(9)} ${mb(r.peakFragmentsMb).padStart(8)} ${mb(r.peakMemoryMb).padStart(9)}   ${floodDoc[name]}\n`,
     );
   }
 }
@@ -99,6 +105,7 @@ const one = args.indexOf('--one');
 if (one >= 0) {
   const name = args[one + 1] as FloodName;
   const p = args.indexOf('--packets');
-  const result = await runFlood(name, p >= 0 ? Number(args[p + 1]) : 1_000_000);
+  const c = args.indexOf('--config');
+  const result = await runFlood(name, p >= 0 ? Number(args[p + 1]) : 1_000_000, c >= 0 ? (JSON.parse(args[c + 1] ?? '{}') as Record<string, unknown>) : {});
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -166,7 +166,7 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   /** Bytes the engine holds, as its memcap counts them: flows, reassembly, held frames, the rest. */
   get memory(): number {
-    return this.table.size * FLOW_BYTES + this.#budget.used + this.holding.bytes + this.otherMemory;
+    return this.table.size * FLOW_BYTES + this.#budget.held + this.holding.bytes + this.otherMemory;
   }
 
   /** The engine is past its memcap: emergency timeouts, and new connections make room first. */

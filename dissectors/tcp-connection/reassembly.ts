@@ -40,12 +40,25 @@ export const CONFLICT_REWRITE = 2;
 
 /** One per engine, shared by every stream: the global memcap. */
 export class ReassemblyBudget {
-  /** Bytes held by every stream together. */
+  /** Bytes held by every stream together (retained and out of order), as maxBytes counts them: never above `cap`. */
   used = 0;
+  /** The retained part of `used`. */
+  retained = 0;
+  /** What the streams' retention rings take: their sizes plus RING_OVERHEAD each. */
+  rings = 0;
   readonly cap: number;
 
   constructor(cap: number) {
     this.cap = cap;
+  }
+
+  /**
+   * What reassembly really holds, heap or not: out-of-order pieces at their cost, and the rings
+   * retained bytes live in at their whole size (a ring is larger than what it retains). The
+   * engine's memcap counts this; the pool of free rings is a bounded cost of the process.
+   */
+  get held(): number {
+    return this.used - this.retained + this.rings;
   }
 }
 
@@ -85,8 +98,17 @@ export type SegmentResult =
 const DEFAULT_WINDOW = 0x4000_0000;
 /** An ack further than this past next acknowledges nothing this side sent (RFC 7323 §2.3 bound). */
 const MAX_ACK_AHEAD = 0x4000_0000;
-/** The retention ring's first size; it doubles from there up to maxBytes. */
-const MIN_RING = 4096;
+/**
+ * The retention ring's smallest size; it doubles from the size first needed up to maxBytes, and
+ * halves again as acknowledgments release its bytes, so that a ring is never more than four times
+ * what it retains, or this: a connection that sent 9 bytes holds a ring of 64, not of 4 KiB.
+ */
+const MIN_RING = 64;
+/**
+ * What a ring costs beside its bytes: its ArrayBuffer, backing store and allocation (measured at
+ * 260-400 bytes of RSS for each allocUnsafeSlow buffer of 16 B-4 KiB).
+ */
+export const RING_OVERHEAD = 400;
 
 /**
  * Rings not in use (their stream has everything acknowledged, or ended), by size, for the next
@@ -95,7 +117,7 @@ const MIN_RING = 4096;
  * replay with reassembly. Bounded, so the pool never holds much.
  */
 const ringPool = new Map<number, Buffer[]>();
-const RING_POOL_MAX = 64 * 1024 * 1024;
+const RING_POOL_MAX = 16 * 1024 * 1024;
 let pooledBytes = 0;
 
 function takeRing(size: number): Buffer {
@@ -140,8 +162,6 @@ export class StreamReassembler {
   #delivered = 0;
   /** Delivered bytes kept for comparison: the last #retained before #delivered, from ring[#head], wrapping. */
   #ring: Buffer | null = null;
-  /** The size of the last ring: a stream that retains again takes one as large at once. */
-  #ringSize = MIN_RING;
   #head = 0;
   #retained = 0;
   /**
@@ -257,11 +277,11 @@ export class StreamReassembler {
   /** Releases everything (the flow ended) and returns its memory to the budget; `next` and `delivered` keep their last values. */
   clear(): void {
     this.#budget.used -= this.#retained + this.#buffered;
+    this.#budget.retained -= this.#retained;
     this.#retained = 0;
     this.#buffered = 0;
     this.#head = 0;
-    if (this.#ring !== null) giveRing(this.#ring);
-    this.#ring = null;
+    this.#dropRing();
     this.#pieces = [];
     this.#lastNew = 0;
     this.#initialized = false;
@@ -474,16 +494,23 @@ export class StreamReassembler {
     }
     this.#retained = keep;
     budget.used += take;
+    budget.retained += take;
   }
 
   /** A ring of at least `need` bytes (need <= maxBytes), doubling, the retained bytes moved to its start. */
   #grow(need: number): Buffer {
     const old = this.#ring;
-    let size = old === null ? this.#ringSize : old.length * 2;
+    let size = old === null ? MIN_RING : old.length * 2;
     while (size < need) size *= 2;
     if (size > this.#limits.maxBytes) size = this.#limits.maxBytes;
+    return this.#moveTo(size);
+  }
+
+  /** A ring of `size` bytes (>= retained) in place of the current one, the retained bytes moved to its start. */
+  #moveTo(size: number): Buffer {
+    const old = this.#ring;
     const ring = takeRing(size);
-    this.#ringSize = size;
+    this.#budget.rings += old === null ? size + RING_OVERHEAD : size - old.length;
     const r = this.#retained;
     if (old !== null && r > 0) {
       const h = this.#head;
@@ -505,18 +532,33 @@ export class StreamReassembler {
   #release(n: number): void {
     this.#retained -= n;
     this.#budget.used -= n;
+    this.#budget.retained -= n;
     if (this.#retained === 0) {
       this.#head = 0;
       // All acknowledged: the ring goes back to the pool. The rings in use are then those of
       // streams with bytes in flight, not of every open stream, and stay in cache: writing
       // each segment into a ring of its own among thousands was a cache miss per line.
-      if (this.#ring !== null) giveRing(this.#ring);
-      this.#ring = null;
+      this.#dropRing();
     } else {
       const size = (this.#ring as Buffer).length;
       this.#head += n;
       if (this.#head >= size) this.#head -= size;
+      // Mostly acknowledged: a smaller ring (at least twice what stays), so that a few bytes left
+      // unacknowledged never keep a large one.
+      if (size > MIN_RING && this.#retained * 4 <= size) {
+        let smaller = size >>> 1;
+        while (smaller > MIN_RING && this.#retained * 4 <= smaller) smaller >>>= 1;
+        this.#moveTo(smaller);
+      }
     }
+  }
+
+  #dropRing(): void {
+    const ring = this.#ring;
+    if (ring === null) return;
+    this.#budget.rings -= ring.length + RING_OVERHEAD;
+    giveRing(ring);
+    this.#ring = null;
   }
 
   /** Where stream offset `from` (retainStart <= from < delivered) is in the ring. */

@@ -2,6 +2,8 @@
  * Floods against the caps (bench/flood-traffic.ts, as `npm run bench -- --floods` sends them,
  * smaller here): what each cap bounds never passes it, and the engine goes on judging.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runFlood } from '../../bench/floods.ts';
 
@@ -116,4 +118,34 @@ describe('memcap: emergency mode', () => {
     const r = await runFlood('syn', 20_000, { memcap: 64 * MIB, tcp: { maxEmbryonic: 1_000_000 } });
     expect(r.peakFlows).toBe(20_000);
   });
+});
+
+describe('many connections holding unacknowledged bytes', () => {
+  /** One flood in a process of its own, so that its peak RSS is its own. */
+  function inChild(packets: number, config: Record<string, unknown>): { peakRssMb: number; peakMemoryMb: number; peakFlows: number; refused: number; packets: number } {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/floods.ts', '--one', 'unacked', '--packets', String(packets), '--config', JSON.stringify(config)], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    if (r.status !== 0 || !line.startsWith('{')) throw new Error(`the flood failed (${r.status}): ${r.stderr}`);
+    return JSON.parse(line) as ReturnType<typeof inChild>;
+  }
+
+  it('a million connections, each with 9 bytes never acknowledged: the memcap counts what they hold (rings too), refuses the rest, and peak RSS stays within it', () => {
+    const memcap = 256 * MIB;
+    // The process without the flood's state: the same run over a few connections.
+    const base = inChild(4000, { memcap });
+    const r = inChild(4_000_000, { memcap });
+    expect(r.packets).toBe(4_000_000);
+    // Checked as connections open: the ones already in may still add their bytes, a little past it.
+    expect(r.peakMemoryMb).toBeLessThanOrEqual(257);
+    expect(r.peakMemoryMb).toBeGreaterThan(200);
+    // Past the memcap, new connections are refused (flow-table-full), not taken on credit.
+    expect(r.refused).toBeGreaterThan(500_000);
+    expect(r.peakFlows).toBeLessThan(400_000);
+    // What the process really took for it: under the memcap, with a margin for the collector.
+    expect(r.peakRssMb - base.peakRssMb).toBeLessThan(256 * 1.5);
+  }, 120_000);
 });

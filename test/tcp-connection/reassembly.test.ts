@@ -3,6 +3,7 @@ import {
   CONFLICT_REFUSE,
   CONFLICT_REWRITE,
   ReassemblyBudget,
+  RING_OVERHEAD,
   SEG_CONFLICT,
   SEG_DUPLICATE,
   SEG_MEMCAP,
@@ -574,6 +575,36 @@ describe('sequence wraparound', () => {
 });
 
 describe('memory caps', () => {
+  it('a retention ring is sized by what it retains and counted whole: 9 bytes take a ring of 64, not 4 KiB', () => {
+    const s = new Stream(0);
+    s.add(0, 'USER xy\r\n');
+    expect(s.r.retained).toBe(9);
+    expect(s.budget.rings).toBe(64 + RING_OVERHEAD);
+    // What the engine's memcap counts: the ring, not the 9 bytes in it.
+    expect(s.budget.held).toBe(64 + RING_OVERHEAD);
+    s.r.acknowledge(9);
+    expect(s.budget.rings).toBe(0);
+    expect(s.budget.held).toBe(0);
+  });
+
+  it('a ring shrinks as acknowledgments release its bytes: never more than four times what stays retained', () => {
+    const s = new Stream(0);
+    const text = Buffer.alloc(20_000, 0x61);
+    s.add(0, text);
+    expect(s.budget.rings).toBe(32_768 + RING_OVERHEAD);
+    // All but the last 100 bytes acknowledged: they keep a ring of 256, not of 32 KiB.
+    s.r.acknowledge(19_900);
+    expect(s.r.retained).toBe(100);
+    expect(s.budget.rings).toBe(256 + RING_OVERHEAD);
+    // What stayed is still compared: a retransmission of it is recognised, a rewrite refused.
+    expect(s.add(19_950, text.subarray(19_950))).toBe(SEG_DUPLICATE);
+    expect(s.add(19_950, Buffer.alloc(50, 0x62))).toBe(SEG_CONFLICT);
+    s.r.clear();
+    expect(s.budget.rings).toBe(0);
+    expect(s.budget.used).toBe(0);
+    expect(s.budget.retained).toBe(0);
+  });
+
   it('refuses an out-of-order segment past maxBytes and keeps nothing of it', () => {
     const s = new Stream(0, { maxBytes: 100, maxSegments: 100 });
     for (let i = 0; i < 9; i++) expect(s.add(10 + i * 20, Buffer.alloc(10, i))).toBe(SEG_NEW);
