@@ -2,6 +2,10 @@
  * Typed event descriptors. A descriptor carries its listeners' argument tuple as a phantom type,
  * so `rule({ on, eval })` infers `eval`'s parameters from `on` alone, and a numeric id the
  * engine uses to index its listener lists (no string lookups on the packet path).
+ *
+ * A packet a receivePacket or sendPacket event hands out, and every Buffer on it (`bytes`,
+ * `payload`), is a view, valid only during the event: the engine re-points it at the next
+ * packet and the source reuses its buffer. Copy what you keep: `Buffer.from(pkt.payload)`.
  */
 import type { Packet } from '../dissectors/packet.ts';
 import type { Ipv4Packet } from '../dissectors/ipv4.ts';
@@ -64,14 +68,14 @@ export const engineEvents = {
 };
 
 export const packetEvents = {
-  /** Every frame from the source, before any dissection. */
+  /** Every frame from the source, before any dissection. `pkt` and `pkt.bytes` are valid only during the event. */
   receivePacket: defineEvent<[pkt: Packet]>('packet', 'packet.receivePacket'),
   /** Every frame just before it is forwarded; a rule may still drop it. */
   sendPacket: defineEvent<[pkt: Packet]>('packet', 'packet.sendPacket'),
 };
 
 export const ipv4Events = {
-  /** Every IPv4 datagram (once per reassembled datagram when fragmented). */
+  /** Every IPv4 datagram (once per reassembled datagram when fragmented). `pkt` and its `payload` are valid only during the event. */
   receivePacket: defineEvent<[pkt: Ipv4Packet]>('ipv4', 'ipv4.receivePacket'),
   sendPacket: defineEvent<[pkt: Ipv4Packet]>('ipv4', 'ipv4.sendPacket'),
 };

@@ -12,6 +12,7 @@ export const ICMP_HEADER_LENGTH = 4;
 
 const EMPTY = Buffer.alloc(0);
 
+/** One per engine, re-pointed at each message: valid only during the event that delivered it. */
 export class IcmpPacket {
   /** @internal The buffer holding the message (its IP packet's). */
   bytes: Buffer = EMPTY;
@@ -52,7 +53,7 @@ export class IcmpPacket {
   get checksum(): number {
     return u16(this.bytes, this.off + 2);
   }
-  /** Everything after type, code and checksum (for echo: identifier, sequence number, data). */
+  /** Everything after type, code and checksum (for echo: identifier, sequence number, data): a view, valid only during the event; `Buffer.from(icmp.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.off + ICMP_HEADER_LENGTH, this.end));
   }

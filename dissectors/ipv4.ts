@@ -47,6 +47,7 @@ export class Ipv4Flags {
   }
 }
 
+/** One per engine, re-pointed at each datagram: valid only during the event that delivered it. */
 export class Ipv4Packet {
   readonly version = 4 as const;
 
@@ -138,7 +139,7 @@ export class Ipv4Packet {
   get payloadOffset(): number {
     return this.off + this.#hdrLen;
   }
-  /** The data after the header (a view, not a copy), up to the total length. */
+  /** The data after the header, up to the total length: a view, valid only during the event; `Buffer.from(pkt.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.off + this.#hdrLen, this.end));
   }

@@ -38,6 +38,7 @@ export interface Ipv6ExtensionHeader {
   data: Buffer;
 }
 
+/** One per engine, re-pointed at each packet: valid only during the event that delivered it. */
 export class Ipv6Packet {
   readonly version = 6 as const;
 
@@ -132,7 +133,7 @@ export class Ipv6Packet {
   get payloadOffset(): number {
     return this.#payloadOffset;
   }
-  /** The upper-layer data (a view, not a copy). */
+  /** The upper-layer data: a view, valid only during the event; `Buffer.from(pkt.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.#payloadOffset, this.end));
   }

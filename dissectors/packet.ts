@@ -20,10 +20,10 @@ class PacketTimestamp implements Timestamp {
 
 /**
  * One per engine, reset for each frame: like every dissector view it is valid only during the
- * event that delivered it.
+ * event that delivered it, and so is `bytes`: copy what you keep (`Buffer.from(pkt.bytes)`).
  */
 export class Packet {
-  /** The frame's bytes (a view over the source's buffer). */
+  /** The frame's bytes: a view over the source's reused buffer, valid only during the event; `Buffer.from(pkt.bytes)` to keep them. */
   bytes: Buffer = Buffer.alloc(0);
   linkType = 0;
   /** Frame number, 1-based, in the order the source delivered frames. */

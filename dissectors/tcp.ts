@@ -40,6 +40,7 @@ export interface TcpTimestamps {
   echo: number;
 }
 
+/** One per engine, re-pointed at each segment: valid only during the event that delivered it. */
 export class TcpPacket {
   /** @internal The buffer holding the segment (its IP packet's). */
   bytes: Buffer = EMPTY;
@@ -176,7 +177,7 @@ export class TcpPacket {
   get payloadLength(): number {
     return this.end - this.#dataOff;
   }
-  /** The segment's data (a view, not a copy). */
+  /** The segment's data: a view, valid only during the event; `Buffer.from(tcp.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.#dataOff, this.end));
   }

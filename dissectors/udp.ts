@@ -12,6 +12,7 @@ export const UDP_HEADER_LENGTH = 8;
 
 const EMPTY = Buffer.alloc(0);
 
+/** One per engine, re-pointed at each datagram: valid only during the event that delivered it. */
 export class UdpPacket {
   /** @internal The buffer holding the datagram (its IP packet's). */
   bytes: Buffer = EMPTY;
@@ -56,7 +57,7 @@ export class UdpPacket {
   get payloadOffset(): number {
     return this.off + UDP_HEADER_LENGTH;
   }
-  /** The data (a view, not a copy), up to the header's length: bytes after it are not UDP's. */
+  /** The data, up to the header's length (bytes after it are not UDP's): a view, valid only during the event; `Buffer.from(udp.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.off + UDP_HEADER_LENGTH, this.end));
   }

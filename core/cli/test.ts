@@ -14,7 +14,8 @@ node_modules or dot-directories). Default: the current directory. expect.json sa
 out: alerts, dropped frames, injected RSTs, flows, logs, anomaly counts (see docs/testing.md).
 
 Prints one line per case, a diff (- expected, + actual) under each failing case, and
-'N passed, M failed'.
+'N passed, M failed'. receiveData rules get copies of the bytes, filled with
+PALISADE-STALE-VIEW once their event is over: a rule that keeps data without copying it fails.
 
 Options:
   --update          rewrite the expect.json of each failing case (or one that expects nothing

@@ -85,7 +85,8 @@ export class TcpStream {
 
   /**
    * `n` bytes, or fewer at the end of the stream; without `n`, whatever has arrived (at least
-   * one byte). Null at the end of the stream.
+   * one byte). Null at the end of the stream. The bytes are the stream's own (a held frame's
+   * copy, or a new Buffer), never written again: unlike receiveData's `data`, keep them as they are.
    */
   read(n?: number): Promise<Buffer | null> {
     if (n !== undefined && (!Number.isInteger(n) || n < 0)) return Promise.reject(ruleInvalid(`TcpStream.read(${n})`, 'want a non-negative integer'));

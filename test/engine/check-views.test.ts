@@ -111,6 +111,27 @@ describe('a receiveData chunk kept past its event', () => {
   });
 });
 
+describe('what a rule may keep as it is', () => {
+  it("a streamed rule's reads: the stream's own bytes, not views of the reader's buffer, at 1.2 MB", async () => {
+    const { frames, sent } = sessions(3, 400_000);
+    const kept = new Map<number, Buffer[]>();
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        eval: async (flow, stream, direction) => {
+          if (direction !== 'up') return;
+          const chunks: Buffer[] = [];
+          kept.set(flow.client.port, chunks);
+          for await (const chunk of stream) chunks.push(chunk);
+        },
+      });
+    });
+    await replay({ rules, pcap: pcap(frames), checkViews: false });
+    for (const [port, text] of sent) expect(Buffer.concat(kept.get(port) ?? []).toString('latin1') === text, `port ${port}`).toBe(true);
+  });
+});
+
 describe('check-views leaves alone', () => {
   it('a rule that copies what it keeps, and a second listener of the same event', async () => {
     const { frames, sent } = sessions(2, 5000);
