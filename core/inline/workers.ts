@@ -7,7 +7,8 @@
  * beating for rules.timeoutMs (a rule that never returns) or reaches rules.heapLimitMb is
  * replaced, and its queue bypasses palisade meanwhile (--queue-bypass, inline.failOpen). While a
  * `ctl reload` loads its new rule file, a thread is watched with the reload's bound instead
- * (its top-level code runs between two packets).
+ * (its top-level code runs between two packets). A replacement binds the queue only once the
+ * kernel has let go of the old worker's socket.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { Injector } from '../io/inject.ts';
 import { compiled } from '../package.ts';
 import { createHeartbeat, Stall } from '../watchdog/heartbeat.js';
 import { injectFailure, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
+import { queuePort, socketHolders } from './queue-holder.ts';
 import { reloadHoldMs } from './reload-bounds.ts';
 
 export interface WorkerHandle {
@@ -78,6 +80,9 @@ const WATCH_EVERY_MS = 50;
  * worker with it: its silence then is no stall, and is measured afresh.
  */
 const PAUSED_MS = 4 * WATCH_EVERY_MS;
+/** How often a replacement looks whether its queue is free yet, and after how long it says it waits. */
+const FREE_EVERY_MS = 100;
+const FREE_REPORT_MS = 1000;
 
 /** What the main thread needs of a worker's channel, a child process or a worker thread. */
 interface Channel {
@@ -254,7 +259,7 @@ export class SpawnedWorker implements WorkerHandle {
           this.#alive = true;
           resolve();
         } else if (m.type === 'failed') {
-          booted = true;
+          // Not booted: its exit then starts no other; start() fails, or #restart tries again.
           reject(deserializeError(m.error));
         } else if (m.type === 'report') {
           this.#report(m.message);
@@ -281,16 +286,42 @@ export class SpawnedWorker implements WorkerHandle {
         const who = `worker for queue ${this.queue} (${child.pid === process.pid ? 'thread' : `pid ${child.pid}`})`;
         this.#report(replaced !== '' ? `${who} was stuck and is ended (${replaced}); starting it again` : `${who} died (${why}); starting it again`);
         setTimeout(() => {
-          if (this.#stopping) return;
-          this.#restarts++;
-          this.#child = this.#spawn(this.#options);
-          this.#boot().catch((err: unknown) => {
-            this.#report(`worker for queue ${this.queue} did not start again: ${err instanceof Error ? err.message : String(err)}`);
-          });
+          void this.#restart();
         }, RESTART_DELAY_MS);
       });
       child.send({ type: 'start', options: this.#options });
     });
+  }
+
+  /**
+   * A new worker, once the kernel has let go of the old one's socket: bound before that, it would
+   * fail with EBUSY (a child process that inherited the socket keeps the queue bound).
+   */
+  async #restart(): Promise<void> {
+    const since = performance.now();
+    let said = false;
+    for (let port = queuePort(this.queue); port !== null; port = queuePort(this.queue)) {
+      if (this.#stopping) return;
+      if (!said && performance.now() - since >= FREE_REPORT_MS) {
+        said = true;
+        const pids = socketHolders(port);
+        this.#report(
+          `queue ${this.queue} is still bound to netlink port ${port}${pids.length > 0 ? `, a socket open in pid ${pids.join(', ')}` : ''}; its new worker starts once that socket is closed (meanwhile the kernel queues the packets to it)`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, FREE_EVERY_MS));
+    }
+    if (this.#stopping) return;
+    this.#restarts++;
+    this.#child = this.#spawn(this.#options);
+    try {
+      await this.#boot();
+    } catch (err) {
+      this.#report(`worker for queue ${this.queue} did not start again (${err instanceof Error ? err.message : String(err)}); trying again in ${RESTART_DELAY_MS / 1000} s`);
+      setTimeout(() => {
+        void this.#restart();
+      }, RESTART_DELAY_MS);
+    }
   }
 
   #call(message: { type: 'stats' | 'stop' } | { type: 'reload'; path: string } | { type: 'loglevel'; level: Config['logLevel'] }): Promise<unknown> {

@@ -21,6 +21,7 @@ const endpoints = fileURLToPath(new URL('./endpoints.js', import.meta.url));
 const rules = fileURLToPath(new URL('./fixtures/rules.ts', import.meta.url));
 const crashOnce = fileURLToPath(new URL('./fixtures/crash-once.ts', import.meta.url));
 const faults = fileURLToPath(new URL('./fixtures/faults.ts', import.meta.url));
+const crashHolding = fileURLToPath(new URL('./fixtures/crash-holding.ts', import.meta.url));
 const can = canRun();
 
 /** JSON lines from a child's stdout, and a way to wait for one. */
@@ -811,6 +812,39 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
       expect(p.ctl('stop').status).toBe(0);
       expect(await p.exited).toEqual({ code: 0, signal: null });
+    }, 60_000);
+
+    it('a worker thread that dies while a child process holds its queue socket is started again once the socket is released, not refused by the queue', async () => {
+      const marker = join(dir, 'crash-holding');
+      process.env.PAL_TEST_FAULT_MARKER = marker;
+      let p: Palisade;
+      try {
+        p = await Palisade.start(net(), dir, ['--queue', '0'], crashHolding);
+      } finally {
+        delete process.env.PAL_TEST_FAULT_MARKER;
+      }
+      running.push(p);
+      try {
+        expect(runEndpoint(net(), 'keyword', SERVER_IP, '9000', 'HOLDCRASH')).toMatchObject({ connected: true });
+        const holder = Number(readFileSync(marker, 'utf8').trim());
+        const deadline = performance.now() + 15_000;
+        const alive = (): boolean => (JSON.parse(p.ctl('status', '--json').stdout) as { result: { workers: { alive: boolean }[] } }).result.workers[0]?.alive === true;
+        // Started again once the child (sleep 5) has exited and let go of the queue.
+        while (!/worker for queue 0 \(thread\) died \(a worker thread ends on an uncaught exception\); starting it again/.test(p.stderr) || !alive()) {
+          if (performance.now() > deadline) throw new Error(`the worker did not start again:\n${p.stderr}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect(p.stderr).toMatch(new RegExp(`queue 0 is still bound to netlink port \\d+, a socket open in pid ${holder}\\b`));
+        expect(p.stderr).not.toMatch(/did not start again|another program holds this queue/);
+        expect(restartsOf(p)).toEqual([1]);
+        const before = JSON.parse(p.ctl('stats', '--json').stdout) as { result: { total: { packets: number } } };
+        expect(curl(net(), `http://${SERVER_IP}:8080/small`)).toBe('hello through palisade\n');
+        const after = JSON.parse(p.ctl('stats', '--json').stdout) as { result: { total: { packets: number } } };
+        expect(after.result.total.packets - before.result.total.packets).toBeGreaterThanOrEqual(8);
+      } finally {
+        expect(p.ctl('stop').status).toBe(0);
+        await p.exited;
+      }
     }, 60_000);
 
     it('an alerts file on a full disk (/dev/full): said once, and packets are still judged', async () => {
