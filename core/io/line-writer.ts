@@ -3,10 +3,12 @@
  * plain write(2) calls, and never throwing into whoever wrote a line (a rule raising an alert
  * must not see a full disk as its own error). The first write error is kept instead, every later
  * line dropped, and the run loop ends the run with it (PAL_ERR_OUTPUT) after flushing the rest.
+ * A file it opened alone is cut back to its last whole line then, so that every line in it
+ * parses; a shared one (O_APPEND, other writers' lines after ours) cannot be.
  * A closed pipe (EPIPE: `palisade replay … | head`) is not an error: output stops, the run goes on.
  * sonic-boom, which pino would use, retries a failed write forever (a replay into /dev/full hung).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { outputError, type PalisadeError } from '../errors.ts';
 
 /** Buffered bytes (as string length) past which a file writer writes. */
@@ -21,6 +23,8 @@ export class LineWriter {
   #failure: PalisadeError | null = null;
   #stopped = false;
   #closed = false;
+  /** Bytes of whole lines in the file: where a failed write cuts it back to. */
+  #whole = 0;
 
   private constructor(
     readonly name: string,
@@ -28,6 +32,8 @@ export class LineWriter {
     /** 0: every line goes out as it is written (stdout, stderr). */
     readonly bufferSize: number,
     readonly owned: boolean,
+    /** A regular file of ours alone, written from its start: one a failed write may cut back. */
+    readonly truncatable = false,
   ) {}
 
   /**
@@ -38,7 +44,9 @@ export class LineWriter {
    */
   static file(path: string, shared = false): LineWriter {
     try {
-      return new LineWriter(path, openSync(path, shared ? 'a' : 'w'), shared ? 0 : FILE_BUFFER, true);
+      const fd = openSync(path, shared ? 'a' : 'w');
+      // Not a device (/dev/full) or a FIFO: those hold nothing to cut back.
+      return new LineWriter(path, fd, shared ? 0 : FILE_BUFFER, true, !shared && fstatSync(fd).isFile());
     } catch (err) {
       throw outputError(path, `cannot be written: ${(err as Error).message}`, err);
     }
@@ -53,6 +61,7 @@ export class LineWriter {
     return this.#failure;
   }
 
+  /** `line` is one whole line, its newline included: a failed write keeps lines whole, not bytes. */
   write(line: string): boolean {
     if (this.#stopped) return false;
     this.#parts.push(line);
@@ -63,7 +72,8 @@ export class LineWriter {
 
   flush(): void {
     if (this.#size === 0 || this.#stopped) return;
-    const bytes = Buffer.from(this.#parts.length === 1 ? (this.#parts[0] as string) : this.#parts.join(''));
+    const parts = this.#parts;
+    const bytes = Buffer.from(parts.length === 1 ? (parts[0] as string) : parts.join(''));
     this.#parts = [];
     this.#size = 0;
     for (let off = 0; off < bytes.length; ) {
@@ -76,9 +86,27 @@ export class LineWriter {
           continue;
         }
         this.#stopped = true;
-        if (code !== 'EPIPE') this.#failure = outputError(this.name, `cannot be written: ${(err as Error).message}; what was written before is complete`, err);
+        if (code !== 'EPIPE') this.#failure = outputError(this.name, `cannot be written: ${(err as Error).message}; ${this.#cutBack(parts, off)}`, err);
         return;
       }
+    }
+    this.#whole += bytes.length;
+  }
+
+  /** After a write of `parts` failed `written` bytes in: the file cut back to its last whole line, as the error says. */
+  #cutBack(parts: readonly string[], written: number): string {
+    if (!this.truncatable) return 'what was written before is complete';
+    let whole = 0;
+    for (const part of parts) {
+      const n = Buffer.byteLength(part);
+      if (whole + n > written) break;
+      whole += n;
+    }
+    try {
+      ftruncateSync(this.fd, this.#whole + whole);
+      return 'what was written before is complete';
+    } catch (err) {
+      return `its last line may be cut short (cutting it off failed: ${(err as Error).message})`;
     }
   }
 

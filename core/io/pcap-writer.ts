@@ -33,6 +33,7 @@ export class PcapWriter {
     checkHeader(path, options.linkType, this.snaplen);
     this.file = new CaptureFile(path);
     this.file.used = writeFileHeader(this.file.buf, 0, options.linkType, this.snaplen, this.nanosecond);
+    this.file.headerDone();
   }
 
   /** Copies `data` into the writer's buffer at once, so the caller may reuse it. */
@@ -44,6 +45,7 @@ export class PcapWriter {
     file.reserve(RECORD_HEADER);
     file.used = writeRecordHeader(file.buf, file.used, secs, nsecs, incl, origLen, this.nanosecond);
     file.append(incl === data.length ? data : data.subarray(0, incl));
+    file.endRecord();
   }
 
   /** Flushes and closes; idempotent. */

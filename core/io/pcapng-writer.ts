@@ -70,6 +70,7 @@ export class PcapngWriter {
     b.writeInt32LE(-1, 20);
     b.writeUInt32LE(28, 24);
     this.#file.used = 28;
+    this.#file.headerDone();
   }
 
   /** Copies `data` into the writer's buffer at once, so the caller may reuse it. */
@@ -101,6 +102,8 @@ export class PcapngWriter {
     b.fill(0, file.used, file.used + padded - incl);
     b.writeUInt32LE(total, file.used + padded - incl);
     file.used += tail;
+    // The interface block written first, if any, ends here too: it is whole once the packet is.
+    file.endRecord();
   }
 
   /** Flushes and closes; idempotent. */
