@@ -10,7 +10,8 @@ import type { Engine } from './engine.ts';
 import type { Config } from './config.ts';
 import type { CaptureReader } from './io/capture.ts';
 import { getHeapStatistics } from 'node:v8';
-import { heapLimit, heapNearV8Limit, PalisadeError, ruleTimeout } from './errors.ts';
+import { heapLimit, heapNearV8Limit, PalisadeError, ruleExit, ruleTimeout } from './errors.ts';
+import { trapExit, type ExitTrap } from './exit-trap.ts';
 import { HeapLimit } from './watchdog/heap-limit.ts';
 import { watchThisThread } from './watchdog/this-thread.ts';
 
@@ -73,6 +74,14 @@ export async function runCapture(
     throw err;
   }
   const heap = new HeapLimit(limits.heapLimitMb);
+  const exits: ExitTrap = trapExit(() => {
+    const { rule, frame } = engine.running;
+    return { rule, frame: frame ?? engine.stats.packets };
+  });
+  const exitError = (): PalisadeError | undefined => {
+    const r = exits.request;
+    return r === null ? undefined : ruleExit(r.rule, r.frame, typeof r.code === 'number' || typeof r.code === 'string' ? String(r.code) : '');
+  };
 
   const work = async (): Promise<PalisadeError | undefined> => {
     // Returns here first: the race below must hold its promise before any rule runs, since a
@@ -85,6 +94,8 @@ export async function runCapture(
     let turn = 0;
     try {
       for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+        // A rule (or its timer, run at the last turn) called process.exit(): no packet after it.
+        if (exits.request !== null) break;
         engine.push(rec.data, rec, rec.linkType, false, rec.origLen);
         // Streamed rules judge a packet's bytes before the next packet is read (deterministic replay).
         if (engine.busy) await engine.settle();
@@ -118,7 +129,7 @@ export async function runCapture(
     }
     await engine.settle();
     engine.close();
-    return failure ?? engine.outputFailure ?? outputFailure() ?? undefined;
+    return exitError() ?? failure ?? engine.outputFailure ?? outputFailure() ?? undefined;
   };
 
   dog?.arm();
@@ -130,6 +141,7 @@ export async function runCapture(
     }
     return ended === undefined ? { engine } : { engine, error: ended };
   } finally {
+    exits.restore();
     dog?.disarm();
     await dog?.close();
   }

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'PAL_ERR_RULE_TIMEOUT'
   | 'PAL_ERR_HEAP_LIMIT'
   | 'PAL_ERR_RULE_ERRORS'
+  | 'PAL_ERR_RULE_EXIT'
   | 'PAL_ERR_INTERRUPTED'
   | 'PAL_ERR_INTERNAL';
 
@@ -57,6 +58,7 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_RULE_TIMEOUT: 3,
   PAL_ERR_HEAP_LIMIT: 3,
   PAL_ERR_RULE_ERRORS: 1,
+  PAL_ERR_RULE_EXIT: 1,
   // 128 + SIGINT, as a shell reports it; SIGTERM's 143 is set by the command that saw it.
   PAL_ERR_INTERRUPTED: 130,
   // A bug in palisade itself (a worker died of something not a PalisadeError): report it.
@@ -142,6 +144,13 @@ export const outputError = (file: string, detail: string, cause?: unknown): Pali
 /** SIGINT or SIGTERM during a replay: it stopped reading at `frame` and flushed every output. */
 export const interrupted = (signal: string, frame: number): PalisadeError =>
   new PalisadeError('PAL_ERR_INTERRUPTED', `${signal}: the replay stopped after frame ${frame}; its outputs hold everything up to it (again to stop at once, losing what is buffered)`);
+
+/** A rule called process.exit() during a replay: the replay ended there instead, its outputs whole. */
+export const ruleExit = (rule: string, frame: number, code: string): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_RULE_EXIT',
+    `${rule === '' ? 'a rule file (outside any rule: a timer or a promise)' : `rule '${printable(rule)}'`} called process.exit(${printable(code)}) on frame ${frame}; the replay stopped there and its outputs hold everything up to it. A rule must not end the process: use engine.events.exiting for work at the end`,
+  );
 
 /** A replay whose rules threw: its verdicts followed ruleErrorPolicy, not the rules' intent. */
 export const ruleErrors = (byRule: ReadonlyMap<string, number>): PalisadeError => {
