@@ -589,9 +589,9 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(flows).toEqual([expect.objectContaining({ end_reason: 'shutdown', midstream: false, orig_bytes: 'before the reload\nafter the reload\n'.length })]);
     }, 60_000);
 
-    it('ctl reload of a file whose top-level code runs 400 ms (past rules.timeoutMs, within the reload bound) swaps it in without replacing the worker, and keeps the flow table', async () => {
-      const flowFile = join(dir, 'reload-good-flows.jsonl');
-      const p = await Palisade.start(net(), dir, ['--queue', '0', '--flows', flowFile]);
+    it.each([[['--queue', '0']], [['--queues', '0-1', '--workers', 'process']]])('ctl reload of a file whose top-level code runs 400 ms (past rules.timeoutMs, within the reload bound) swaps it in without replacing the worker, and keeps the flow table (%j)', async (args) => {
+      const flowFile = join(dir, `reload-good-flows-${args.length}.jsonl`);
+      const p = await Palisade.start(net(), dir, [...args, '--flows', flowFile]);
       running.push(p);
       const c = await openConnection();
       try {
@@ -602,7 +602,7 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
         expect(r.status, r.stderr).toBe(0);
         expect(r.stdout).toBe(`reloaded ${good}\n`);
         const s = await status(p);
-        expect(s.workers).toEqual([expect.objectContaining({ alive: true, restarts: 0 })]);
+        expect(s.workers.map((w) => [w.alive, w.restarts])).toEqual(s.workers.map(() => [true, 0]));
         expect(s.reloads).toBe(1);
         expect(s.rules).toBe(good);
         expect(p.stderr).not.toMatch(/was stuck|died|starting it again/);
