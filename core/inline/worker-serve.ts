@@ -48,7 +48,7 @@ export function serveWorker(port: WorkerPort): void {
     const w = watchThisThread(timeoutMs, (stop) => {
       // The engine was cut mid-packet (or mid-load): its queue bypasses until the parent starts
       // another. The watchers go first: an exit with an inspector session attached waits for "the debugger".
-      void Promise.all([w?.close(), dog?.close()]).then(() => {
+      void Promise.all([...new Set([w, dog])].map(async (d) => d?.close())).then(() => {
         port.send({ type: 'report', message: stopMessage(options.queue, stop, options, reloading) }, () => {
           port.exit(3);
         });
