@@ -1,15 +1,18 @@
 /**
  * The control socket of `palisade run`, spoken by `palisade ctl`: a unix socket that only root
- * can open (mode 0600 in a 0700 directory), one JSON object per line each way. A request is
- * `{"cmd":"status"|"stats"|"stop"}`, `{"cmd":"reload","rules":"/abs/path.ts"}` (rules optional:
- * the running file again) or `{"cmd":"loglevel","level":"debug"}`; each gets one reply,
+ * can open (mode 0600, in a directory no other user can write to), one JSON object per line
+ * each way. A request is `{"cmd":"status"|"stats"|"stop"}`,
+ * `{"cmd":"reload","rules":"/abs/path.ts"}` (rules optional: the running file again) or
+ * `{"cmd":"loglevel","level":"debug"}`; each gets one reply,
  * `{"ok":true,"result":…}` or `{"ok":false,"error":{"code","message"}}`.
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ctlError, ctlSocketError } from '../errors.ts';
-import { serializeError, type SerializedError } from './workers.ts';
+import { privateDirProblem } from '../private-dir.ts';
+import { send, serve, type CtlHandler } from './control-connection.ts';
+import type { SerializedError } from './workers.ts';
 
 export const DEFAULT_SOCKET = '/run/palisade/palisade.sock';
 
@@ -22,36 +25,68 @@ export type CtlRequest =
 
 export type CtlReply = { ok: true; result?: unknown } | { ok: false; error: SerializedError };
 
-/** A request line can be no longer than this (a path and a command). */
-const MAX_LINE = 64 * 1024;
+/** sun_path holds 108 bytes with its NUL; a longer path is cut short (the socket appears under another name), not refused. */
+const MAX_PATH = 107;
+
+/** ctl opens one connection a command: more than this at once is a client holding them open (each is a file descriptor). */
+const MAX_CONNECTIONS = 64;
+
+/** ctl sends its request as it connects: a connection this long without one is left open by a client that is stuck or gone. */
+const IDLE_MS = 30_000;
+
+export interface ControlOptions {
+  maxConnections?: number;
+  idleMs?: number;
+}
 
 export interface ControlServer {
   close(): void;
 }
 
 /**
- * Listens on `path`. A socket file left by a palisade that died is replaced; one that a running
- * palisade answers on is an error, and anything that is not a socket is never touched.
+ * Listens on `path`, in a directory no other user can write to. A socket file left by a
+ * palisade that died is replaced; one that a running palisade answers on is an error, and
+ * anything that is not a socket is never touched.
  */
-export async function listenControl(path: string, handle: (req: CtlRequest) => Promise<unknown>): Promise<ControlServer> {
+export async function listenControl(path: string, handle: CtlHandler, options: ControlOptions = {}): Promise<ControlServer> {
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_PATH) throw ctlSocketError(path, `is ${bytes} bytes long; a unix socket's path can be at most ${MAX_PATH}: pass a shorter --socket`);
   const dir = dirname(path);
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ctlSocketError(path, `cannot create ${dir} (${(err as Error).message})`);
   }
+  // Another user who can write here could put a socket of theirs in the way, or move ours.
+  const problem = privateDirProblem(dir);
+  if (problem !== null) throw ctlSocketError(path, `${problem}; or pass a --socket in a directory only you can write to`);
   const kind = fileKind(path);
   if (kind !== 'none') {
     if (kind !== 'socket') throw ctlSocketError(path, `is a ${kind}, not a socket: palisade removes only a socket a palisade left; pass another --socket`);
-    if (await answers(path)) throw ctlSocketError(path, 'another palisade is running on it; stop it (palisade ctl stop) or pass --socket');
-    try {
-      unlinkSync(path);
-    } catch (err) {
-      throw ctlSocketError(path, `a stale socket is in the way and cannot be removed (${(err as Error).message})`);
+    const state = await probe(path);
+    if (state === 'live') throw ctlSocketError(path, 'another palisade is running on it; stop it (palisade ctl stop) or pass --socket');
+    if (typeof state !== 'string') throw ctlSocketError(path, `cannot tell whether a palisade uses it (${state.message}); remove it if none does, or pass another --socket`);
+    if (state === 'stale') {
+      try {
+        unlinkSync(path);
+      } catch (err) {
+        throw ctlSocketError(path, `a stale socket is in the way and cannot be removed (${(err as Error).message})`);
+      }
     }
   }
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  const limits = { idleMs: options.idleMs ?? IDLE_MS };
+  let open = 0;
   const server = createServer((socket) => {
-    serve(socket, handle);
+    if (open >= maxConnections) {
+      refuse(socket, maxConnections);
+      return;
+    }
+    open++;
+    socket.once('close', () => {
+      open--;
+    });
+    serve(socket, handle, limits);
   });
   // Root only from the first moment: no window in which the socket has the umask's mode.
   const umask = process.umask(0o177);
@@ -68,13 +103,24 @@ export async function listenControl(path: string, handle: (req: CtlRequest) => P
   } finally {
     process.umask(umask);
   }
-  chmodSync(path, 0o600);
+  try {
+    chmodSync(path, 0o600);
+  } catch (err) {
+    closeServer(server, path);
+    throw ctlSocketError(path, (err as Error).message);
+  }
   server.unref();
   return {
     close() {
       closeServer(server, path);
     },
   };
+}
+
+function refuse(socket: Socket, max: number): void {
+  socket.on('error', () => undefined);
+  send(socket, { ok: false, error: { code: 'PAL_ERR_CTL', message: `too many control connections (${max}); close one (a stuck palisade ctl?) and try again` } });
+  socket.end(() => socket.destroy());
 }
 
 function closeServer(server: Server, path: string): void {
@@ -95,79 +141,19 @@ function fileKind(path: string): 'none' | 'socket' | 'directory' | 'symbolic lin
   }
 }
 
-function answers(path: string): Promise<boolean> {
+/** Whether a palisade listens on the socket file: refused is a dead one's; anything else is not ours to remove. */
+function probe(path: string): Promise<'live' | 'stale' | 'gone' | Error> {
   return new Promise((resolve) => {
     const s = createConnection(path);
     s.once('connect', () => {
       s.destroy();
-      resolve(true);
+      resolve('live');
     });
-    s.once('error', () => {
-      resolve(false);
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      // EAGAIN: its listen backlog is full, so something listens.
+      resolve(err.code === 'ECONNREFUSED' ? 'stale' : err.code === 'ENOENT' ? 'gone' : err.code === 'EAGAIN' ? 'live' : err);
     });
   });
-}
-
-function serve(socket: Socket, handle: (req: CtlRequest) => Promise<unknown>): void {
-  let buffered = '';
-  let queue = Promise.resolve();
-  socket.setEncoding('utf8');
-  socket.on('error', () => undefined);
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    if (buffered.length > MAX_LINE && !buffered.includes('\n')) {
-      reply(socket, { ok: false, error: { code: 'PAL_ERR_CTL', message: 'request line too long' } });
-      socket.end();
-      return;
-    }
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.trim() === '') continue;
-      // One request at a time per connection, answered in order.
-      queue = queue.then(async () => {
-        reply(socket, await answer(line, handle));
-      });
-    }
-  });
-}
-
-async function answer(line: string, handle: (req: CtlRequest) => Promise<unknown>): Promise<CtlReply> {
-  let req: unknown;
-  try {
-    req = JSON.parse(line);
-  } catch {
-    return { ok: false, error: { code: 'PAL_ERR_CTL', message: 'a request is one JSON object per line' } };
-  }
-  if (!isRequest(req)) {
-    return { ok: false, error: { code: 'PAL_ERR_CTL', message: 'unknown request; commands: status, stats, reload, loglevel, stop' } };
-  }
-  try {
-    return { ok: true, result: await handle(req) };
-  } catch (err) {
-    return { ok: false, error: serializeError(err) };
-  }
-}
-
-function isRequest(x: unknown): x is CtlRequest {
-  if (typeof x !== 'object' || x === null) return false;
-  const r = x as { cmd?: unknown; rules?: unknown; level?: unknown };
-  switch (r.cmd) {
-    case 'status':
-    case 'stats':
-    case 'stop':
-      return true;
-    case 'reload':
-      return r.rules === undefined || typeof r.rules === 'string';
-    case 'loglevel':
-      return typeof r.level === 'string';
-    default:
-      return false;
-  }
-}
-
-function reply(socket: Socket, r: CtlReply): void {
-  if (!socket.destroyed) socket.write(`${JSON.stringify(r)}\n`);
 }
 
 /** Sends one request and waits for its reply (`palisade ctl`). */
