@@ -60,7 +60,6 @@ export class FlowTable<F extends TableFlow<F>> {
   #buckets: (F | null)[] = new Array<F | null>(INITIAL_SLOTS).fill(null);
   #mask = INITIAL_SLOTS - 1;
   #size = 0;
-  readonly #lists: number;
   readonly #heads: (F | null)[];
   readonly #tails: (F | null)[];
   /** Flows on each list. */
@@ -71,7 +70,6 @@ export class FlowTable<F extends TableFlow<F>> {
   hash = 0;
 
   constructor(lists: number) {
-    this.#lists = lists;
     this.#heads = new Array<F | null>(lists).fill(null);
     this.#tails = new Array<F | null>(lists).fill(null);
     this.#counts = new Int32Array(lists);
