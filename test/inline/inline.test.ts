@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -814,7 +814,7 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(await p.exited).toEqual({ code: 0, signal: null });
     }, 60_000);
 
-    it('a worker thread that dies while a child process holds its queue socket is started again once the socket is released, not refused by the queue', async () => {
+    it('a worker thread that dies while a child process it started still runs is started again at once: the child never inherits the queue socket (close-on-exec), which kept the queue bound and refused the new worker', async () => {
       const marker = join(dir, 'crash-holding');
       process.env.PAL_TEST_FAULT_MARKER = marker;
       let p: Palisade;
@@ -829,12 +829,17 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
         const holder = Number(readFileSync(marker, 'utf8').trim());
         const deadline = performance.now() + 15_000;
         const alive = (): boolean => (JSON.parse(p.ctl('status', '--json').stdout) as { result: { workers: { alive: boolean }[] } }).result.workers[0]?.alive === true;
-        // Started again once the child (sleep 5) has exited and let go of the queue.
+        // Started again while the child (sleep 5) still runs: it holds no socket of the queue.
         while (!/worker for queue 0 \(thread\) died \(a worker thread ends on an uncaught exception\); starting it again/.test(p.stderr) || !alive()) {
           if (performance.now() > deadline) throw new Error(`the worker did not start again:\n${p.stderr}`);
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
-        expect(p.stderr).toMatch(new RegExp(`queue 0 is still bound to netlink port \\d+, a socket open in pid ${holder}\\b`));
+        expect(() => process.kill(holder, 0)).not.toThrow();
+        const sockets = readdirSync(`/proc/${holder}/fd`).map((fd) => { try { return readlinkSync(`/proc/${holder}/fd/${fd}`); } catch { return ''; } });
+        // No netlink socket among what it inherited (/proc/net/netlink lists each one's inode).
+        const netlink = new Set(readFileSync('/proc/net/netlink', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).at(-1)));
+        expect(sockets.filter((l) => netlink.has(/^socket:\[(\d+)\]$/.exec(l)?.[1]))).toEqual([]);
+        expect(p.stderr).not.toMatch(/is still bound to netlink port/);
         expect(p.stderr).not.toMatch(/did not start again|another program holds this queue/);
         expect(restartsOf(p)).toEqual([1]);
         const before = JSON.parse(p.ctl('stats', '--json').stdout) as { result: { total: { packets: number } } };

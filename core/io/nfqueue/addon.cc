@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
 
     nl_ = mnl_socket_open(NETLINK_NETFILTER);
     if (nl_ == nullptr) { Fail(env, "socket"); return; }
+    // Close-on-exec: a child process started while the queue is bound (a rule's, esbuild's)
+    // would inherit the socket and keep the queue bound after this worker is gone, so that the
+    // worker replacing it found "another program holds this queue" and the bridge black-holed.
+    fcntl(mnl_socket_get_fd(nl_), F_SETFD, FD_CLOEXEC);
     if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) { Fail(env, "bind"); return; }
     portid_ = mnl_socket_get_portid(nl_);
     const int fd = mnl_socket_get_fd(nl_);
