@@ -213,7 +213,7 @@ export const configSchema: readonly Leaf[] = [
     max: 1024 ** 3,
     integer: true,
     default: 1024 * 1024,
-    doc: 'Bytes of frames held per direction of a connection while streamed rules or flow dissectors have not read them; past it, anomaly hold-cap.',
+    doc: 'Bytes of frames held per direction of a connection while streamed rules or flow dissectors have not read them (each frame counted at its length plus 256 for its record and copy); past it, anomaly hold-cap.',
   },
   {
     key: 'tcp.hold.memcap',
@@ -222,7 +222,7 @@ export const configSchema: readonly Leaf[] = [
     max: 64 * 1024 ** 3,
     integer: true,
     default: 256 * 1024 * 1024,
-    doc: 'Bytes of frames held by all connections together; past it, anomaly hold-cap.',
+    doc: 'Bytes of frames held by all connections together (each frame counted at its length plus 256 for its record and copy); past it, anomaly hold-cap.',
   },
   ...Object.entries(tcpAnomalies).flatMap(([kind, entry]): Leaf[] =>
     entry.policy === null

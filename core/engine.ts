@@ -34,7 +34,7 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { DROP_NO_CONNECTION, FLOW_BYTES, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
+import { DROP_NO_CONNECTION, FLOW_BYTES, HELD_FRAME_OVERHEAD, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import { UdpTracker } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
@@ -74,8 +74,6 @@ export interface EngineOptions {
 /** Connections ended between two drains of the outbox at the end of input. */
 const FLUSH_SLICE = 256;
 
-/** What a held fragment costs beyond its bytes: its frame record and the Buffer objects (measured ~460 B for tiny fragments, Buffer pool slabs included, so a round figure below it). */
-const HELD_FRAME_OVERHEAD = 256;
 
 export class Engine {
   readonly config: Config;

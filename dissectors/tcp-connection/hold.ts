@@ -27,11 +27,18 @@ export interface HeldFrame {
   rewritten?: boolean;
 }
 
-/** Bytes a held frame takes (all its fragments). */
+/**
+ * What a held frame costs beside its bytes: its record and the Buffer that copies them (measured
+ * at about 460 B for tiny frames, Buffer pool slabs included, so a round figure below it); a
+ * flood of one-byte segments held for a streamed rule is counted at what it holds.
+ */
+export const HELD_FRAME_OVERHEAD = 256;
+
+/** Bytes a held frame takes (all its fragments), each counted with its overhead. */
 export function heldSize(frame: HeldFrame): number {
-  if (frame.parts === undefined) return frame.bytes.length;
+  if (frame.parts === undefined) return frame.bytes.length + HELD_FRAME_OVERHEAD;
   let n = 0;
-  for (const p of frame.parts) n += p.bytes.length;
+  for (const p of frame.parts) n += p.bytes.length + HELD_FRAME_OVERHEAD;
   return n;
 }
 

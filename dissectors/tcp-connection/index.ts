@@ -35,6 +35,7 @@ export type { TcpAnomaly } from './events.ts';
 export { TcpFlow } from './flow.ts';
 export { TcpStream } from './stream.ts';
 export type { HeldFrame, Hold } from './hold.ts';
+export { HELD_FRAME_OVERHEAD } from './hold.ts';
 export type { StreamScheduler } from './stream.ts';
 export { flowRecord } from './flow-log.ts';
 export type { Direction, EndReason, FlowState, Endpoint, DirectionStats } from './flow.ts';

@@ -15,6 +15,7 @@ import { dissectIpv4, Ipv4Packet } from '../../dissectors/ipv4.ts';
 import { dissectTcp, TcpPacket } from '../../dissectors/tcp.ts';
 import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../../core/stats.ts';
+import { HELD_FRAME_OVERHEAD } from '../../dissectors/tcp-connection/hold.ts';
 
 interface Seg {
   id: number;
@@ -250,6 +251,37 @@ describe('streamed rules', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(forwarded).toEqual(frames.map((_, i) => i + 1));
     engine.close();
+  });
+
+  it('a held frame counts at what it costs, not only its bytes: each of 40 one-byte segments held takes its frame and 256 more', async () => {
+    const { Writable } = await import('node:stream');
+    const nowhere = new Writable({ write: (_c, _e, done) => { done(); } });
+    const rules = defineRules(({ rule }) => {
+      rule({
+        on: tcpConnection.events.receiveData,
+        options: { streamed: true },
+        // Reads nothing before the end: every data frame is held.
+        eval: async (_flow, stream) => {
+          await stream.read(1 << 30);
+        },
+      });
+    });
+    const frames = tcpSession().handshake().send('up', 'x'.repeat(40), { segments: 40, ack: false }).frames();
+    const engine = createEngine({ rules, alerts: nowhere, log: nowhere });
+    for (const [i, f] of frames.entries()) {
+      engine.push(f, { secs: 1_700_000_000 + i, nsecs: 0 }, 1);
+      if (engine.busy) await engine.settle();
+    }
+    // The handshake's three frames go at once; the 40 data frames wait, each a whole frame.
+    const held = frames.slice(3).reduce((n, f) => n + f.length + HELD_FRAME_OVERHEAD, 0);
+    expect(frames.length).toBe(43);
+    expect(engine.heldMemory).toBe(held);
+    // And the memcap counts them so.
+    expect(engine.memory).toBeGreaterThanOrEqual(held);
+    engine.flush();
+    await engine.settle();
+    engine.close();
+    expect(engine.heldMemory).toBe(0);
   });
 
   it('caps what is held: past tcp.hold.maxBytes the hold-cap anomaly releases it and the stream ends truncated', async () => {
