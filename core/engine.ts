@@ -425,7 +425,7 @@ export class Engine {
 
   /**
    * End of input: fragments that never completed are dropped, open connections end ('shutdown'),
-   * `max` of them at most, oldest first; true once none is left (call it again until then: a
+   * `max` TCP and `max` UDP ones at most, oldest first; true once none is left (call it again until then: a
    * run loop turns the event loop between calls, for signals and timers). Streamed rules then
    * see the end of their streams: `await settle()` before close().
    */
@@ -435,20 +435,13 @@ export class Engine {
       this.#noteMemory();
     }
     this.#pkt.dropped = false;
-    let left = max;
     // In slices, each drained at once: the outbox holds one slice's records, not a million.
-    while (left > 0) {
+    for (let left = max; left > 0; left -= FLUSH_SLICE) {
       const n = left < FLUSH_SLICE ? left : FLUSH_SLICE;
-      left -= n;
-      const done = this.#tracker.shutdown(n);
+      const tcpDone = this.#tracker.shutdown(n);
       this.#drainTcp();
-      if (done) break;
-    }
-    if (left === 0 && this.#tracker.table.size > 0) return false;
-    while (left > 0) {
-      const n = left < FLUSH_SLICE ? left : FLUSH_SLICE;
-      left -= n;
-      const done = this.#udpTracker.shutdown(n);
+      // UDP flows once every TCP connection has ended.
+      const done = tcpDone && this.#udpTracker.shutdown(n);
       this.#drainUdp();
       if (done) break;
     }
