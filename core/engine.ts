@@ -138,7 +138,7 @@ export class Engine {
     this.#checksums = new ChecksumPolicy(this.config, this.stats, this.#log);
     const dispatch = new (options.checkViews === true ? ViewCheckingDispatch : Dispatch)(allEvents().length, this.#pkt, this.#alerts, this.#log, this.#ruleErrors, () => this.config.ruleErrorPolicy === 'drop');
     this.#dispatch = dispatch;
-    this.#settle = new Settle(this.#pkt, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow);
+    this.#settle = new Settle(this.#pkt, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow, this.#beat);
     this.#scheduler = new Scheduler(dispatch, this.#log, this.#beat, () => this.#drainTcp(), () => this.#closed);
     dispatch.watch = this.#scheduler.watch;
 

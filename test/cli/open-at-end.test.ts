@@ -63,6 +63,25 @@ describe('open connections at the end of a capture', () => {
     expect(r.stderr).toMatch(/^connections +20,000$/m);
   }, 60_000);
 
+  it('an expiry that ends 20,000 connections at one packet (the next one an hour later) keeps the watchdog fed', () => {
+    // 20,000 connections, then one more frame an hour later: every one has been idle past its timeout.
+    const late = join(tmp, 'expire-late.pcap');
+    const w = new PcapWriter(late, { linkType: 1 });
+    let n = 0;
+    unacked(20_000 * 4 + 1, (frame) => {
+      n++;
+      w.write(frame, 1_700_000_000 + (n > 80_000 ? 3600 : 0), (n % 1e6) * 1000);
+    });
+    w.close();
+    const flows = join(tmp, 'expire-20k.flows');
+    const r = palisade(['replay', file('data.ts', dataRule), late, '--config', file('config.json', config), '--flows', flows, '--no-typecheck']);
+    expect(r.stderr).not.toMatch(/PAL_ERR/);
+    expect(r.status).toBe(0);
+    const records = readFileSync(flows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string });
+    expect(records).toHaveLength(20_001);
+    expect(records.filter((f) => f.end_reason === 'timeout')).toHaveLength(20_000);
+  }, 60_000);
+
   it('Ctrl-C with tens of thousands open: exit 130, and every connection seen so far has its record', async () => {
     const capture = openConnections('open-200k.pcap', 200_000);
     const flows = join(tmp, 'interrupted.flows');
