@@ -162,7 +162,7 @@ export class Settle {
   #ended<F extends TcpFlow | UdpFlow>(flow: F, record: (flow: F, now: number) => FlowRecord): void {
     releaseFlowState(this.#flowStores, flow);
     this.#stats.connections++;
-    // An expiry that ends 20,000 connections at one packet writes 20,000 records before the next.
+    // An expiry that ends 50,000 connections at one packet writes 50,000 records before the next.
     this.#progress[0] = (this.#progress[0] as number) + 1;
     this.#onFlow?.(record(flow, this.#clock.now));
   }

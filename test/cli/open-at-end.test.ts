@@ -47,39 +47,43 @@ export default defineRules(({ rule }) => {
 });
 `;
 
-/** The flood's checksums are not patched; a watchdog short enough that a slow end of input would trip it. */
-const config = JSON.stringify({ checksumValidation: 'never', rules: { timeoutMs: 100 } });
+/**
+ * The flood's checksums are not patched; a watchdog short enough that an end of input without
+ * progress would trip it (ending 50,000 connections took over a second), long enough for a
+ * collection of the heap those connections fill.
+ */
+const config = JSON.stringify({ checksumValidation: 'never', rules: { timeoutMs: 300 } });
 
 describe('open connections at the end of a capture', () => {
-  it('20,000 connections open at the end: exit 0, a flow record each, ended by shutdown, under a 100 ms watchdog', () => {
-    const capture = openConnections('open-20k.pcap', 20_000);
-    const flows = join(tmp, 'open-20k.flows');
+  it('50,000 connections open at the end: exit 0, a flow record each, ended by shutdown, under a 300 ms watchdog', () => {
+    const capture = openConnections('open-50k.pcap', 50_000);
+    const flows = join(tmp, 'open-50k.flows');
     const r = palisade(['replay', file('data.ts', dataRule), capture, '--config', file('config.json', config), '--flows', flows, '--no-typecheck']);
     expect(r.stderr).not.toMatch(/PAL_ERR/);
     expect(r.status).toBe(0);
     const records = readFileSync(flows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string; orig_bytes: number; 'id.orig_p': number });
-    expect(records).toHaveLength(20_000);
+    expect(records).toHaveLength(50_000);
     expect(records.every((f) => f.end_reason === 'shutdown' && f.orig_bytes === 9)).toBe(true);
-    expect(r.stderr).toMatch(/^connections +20,000$/m);
+    expect(r.stderr).toMatch(/^connections +50,000$/m);
   }, 60_000);
 
-  it('an expiry that ends 20,000 connections at one packet (the next one an hour later) keeps the watchdog fed', () => {
-    // 20,000 connections, then one more frame an hour later: every one has been idle past its timeout.
+  it('an expiry that ends 50,000 connections at one packet (the next one an hour later) keeps the watchdog fed', () => {
+    // 50,000 connections, then one more frame an hour later: every one has been idle past its timeout.
     const late = join(tmp, 'expire-late.pcap');
     const w = new PcapWriter(late, { linkType: 1 });
     let n = 0;
-    unacked(20_000 * 4 + 1, (frame) => {
+    unacked(50_000 * 4 + 1, (frame) => {
       n++;
-      w.write(frame, 1_700_000_000 + (n > 80_000 ? 3600 : 0), (n % 1e6) * 1000);
+      w.write(frame, 1_700_000_000 + (n > 200_000 ? 3600 : 0), (n % 1e6) * 1000);
     });
     w.close();
-    const flows = join(tmp, 'expire-20k.flows');
+    const flows = join(tmp, 'expire-50k.flows');
     const r = palisade(['replay', file('data.ts', dataRule), late, '--config', file('config.json', config), '--flows', flows, '--no-typecheck']);
     expect(r.stderr).not.toMatch(/PAL_ERR/);
     expect(r.status).toBe(0);
     const records = readFileSync(flows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string });
-    expect(records).toHaveLength(20_001);
-    expect(records.filter((f) => f.end_reason === 'timeout')).toHaveLength(20_000);
+    expect(records).toHaveLength(50_001);
+    expect(records.filter((f) => f.end_reason === 'timeout')).toHaveLength(50_000);
   }, 60_000);
 
   it('Ctrl-C with tens of thousands open: exit 130, and every connection seen so far has its record', async () => {
