@@ -12,6 +12,7 @@ import type { CaptureReader } from './io/capture.ts';
 import { getHeapStatistics } from 'node:v8';
 import { heapLimit, heapNearV8Limit, PalisadeError, ruleExit, ruleTimeout } from './errors.ts';
 import { trapExit, type ExitTrap } from './exit-trap.ts';
+import { STRAY_RULE, trapStrayErrors } from './stray-errors.ts';
 import { HeapLimit } from './watchdog/heap-limit.ts';
 import { watchThisThread } from './watchdog/this-thread.ts';
 
@@ -78,6 +79,9 @@ export async function runCapture(
     const { rule, frame } = engine.running;
     return { rule, frame: frame ?? engine.stats.packets };
   });
+  const strays = trapStrayErrors((err) => {
+    engine.strayError(STRAY_RULE, err);
+  });
   const exitError = (): PalisadeError | undefined => {
     const r = exits.request;
     return r === null ? undefined : ruleExit(r.rule, r.frame, typeof r.code === 'number' || typeof r.code === 'string' ? String(r.code) : '');
@@ -141,8 +145,10 @@ export async function runCapture(
     }
     return ended === undefined ? { engine } : { engine, error: ended };
   } finally {
-    exits.restore();
     dog?.disarm();
     await dog?.close();
+    // Only now: a rule's timer may fire while the watcher thread ends (its alert, its error are the run's).
+    exits.restore();
+    strays.restore();
   }
 }

@@ -563,6 +563,14 @@ export class Engine {
     }
   }
 
+  /**
+   * An error a rule file threw where no rule runs (a timer, a promise left without a handler):
+   * a rule error under `name`, logged, alerted and counted; it judges no packet.
+   */
+  strayError(name: string, err: unknown): void {
+    this.#dispatch.ruleError(name, err);
+  }
+
   /** The level of the rule files' `log` (`palisade ctl loglevel`). */
   setLogLevel(level: Config['logLevel']): void {
     this.config.logLevel = level;

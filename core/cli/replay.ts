@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { isFile } from '../io/is-file.ts';
 import { parse } from './args.ts';
 import { summary } from './summary.ts';
+import { lingerThenExit } from './linger.ts';
 import { fileNotFound, interrupted, outputError, PalisadeError, ruleErrors, usageError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config.ts';
 import { loadRuleFile } from '../rule-loader.ts';
@@ -145,9 +146,9 @@ export async function replay(argv: string[]): Promise<number> {
   reportLateAlerts(engine.stats);
   if (failure !== undefined) {
     process.stderr.write(`palisade: ${failure.toString()}\n`);
-    return failure.code === 'PAL_ERR_INTERRUPTED' && stop.signal === 'SIGTERM' ? 143 : failure.exitCode;
+    return lingerThenExit(failure.code === 'PAL_ERR_INTERRUPTED' && stop.signal === 'SIGTERM' ? 143 : failure.exitCode);
   }
-  return 0;
+  return lingerThenExit(0);
 }
 
 /**

@@ -4,6 +4,7 @@ import { parse } from './args.ts';
 import { noCases, type PalisadeError } from '../errors.ts';
 import { readCase } from '../cases/case-file.ts';
 import { findCases } from '../cases/find-cases.ts';
+import { lingerThenExit } from './linger.ts';
 import { runCase, type CaseResult } from '../cases/run-case.ts';
 
 export const testHelp = `Usage: palisade test [dir…] [options]
@@ -65,7 +66,7 @@ export async function test(argv: string[]): Promise<number> {
     else failed++;
   }
   process.stdout.write(`${passed} passed, ${failed} failed${update ? `, ${updated} updated` : ''}\n`);
-  return failed > 0 ? 1 : 0;
+  return lingerThenExit(failed > 0 ? 1 : 0);
 }
 
 function report(name: string, r: CaseResult): string {
