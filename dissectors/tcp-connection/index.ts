@@ -105,11 +105,12 @@ function conflictMode(o: TrackerOptions): number {
 export const DROP_NO_CONNECTION = 3;
 
 /**
- * What one connection's own state costs, counted against the engine memcap: measured at about
- * 930 bytes for a half-open one (the flow, its two endpoints, its table entry); established
- * ones hold more, in their reassembly (counted apart).
+ * What one connection's own state costs, counted against the engine memcap: the flow, its two
+ * endpoints and their reassemblers, its table entry. Measured (heap after a collection, 100,000
+ * open connections): 645 bytes half-open, 918 with data one way, 1,352 with data both ways
+ * (1,603 of RSS); its retention rings and held frames are counted apart.
  */
-export const FLOW_BYTES = 1024;
+export const FLOW_BYTES = 1536;
 /** Emergency mode ends once the engine is back under this share of its memcap. */
 const EMERGENCY_END = 0.75;
 
@@ -353,7 +354,8 @@ export class TcpTracker implements FlowActions, DataTracker {
   }
 
   #create(tcp: TcpPacket, hash: number, midstream: boolean): TcpFlow | null {
-    if (this.#memcap !== Infinity && this.memory >= this.#memcap && !this.#makeRoom()) {
+    // Room for the new flow itself: the memcap is not passed by the connection it admits.
+    if (this.#memcap !== Infinity && this.memory + FLOW_BYTES > this.#memcap && !this.#makeRoom()) {
       this.#stats.anomaly('tcp-flow-table-full');
       return null;
     }
@@ -390,12 +392,12 @@ export class TcpTracker implements FlowActions, DataTracker {
    */
   #makeRoom(): boolean {
     if (!this.#timeouts.emergency) this.#setEmergency(true);
-    for (let i = 0; i < 16 && this.memory >= this.#memcap; i++) {
+    for (let i = 0; i < 16 && this.memory + FLOW_BYTES > this.#memcap; i++) {
       const victim = this.table.oldest(LIST_EMBRYONIC) ?? this.table.oldest(LIST_CLOSING);
       if (victim === null) return false;
       this.#evict(victim);
     }
-    return this.memory < this.#memcap;
+    return this.memory + FLOW_BYTES <= this.#memcap;
   }
 
   #setEmergency(on: boolean): void {
