@@ -16,7 +16,7 @@ export type { Endpoint } from '../flow/endpoints.ts';
 export type { Direction, DirectionStats, EndReason } from '../flow/types.ts';
 export type FlowState = 'syn-sent' | 'syn-received' | 'established' | 'closing' | 'closed' | 'reset';
 
-/** @internal one sender's side of the connection, as the middlebox sees it. */
+/** One sender's side of the connection, as the middlebox sees it (the tracker's, not the rule API). */
 export class Sender {
   /** A SYN was seen from this side; `isn` is valid. */
   synSeen = false;
@@ -82,7 +82,7 @@ const DROPPED = 1;
 const RESET = 2;
 const HALF_RESET = 3;
 
-/** @internal the tracker's hooks for a flow's actions. */
+/** The tracker's hooks for a flow's actions (palisade's own, not the rule API). */
 export interface FlowActions {
   drop(flow: TcpFlow): void;
   reset(flow: TcpFlow, half: boolean): void;

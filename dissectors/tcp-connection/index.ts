@@ -115,6 +115,7 @@ export const FLOW_BYTES = 1536;
 const EMERGENCY_END = 0.75;
 
 export class TcpTracker implements FlowActions, DataTracker {
+  /** @internal the connections, by 4-tuple and by timeout list (its flows' table links are internal too). */
   readonly table = new FlowTable<TcpFlow>(3);
   /** What the engine carries out after each call (see the module's comment). */
   readonly out = new Outbox();
@@ -192,7 +193,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.streaming = streaming;
   }
 
-  /** @internal this flow's bytes go to streamed consumers: streamed rules, or a dissector enabled on it. */
+  /** DataTracker: this flow's bytes go to streamed consumers: streamed rules, or a dissector enabled on it. */
   streamed(flow: TcpFlow): boolean {
     return this.streaming || flow.dissectors !== null;
   }
@@ -417,13 +418,13 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#timeouts.deadline(flow, list);
   }
 
-  /** @internal SegmentTracker: the sender's reassembler, made on first use. */
+  /** SegmentTracker: the sender's reassembler, made on first use. */
   stream(sender: Sender): StreamReassembler {
     sender.stream ??= new StreamReassembler(this.#limits, this.#budget);
     return sender.stream;
   }
 
-  /** @internal SegmentTracker: counts and raises an anomaly; true when its policy drops the packet (or the flow). */
+  /** SegmentTracker: counts and raises an anomaly; true when its policy drops the packet (or the flow). */
   anomaly(flow: TcpFlow, kind: PolicedTcpAnomaly, direction: Direction, packet?: TcpPacket): boolean {
     this.#stats.anomaly(`tcp-${kind}`);
     if ((this.#wantAnomalies ??= this.#events.listening(events.anomaly))) {

@@ -15,12 +15,12 @@ export type UdpEndReason = Extract<EndReason, 'timeout' | 'memcap' | 'dropped' |
 /** DirectionStats as the tracker counts them. */
 type Counters = { -readonly [K in keyof DirectionStats]: DirectionStats[K] };
 
-/** @internal the tracker's hook for the flow's action. */
+/** The tracker's hook for the flow's action (palisade's own, not the rule API). */
 export interface UdpFlowActions {
   drop(flow: UdpFlow): void;
 }
 
-/** @internal one side of the 4-tuple: uint32 address (v4) or 16 bytes copied (v6). */
+/** The datagrams of one 4-tuple, as rules see them; the tracker's own fields are internal. */
 export class UdpFlow extends FlowEndpoints {
   /** Engine-unique id (shared with TCP connections), in creation order. */
   readonly id: number;

@@ -25,7 +25,7 @@ export interface UdpConnectionConfig {
 }
 
 export class UdpTracker implements UdpFlowActions {
-  /** One timeout list (0). */
+  /** @internal one timeout list (0); its flows' table links are internal too. */
   readonly table = new FlowTable<UdpFlow>(1);
   readonly #host: EventSink;
   /** The frame being handled (its id, its verdict). */
