@@ -213,7 +213,7 @@ export class Engine {
     this.clock.advance(timestamp.secs, timestamp.nsecs);
     this.#expire();
     const pkt = this.#pkt;
-    pkt.reset(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length);
+    pkt.point(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length);
     const dispatch = this.#dispatch;
     dispatch.inPacket = true;
     let v: number;
@@ -362,10 +362,10 @@ export class Engine {
     // Held for streamed rules: every fragment waits, and goes (or is dropped) with the segment.
     if (this.#needConnections && holding.heldNow) return ACCEPT;
     for (const f of earlier) {
-      pkt.reset(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+      pkt.point(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
       settle.forwardCurrent();
     }
-    pkt.reset(frame.bytes, frame.secs, frame.nsecs, frame.linkType, frame.id);
+    pkt.point(frame.bytes, frame.secs, frame.nsecs, frame.linkType, frame.id);
     return ACCEPT;
   }
 

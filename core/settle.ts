@@ -112,7 +112,7 @@ export class Settle {
     for (const f of frame.parts ?? [frame]) {
       if (dispatch.has(packetEvents.sendPacket)) {
         const pkt = this.#released;
-        pkt.reset(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
+        pkt.point(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
         dispatch.emitSend(pkt);
         if (pkt.dropped) {
           this.#stats.dropped++;

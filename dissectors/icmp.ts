@@ -27,7 +27,7 @@ export class IcmpPacket {
   #payload: Buffer | undefined = undefined;
 
   /** @internal Re-points the view; dissectIcmp validates first. */
-  reset(ip: Ipv4Packet | Ipv6Packet, off: number): void {
+  point(ip: Ipv4Packet | Ipv6Packet, off: number): void {
     this.#ip = ip;
     this.packet = ip.packet;
     this.bytes = ip.bytes;
@@ -90,6 +90,6 @@ export function dissectIcmp(view: IcmpPacket, ip: Ipv4Packet | Ipv6Packet, stats
     stats.anomaly('icmp-truncated');
     return false;
   }
-  view.reset(ip, off);
+  view.point(ip, off);
   return true;
 }

@@ -70,7 +70,7 @@ export class Ipv4Packet {
   #payload: Buffer | undefined = undefined;
 
   /** @internal Re-points the view; dissectIpv4 validates first. */
-  reset(packet: Packet, bytes: Buffer, off: number, end: number, hdrLen: number, truncated: boolean): void {
+  point(packet: Packet, bytes: Buffer, off: number, end: number, hdrLen: number, truncated: boolean): void {
     this.packet = packet;
     this.bytes = bytes;
     this.off = off;
@@ -221,7 +221,7 @@ export function dissectIpv4(view: Ipv4Packet, packet: Packet, bytes: Buffer, off
     end = bytes.length;
     truncated = true;
   }
-  view.reset(packet, bytes, off, end, hdrLen, truncated);
+  view.point(packet, bytes, off, end, hdrLen, truncated);
   return true;
 }
 

@@ -67,7 +67,7 @@ export class Ipv6Packet {
   #payload: Buffer | undefined = undefined;
 
   /** @internal Re-points the view at a packet whose fixed header dissectIpv6 has validated. */
-  reset(packet: Packet, bytes: Buffer, off: number, end: number, truncated: boolean): void {
+  point(packet: Packet, bytes: Buffer, off: number, end: number, truncated: boolean): void {
     this.packet = packet;
     this.bytes = bytes;
     this.off = off;
@@ -235,7 +235,7 @@ export function dissectIpv6(view: Ipv6Packet, packet: Packet, bytes: Buffer, off
     end = bytes.length;
     truncated = true;
   }
-  view.reset(packet, bytes, off, end, truncated);
+  view.point(packet, bytes, off, end, truncated);
   if (!walkChain(view, null)) {
     stats.anomaly('ipv6-invalid-extension');
     return false;

@@ -19,8 +19,9 @@ class PacketTimestamp implements Timestamp {
 }
 
 /**
- * One per engine, reset for each frame: like every dissector view it is valid only during the
- * event that delivered it, and so is `bytes`: copy what you keep (`Buffer.from(pkt.bytes)`).
+ * One per engine, re-pointed at each frame (point()): like every dissector view it is valid
+ * only during the event that delivered it, and so is `bytes`: copy what you keep
+ * (`Buffer.from(pkt.bytes)`).
  */
 export class Packet {
   /** The frame's bytes: a view over the source's reused buffer, valid only during the event; `Buffer.from(pkt.bytes)` to keep them. */
@@ -45,8 +46,8 @@ export class Packet {
     this.dropped = true;
   }
 
-  /** @internal */
-  reset(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false): void {
+  /** @internal Re-points the view at another frame's bytes (reused frame to frame). */
+  point(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false): void {
     this.bytes = bytes;
     this.cut = cut;
     this.rewritten = false;

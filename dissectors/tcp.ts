@@ -63,7 +63,7 @@ export class TcpPacket {
   #dataOff = 0;
 
   /** @internal Re-points the view; dissectTcp validates first. */
-  reset(ip: Ipv4Packet | Ipv6Packet, off: number, hdrLen: number): void {
+  point(ip: Ipv4Packet | Ipv6Packet, off: number, hdrLen: number): void {
     this.#ip = ip;
     this.packet = ip.packet;
     this.bytes = ip.bytes;
@@ -272,6 +272,6 @@ export function dissectTcp(view: TcpPacket, ip: Ipv4Packet | Ipv6Packet, stats: 
   }
   // The capture (not the sender) cut the options: the fixed header is all there, so rules still
   // see the segment, with the options that were captured and no data ('snaplen-truncated').
-  view.reset(ip, off, hdrLen);
+  view.point(ip, off, hdrLen);
   return true;
 }

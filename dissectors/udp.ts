@@ -27,7 +27,7 @@ export class UdpPacket {
   #payload: Buffer | undefined = undefined;
 
   /** @internal Re-points the view; dissectUdp validates first. */
-  reset(ip: Ipv4Packet | Ipv6Packet, off: number, end: number): void {
+  point(ip: Ipv4Packet | Ipv6Packet, off: number, end: number): void {
     this.#ip = ip;
     this.packet = ip.packet;
     this.bytes = ip.bytes;
@@ -102,6 +102,6 @@ export function dissectUdp(view: UdpPacket, ip: Ipv4Packet | Ipv6Packet, stats: 
     stats.anomaly('udp-invalid-length');
     return false;
   }
-  view.reset(ip, off, length > available ? ip.end : off + length);
+  view.point(ip, off, length > available ? ip.end : off + length);
   return true;
 }

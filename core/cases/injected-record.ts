@@ -45,7 +45,7 @@ export function injectedRecord(
   const stats = new Stats();
   const packet = new Packet();
   const link = new LinkLayer();
-  packet.reset(frame.bytes, 0, 0, frame.linkType, 0);
+  packet.point(frame.bytes, 0, 0, frame.linkType, 0);
   if (!dissectLink(frame.linkType, frame.bytes, link, stats)) return undefined;
   let ip: Ipv4Packet | Ipv6Packet;
   let ttl: number;

@@ -169,7 +169,7 @@ export class Chain {
    */
   run(bytes: Buffer, linkType = 1, wireLength = bytes.length): 'malformed' | 'link' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' {
     // A frame shorter than it was on the wire: the capture cut it (a snaplen).
-    this.packet.reset(bytes, 1, 500, linkType, 1, wireLength > bytes.length);
+    this.packet.point(bytes, 1, 500, linkType, 1, wireLength > bytes.length);
     if (!dissectLink(linkType, bytes, this.link, this.stats)) return 'malformed';
     let ip: Ipv4Packet | Ipv6Packet;
     if (this.link.etherType === ETHERTYPE_IPV4) {

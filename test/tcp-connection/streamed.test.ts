@@ -31,7 +31,7 @@ function segments(output: readonly OutputPacket[]): Seg[] {
   const stats = new Stats();
   return output.map((o) => {
     const pkt = new Packet();
-    pkt.reset(o.bytes, o.secs, o.nsecs, o.linkType, o.id);
+    pkt.point(o.bytes, o.secs, o.nsecs, o.linkType, o.id);
     const link = new LinkLayer();
     const ip = new Ipv4Packet();
     const t = new TcpPacket();

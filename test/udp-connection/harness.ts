@@ -82,7 +82,7 @@ export class Harness {
 
   /** Dissects one frame as the engine would (link, IP, UDP) and returns the UDP view. */
   dissect(frame: Buffer, wireLength = frame.length): UdpPacket {
-    this.packet.reset(frame, Math.floor(this.now), 0, 1, ++this.#frames, wireLength > frame.length);
+    this.packet.point(frame, Math.floor(this.now), 0, 1, ++this.#frames, wireLength > frame.length);
     if (!dissectLink(1, frame, this.link, this.stats)) throw new Error('link refused the frame');
     let ip: Ipv4Packet | Ipv6Packet;
     if (this.link.etherType === ETHERTYPE_IPV4) {
