@@ -72,7 +72,7 @@ export interface EngineOptions {
 }
 
 /** Connections ended between two drains of the outbox at the end of input. */
-const FLUSH_SLICE = 256;
+const DRAIN_EVERY = 256;
 
 
 export class Engine {
@@ -436,8 +436,8 @@ export class Engine {
     }
     this.#pkt.dropped = false;
     // In slices, each drained at once: the outbox holds one slice's records, not a million.
-    for (let left = max; left > 0; left -= FLUSH_SLICE) {
-      const n = left < FLUSH_SLICE ? left : FLUSH_SLICE;
+    for (let left = max; left > 0; left -= DRAIN_EVERY) {
+      const n = left < DRAIN_EVERY ? left : DRAIN_EVERY;
       const tcpDone = this.#tracker.shutdown(n);
       this.#drainTcp();
       // UDP flows once every TCP connection has ended.
