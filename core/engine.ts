@@ -425,9 +425,9 @@ export class Engine {
 
   /**
    * End of input: fragments that never completed are dropped, open connections end ('shutdown'),
-   * `max` TCP and `max` UDP ones at most, oldest first; true once none is left (call it again until then: a
-   * run loop turns the event loop between calls, for signals and timers). Streamed rules then
-   * see the end of their streams: `await settle()` before close().
+   * `max` TCP and `max` UDP ones at most, oldest first; true once none is left (call it again
+   * until then: a run loop turns the event loop between calls, for signals and timers).
+   * Streamed rules then see the end of their streams: `await settle()` before close().
    */
   flush(max = Infinity): boolean {
     if (this.#fragments.pending > 0) {

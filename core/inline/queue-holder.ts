@@ -1,8 +1,8 @@
 /**
  * Who holds a netfilter queue: the netlink port bound to it (/proc/net/netfilter/nfnetlink_queue)
- * and the processes with that socket open. A worker's socket is inherited by every child process
- * started while it is open (libmnl opens it without SOCK_CLOEXEC): such a child keeps the queue
- * bound after the worker that opened it is gone, and a new worker's bind fails until it exits.
+ * and the processes with that socket open. The socket is close-on-exec (the addon sets it), but a
+ * process that holds it anyway (forked without exec, or a socket passed on) keeps the queue
+ * bound after the worker that opened it is gone, and a new worker's bind fails until it lets go.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 

@@ -295,7 +295,7 @@ export class SpawnedWorker implements WorkerHandle {
 
   /**
    * A new worker, once the kernel has let go of the old one's socket: bound before that, it would
-   * fail with EBUSY (a child process that inherited the socket keeps the queue bound).
+   * fail with EBUSY (a process still holding the old socket keeps the queue bound).
    */
   async #restart(): Promise<void> {
     const since = performance.now();
