@@ -6,19 +6,17 @@
  * command.
  */
 import { describeThrown } from '../dispatch.ts';
-import { ExitCalled } from '../exit-trap.ts';
+import { trapStrayErrors } from '../stray-errors.ts';
 
 /** How long rule timers may still run once the command is done. */
 export const LINGER_MS = 1000;
 
 export function lingerThenExit(status: number): number {
-  const onError = (err: unknown): void => {
-    if (err instanceof ExitCalled) return;
+  // Not restored: the process ends with this command.
+  trapStrayErrors((err) => {
     process.stderr.write(`palisade: after the run, a timer or promise of the rule file threw: ${describeThrown(err).message}\n`);
     if (!process.exitCode) process.exitCode = 1;
-  };
-  process.on('uncaughtException', onError);
-  process.on('unhandledRejection', onError);
+  });
   // Unreferenced: with nothing of the rules pending, the process ends at once, as it would have.
   setTimeout(() => process.exit(), LINGER_MS).unref();
   return status;
