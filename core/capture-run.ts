@@ -9,6 +9,7 @@
 import type { Engine } from './engine.ts';
 import type { Config } from './config.ts';
 import type { CaptureReader } from './io/capture.ts';
+import type { DropReason } from '../dissectors/verdict.ts';
 import { getHeapStatistics } from 'node:v8';
 import { heapLimit, heapNearV8Limit, PalisadeError, ruleExit, ruleTimeout } from './errors.ts';
 import { trapExit, type ExitTrap } from './exit-trap.ts';
@@ -56,8 +57,10 @@ export async function runCapture(
   let onStop: (err: PalisadeError) => void = () => undefined;
   const stopped = new Promise<PalisadeError>((resolve) => (onStop = resolve));
   // The handler runs in a later task, once the engine exists.
+  let watchdogReason: DropReason = { kind: 'watchdog' };
   const dog = watchThisThread(limits.timeoutMs, (stop) => {
     const { rule, frame } = engine.running;
+    watchdogReason = { kind: 'watchdog', ...(rule !== '' ? { rule } : {}), policy: stop.reason === 'heap' ? 'rules.heapLimitMb' : 'rules.timeoutMs' };
     // A stop outside any rule (engine code, a dissector) is counted under a name, as reported.
     engine.stats.ruleError(rule || '(unknown)');
     if (stop.reason === 'heap') {
@@ -141,7 +144,7 @@ export async function runCapture(
     const ended = await Promise.race([work(), stopped]);
     if (ended !== undefined && (ended.code === 'PAL_ERR_RULE_TIMEOUT' || ended.code === 'PAL_ERR_HEAP_LIMIT')) {
       reader.close();
-      engine.halt();
+      engine.halt(watchdogReason);
     }
     return ended === undefined ? { engine } : { engine, error: ended };
   } finally {

@@ -13,10 +13,18 @@ import type { RuleErrors } from './rule-errors.ts';
 import type { Packet } from '../dissectors/packet.ts';
 import { TcpFlow } from '../dissectors/tcp-connection/index.ts';
 import { UdpFlow } from '../dissectors/udp-connection/index.ts';
+import type { DropReason, FlowAction } from '../dissectors/verdict.ts';
 
 export interface Listener {
   readonly name: string;
   readonly fn: (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown;
+  /** Its drop's reason, made once when it is installed: `rule` (or `group-final` for a group's final), name, file and line. */
+  readonly reason: DropReason;
+}
+
+/** The reason a rule's drop gives, made once per rule. */
+export function ruleReason(kind: 'rule' | 'group-final', name: string, where?: { shown: string; line: number }): DropReason {
+  return Object.freeze(where === undefined || where.line === 0 ? { kind, rule: name } : { kind, rule: name, file: where.shown, line: where.line });
 }
 
 export interface StreamedListener {
@@ -74,6 +82,10 @@ export class Dispatch {
   readonly #log: Logger;
   readonly #ruleErrors: RuleErrors;
   readonly #dropOnError: () => boolean;
+  /** Each installed rule's reason by name (its declaration's file and line). */
+  readonly #reasons = new Map<string, DropReason>();
+  /** A rule error dropping a flow: the reason its action gives. */
+  #faultReason: DropReason | null = null;
 
   constructor(eventCount: number, pkt: Packet, alerts: AlertWriter, log: Logger, ruleErrors: RuleErrors, dropOnError: () => boolean) {
     this.lists = Array.from({ length: eventCount }, () => []);
@@ -87,6 +99,12 @@ export class Dispatch {
   /** Files a rule (or a group's runner) under its event, after those before it: the rule registry installs through here. */
   add(ev: AnyEvent, listener: Listener): void {
     (this.lists[ev.id] ??= []).push(listener);
+    this.noteRule(listener.reason);
+  }
+
+  /** Files a rule's declaration (a group's rule, a streamed rule) for reasons made at run time. */
+  noteRule(reason: DropReason): void {
+    if (reason.rule !== undefined) this.#reasons.set(reason.rule, reason);
   }
 
   has(ev: AnyEvent): boolean {
@@ -112,7 +130,10 @@ export class Dispatch {
       } catch (err) {
         this.ruleError(l.name, err);
       }
-      if (pkt.dropped) break;
+      if (pkt.dropped) {
+        if (pkt.reason === null) pkt.reason = l.reason;
+        break;
+      }
     }
     this.rule = '';
   }
@@ -144,13 +165,16 @@ export class Dispatch {
       } catch (err) {
         this.ruleError(l.name, err, flow);
       }
-      if (stopped()) break;
+      if (stopped()) {
+        if (this.inPacket && this.#pkt.dropped && this.#pkt.reason === null) this.#pkt.reason = l.reason;
+        break;
+      }
     }
     this.rule = outer;
   }
 
   /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */
-  groupRunner(name: string, spec: { init?: unknown; continue?: unknown; final?: unknown }, rules: Listener[]): Listener['fn'] {
+  groupRunner(name: string, spec: { init?: unknown; continue?: unknown; final?: unknown }, rules: Listener[], finalReason: DropReason): Listener['fn'] {
     const init = spec.init as Listener['fn'] | undefined;
     const cont = (spec.continue as ((ret: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown) | undefined) ?? ((ret: unknown) => !ret);
     const final = spec.final as Listener['fn'] | undefined;
@@ -170,13 +194,17 @@ export class Dispatch {
         } catch (err) {
           this.ruleError(r.name, err);
         }
-        if (pkt.dropped) return;
+        if (pkt.dropped) {
+          if (pkt.reason === null) pkt.reason = r.reason;
+          return;
+        }
         this.rule = name;
         if (!cont(ret, a, b, c, d)) return;
       }
       if (final) {
         this.rule = name;
         final(a, b, c, d);
+        if (pkt.dropped && pkt.reason === null) pkt.reason = finalReason;
       }
     };
   }
@@ -205,10 +233,35 @@ export class Dispatch {
       this.#alerts.raise(name, this.alertPacket(), { description: `rule error: ${message}` }, { error: message });
     }
     if (!this.#dropOnError()) return;
-    if (this.#releasing !== null) this.#releasing.drop();
-    else if (this.inPacket) this.#pkt.drop();
-    else flow?.drop();
+    const reason: DropReason = { kind: 'rule-error', rule: name, ...this.#where(name) };
+    if (this.#releasing !== null) this.#releasing.dropFor(reason);
+    else if (this.inPacket) this.#pkt.dropFor(reason);
+    else if (flow !== undefined) {
+      this.#faultReason = reason;
+      try {
+        flow.drop();
+      } finally {
+        this.#faultReason = null;
+      }
+    }
   }
+
+  /** Where a rule was declared, by name (for a reason made at run time: a flow action, a rule error). */
+  #where(name: string): { file?: string; line?: number } {
+    const r = this.#reasons.get(name);
+    return r?.file === undefined ? {} : { file: r.file, line: r.line };
+  }
+
+  /**
+   * The reason a flow action gives its flow's frames: the running rule and the frame it is
+   * about (0 between packets); or, when a rule's fault under `ruleErrorPolicy: drop` drops the
+   * flow, that rule error. The trackers call it as the action is taken.
+   */
+  readonly flowActionReason = (action: FlowAction): DropReason => {
+    if (this.#faultReason !== null) return this.#faultReason;
+    const rule = this.ruleName();
+    return Object.freeze({ kind: 'flow-action', action, ...(rule !== '' ? { rule, ...this.#where(rule) } : {}), frame: this.alertPacket() ?? 0 });
+  };
 
   /** The flow an event was about (its first argument), for an async rule's late error. */
   static flowOf(subject: unknown): TcpFlow | UdpFlow | undefined {

@@ -25,7 +25,7 @@ import { installRules } from './rule-registry.ts';
 import { Scheduler } from './scheduler.ts';
 import { Settle, type EngineOutput } from './settle.ts';
 import { ChecksumPolicy } from './checksums.ts';
-import { ACCEPT, DROP, PENDING, verdictNames, type Verdict } from './verdict.ts';
+import { ACCEPT, DROP, PENDING, VERDICT_NAMES, policyReason, type DropReason, type Verdict } from '../dissectors/verdict.ts';
 import { BEAT } from './watchdog/heartbeat.js';
 import { LinkLayer, dissectLink } from '../dissectors/link.ts';
 import { Ipv4Packet, dissectIpv4 } from '../dissectors/ipv4.ts';
@@ -34,13 +34,13 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { DROP_NO_CONNECTION, FLOW_BYTES, HELD_FRAME_OVERHEAD, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
+import { NO_CONNECTION_REASON, FLOW_BYTES, HELD_FRAME_OVERHEAD, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import { UdpTracker } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 
-export type { Verdict } from './verdict.ts';
+export type { Verdict, DropReason, DropKind } from '../dissectors/verdict.ts';
 export type { EngineOutput } from './settle.ts';
 
 export interface EngineOptions {
@@ -115,6 +115,8 @@ export class Engine {
   /** The frame being pushed has no transport checksum to verify yet. */
   #checksumPartial = false;
   #frames = 0;
+  /** A frame is being judged (push() has not given its verdict yet): a halt drops it. */
+  #inFrame = false;
   #started = false;
   #closed = false;
   readonly #beat: Int32Array;
@@ -159,8 +161,9 @@ export class Engine {
       rewrite: options.output?.rewrites !== false,
       // BEAT: a connection ended is progress, as a packet is (an expiry or a shutdown of a million).
       progress: this.#beat,
+      actionReason: dispatch.flowActionReason,
     });
-    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId, this.#beat);
+    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId, this.#beat, dispatch.flowActionReason);
 
     const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
     for (const set of sets) this.#flowStores.push(...installRules(set, dispatch, this.#alerts, this.#log));
@@ -216,6 +219,7 @@ export class Engine {
     pkt.point(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length);
     const dispatch = this.#dispatch;
     dispatch.inPacket = true;
+    this.#inFrame = true;
     let v: number;
     try {
       v = this.#frame();
@@ -225,10 +229,22 @@ export class Engine {
     // What the packet's later rules released or dropped (a sendPacket rule's flow.send()).
     this.#drainTcp();
     // A frame held for streamed rules: its verdict comes when they have read its bytes.
-    if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) return 'pending';
+    if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) {
+      this.#inFrame = false;
+      return 'pending';
+    }
     if (v === ACCEPT) this.#settle.forwardCurrent();
     else if (v === DROP) this.#settle.dropCurrent();
-    return verdictNames[v] as Verdict;
+    this.#inFrame = false;
+    return VERDICT_NAMES[v] as Verdict;
+  }
+
+  /**
+   * Why the frame of the last push() was dropped (null when it was not, or not yet: a held
+   * frame's reason reaches `output.drop` with its verdict).
+   */
+  get reason(): DropReason | null {
+    return this.#pkt.dropped ? this.#pkt.reason : null;
   }
 
   #frame(): number {
@@ -242,7 +258,7 @@ export class Engine {
     if (link.etherType === ETHERTYPE_IPV4) {
       const ip = this.#ipv4;
       if (!dissectIpv4(ip, pkt, pkt.bytes, link.offset, this.stats)) return this.#malformed();
-      if (this.#checksums.verify && !this.#checksums.ok(ip.verifyChecksum(), 'ipv4-bad-checksum', false)) return DROP;
+      if (this.#checksums.verify && !this.#checksums.ok(ip.verifyChecksum(), 'ipv4-bad-checksum', false)) return this.#badChecksum();
       if (ip.isFragment) return this.#fragment(ip);
       return this.#ip(ip, ipv4Events.receivePacket, ipv4Events.sendPacket);
     }
@@ -257,8 +273,20 @@ export class Engine {
     return ACCEPT;
   }
 
+  /** A header failed a check (the anomaly just counted names it). */
   #malformed(): number {
-    return this.config.malformedPolicy === 'drop' ? DROP : ACCEPT;
+    return this.config.malformedPolicy === 'drop' ? this.#drop(policyReason('malformed', 'malformedPolicy', this.stats.lastAnomaly)) : ACCEPT;
+  }
+
+  /** A bad checksum under badChecksumPolicy drop. */
+  #badChecksum(): number {
+    return this.#drop(policyReason('policy', 'badChecksumPolicy', this.stats.lastAnomaly));
+  }
+
+  /** Drops the current frame for `reason` (unless a reason was given before). */
+  #drop(reason: DropReason): number {
+    this.#pkt.dropFor(reason);
+    return DROP;
   }
 
   /** Read through a call: TypeScript cannot see that a listener may have dropped the packet. */
@@ -280,7 +308,7 @@ export class Engine {
     if (proto === IPPROTO_TCP && this.#needTcp) {
       const tcp = this.#tcp;
       if (!dissectTcp(tcp, ip, this.stats)) return this.#malformed();
-      if (this.#verifyTransport(ip) && !this.#checksums.ok(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return DROP;
+      if (this.#verifyTransport(ip) && !this.#checksums.ok(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return this.#badChecksum();
       dispatch.emit(tcpEvents.receivePacket, tcp);
       if (this.#dropped()) return DROP;
       if (this.#needConnections) {
@@ -288,7 +316,7 @@ export class Engine {
         const r = tracker.receive(tcp);
         this.#drainTcp();
         if (r !== ACCEPT) {
-          if (r === DROP_NO_CONNECTION) this.#alerts.raise('tcp-connection', this.#pkt.id, { description: 'no connection found for tcp packet' });
+          if (this.#pkt.reason === NO_CONNECTION_REASON) this.#alerts.raise('tcp-connection', this.#pkt.id, { description: 'no connection found for tcp packet' });
           return DROP;
         }
       }
@@ -296,7 +324,7 @@ export class Engine {
     } else if (proto === IPPROTO_UDP && this.#needUdp) {
       const udp = this.#udp;
       if (!dissectUdp(udp, ip, this.stats)) return this.#malformed();
-      if (this.#verifyTransport(ip) && !this.#checksums.ok(udp.verifyChecksum(), 'udp-bad-checksum', true)) return DROP;
+      if (this.#verifyTransport(ip) && !this.#checksums.ok(udp.verifyChecksum(), 'udp-bad-checksum', true)) return this.#badChecksum();
       dispatch.emit(udpEvents.receivePacket, udp);
       if (this.#dropped()) return DROP;
       if (this.#needUdpConnections) {
@@ -309,7 +337,7 @@ export class Engine {
     } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
       const icmp = this.#icmp;
       if (!dissectIcmp(icmp, ip, this.stats)) return this.#malformed();
-      if (this.#verifyTransport(ip) && !this.#checksums.ok(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return DROP;
+      if (this.#verifyTransport(ip) && !this.#checksums.ok(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return this.#badChecksum();
       dispatch.emit(icmpEvents.receivePacket, icmp);
       if (this.#dropped()) return DROP;
       dispatch.emit(icmpEvents.sendPacket, icmp);
@@ -337,8 +365,9 @@ export class Engine {
     const settle = this.#settle;
     const earlier = r.frames.filter((f) => f.id !== frame.id);
     if (r.status === 'drop') {
-      settle.dropFrames(earlier);
-      return DROP;
+      const reason = fragmentReason(r.reason);
+      settle.dropFrames(earlier, reason);
+      return this.#drop(reason);
     }
     let v: number;
     const holding = this.#tracker.holding;
@@ -356,7 +385,7 @@ export class Engine {
     }
     // The datagram's verdict applies to every fragment; the output keeps the original frames.
     if (v === DROP) {
-      settle.dropFrames(earlier);
+      settle.dropFrames(earlier, pkt.reason ?? UNKNOWN_REASON);
       return DROP;
     }
     // Held for streamed rules: every fragment waits, and goes (or is dropped) with the segment.
@@ -373,7 +402,7 @@ export class Engine {
   #expire(): void {
     const now = this.clock.now;
     if (this.#fragments.pending > 0) {
-      this.#fragments.expire(now, this.#settle.dropFrames);
+      this.#fragments.expire(now, this.#dropIncomplete);
       this.#noteMemory();
     }
     if (this.#needConnections) {
@@ -386,6 +415,11 @@ export class Engine {
       this.#noteMemory();
     }
   }
+
+  /** The fragments of a datagram that never completed (its timeout, or the end of input). */
+  readonly #dropIncomplete = (frames: readonly HeldFrame[]): void => {
+    this.#settle.dropFrames(frames, fragmentReason('fragment-incomplete'));
+  };
 
   /**
    * What the engine holds outside the TCP tracker changed (IP fragments; UDP flows, about what a
@@ -431,7 +465,7 @@ export class Engine {
    */
   flush(max = Infinity): boolean {
     if (this.#fragments.pending > 0) {
-      this.#fragments.flush(this.#settle.dropFrames);
+      this.#fragments.flush(this.#dropIncomplete);
       this.#noteMemory();
     }
     this.#pkt.dropped = false;
@@ -520,11 +554,20 @@ export class Engine {
   /**
    * After a rule was stopped mid-run (rules.timeoutMs) or the heap passed its limit: the engine's
    * state is cut mid-packet, so no rule runs again and nothing held is released; what was
-   * written (alerts, logs) is flushed.
+   * written (alerts, logs) is flushed. With a `reason`, the frame being judged and the frames
+   * held are dropped for it (their verdicts reach the output).
    */
-  halt(): void {
+  halt(reason?: DropReason): void {
     if (this.#closed) return;
     this.#closed = true;
+    // The frame in hand and those held never get a verdict from rules: dropped for `reason`.
+    if (reason !== undefined) {
+      if (this.#inFrame) {
+        this.#pkt.reason = reason;
+        this.#settle.dropCurrent();
+      }
+      this.#settle.dropFrames([...this.#tracker.holding.frames()].flatMap((f) => f.parts ?? [f]), reason);
+    }
     for (const d of this.#dests) d.flush();
   }
 
@@ -577,6 +620,14 @@ export class Engine {
     this.#log.level = level;
   }
 }
+
+/** A fragment's drop: fragment handling, or the fragments' memcap. */
+function fragmentReason(anomaly: string): DropReason {
+  return anomaly === 'fragment-memcap' ? policyReason('memcap', 'fragments.memcap', anomaly) : policyReason('fragment', 'fragments', anomaly);
+}
+
+/** A drop no path named (a bug if seen): counted, never thrown. */
+const UNKNOWN_REASON: DropReason = policyReason('policy', 'unknown');
 
 function isRuleSetList(rules: RuleSet | readonly RuleSet[]): rules is readonly RuleSet[] {
   return Array.isArray(rules);

@@ -18,6 +18,7 @@ import type { AlertRecord } from './alert.ts';
 import type { Stats } from './stats.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import type { PalisadeError } from './errors.ts';
+import type { DropReason } from '../dissectors/verdict.ts';
 
 export interface OutputPacket {
   /** Frame number of the input frame; 0 for a frame palisade crafted (a RST). */
@@ -39,6 +40,8 @@ export interface ReplayResult {
   verdicts: Map<number, 'accept' | 'drop'>;
   /** Frame numbers that were dropped, ascending. */
   dropped: number[];
+  /** Why each dropped frame was dropped, by frame number (design §11: `kind`, and `rule`, `policy`, `anomaly`… where they apply). */
+  reasons: Map<number, DropReason>;
   /** What went out, in order: the output capture (forwarded frames and crafted RSTs). */
   output: OutputPacket[];
   /** The frames palisade crafted, in order (also in `output`). */
@@ -84,6 +87,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const alerts: AlertRecord[] = [];
   const logs: Record<string, unknown>[] = [];
   const verdicts = new Map<number, 'accept' | 'drop'>();
+  const reasons = new Map<number, DropReason>();
   const output: OutputPacket[] = [];
   const injected: OutputPacket[] = [];
   const flows: FlowRecord[] = [];
@@ -127,8 +131,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
             output.push(p);
             injected.push(p);
           },
-          drop(id) {
+          drop(id, reason) {
             verdicts.set(id, 'drop');
+            reasons.set(id, reason);
           },
         },
       });
@@ -139,7 +144,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   }
   const { engine, error } = run;
   const dropped = [...verdicts].filter(([, v]) => v === 'drop').map(([id]) => id).sort((a, b) => a - b);
-  return { alerts, logs, verdicts, dropped, output, injected, flows, stats: engine.stats, ...(error ? { error } : {}) };
+  return { alerts, logs, verdicts, dropped, reasons, output, injected, flows, stats: engine.stats, ...(error ? { error } : {}) };
 }
 
 export type { Verdict };

@@ -9,7 +9,7 @@ import { isEventDescriptor, type AnyEvent } from './events.ts';
 import { printable } from './printable.ts';
 import { callerLocation, flowState, runSetup, type FlowStores, type RuleContext, type RuleFunction, type RuleSet, type RuleSpec, type StreamedRuleSpec } from './rules.ts';
 import type { AlertHandle, AlertInput, AlertWriter } from './alert.ts';
-import type { Dispatch, Listener } from './dispatch.ts';
+import { ruleReason, type Dispatch, type Listener } from './dispatch.ts';
 import { tcpConnectionEvents } from '../dissectors/tcp-connection/index.ts';
 
 /** Installs one rule set into `dispatch`; returns its flowState stores. */
@@ -38,7 +38,8 @@ function check(where: string, kind: string, spec: unknown): { on: AnyEvent; name
 
 function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Logger): RuleContext {
   const rule = (spec: StreamedRuleSpec | RuleSpec<AnyEvent>): void => {
-    const where = callerLocation().text;
+    const loc = callerLocation();
+    const where = loc.text;
     const { on, name } = check(where, 'rule', spec);
     if (!isFn(spec.eval)) throw ruleInvalid(where, `rule '${printable(name)}' has no eval function; add eval: (...) => { … }`);
     if (spec.options?.streamed === true) {
@@ -46,28 +47,34 @@ function context(set: RuleSet, dispatch: Dispatch, alerts: AlertWriter, log: Log
         throw ruleInvalid(where, `rule '${printable(name)}': options.streamed needs on: tcpConnection.events.receiveData, not ${on.name}`);
       }
       dispatch.streamed.push({ name, fn: spec.eval as StreamedRuleSpec['eval'] });
+      dispatch.noteRule(ruleReason('rule', name, loc));
       return;
     }
-    dispatch.add(on, { name, fn: spec.eval });
+    dispatch.add(on, { name, fn: spec.eval, reason: ruleReason('rule', name, loc) });
   };
   return {
     rule: rule as RuleFunction,
     ruleGroup: (spec) => {
-      const where = callerLocation().text;
+      const loc = callerLocation();
+      const where = loc.text;
       const { on, name } = check(where, 'ruleGroup', spec);
       for (const key of ['init', 'continue', 'final'] as const) {
         if (spec[key] !== undefined && !isFn(spec[key])) throw ruleInvalid(where, `ruleGroup '${printable(name)}': ${key} must be a function`);
       }
       const rules: Listener[] = [];
-      dispatch.add(on, { name, fn: dispatch.groupRunner(name, spec, rules) });
+      dispatch.add(on, { name, fn: dispatch.groupRunner(name, spec, rules, ruleReason('group-final', name, loc)), reason: ruleReason('rule', name, loc) });
       return {
         name,
         rule: (r) => {
-          const at = callerLocation().text;
+          const atLoc = callerLocation();
+          const at = atLoc.text;
           if (typeof r !== 'object' || !isFn(r.eval)) {
             throw ruleInvalid(at, `rule in group '${printable(name)}' has no eval function; add eval: (...) => { … }`);
           }
-          rules.push({ name: typeof r.name === 'string' && r.name !== '' ? r.name : at, fn: r.eval });
+          const ruleName = typeof r.name === 'string' && r.name !== '' ? r.name : at;
+          const listener = { name: ruleName, fn: r.eval, reason: ruleReason('rule', ruleName, atLoc) };
+          rules.push(listener);
+          dispatch.noteRule(listener.reason);
         },
       };
     },

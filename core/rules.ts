@@ -154,7 +154,7 @@ export function releaseFlowState(stores: FlowStores, flow: object): void {
 const coreDir = fileURLToPath(new URL('.', import.meta.url));
 
 /** The first stack frame outside palisade's core: where the user declared a rule. */
-export function callerLocation(): { file: string; line: number; text: string } {
+export function callerLocation(): { file: string; line: number; text: string; shown: string } {
   const stack = new Error().stack ?? '';
   for (const raw of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):\d+\)?$/.exec(raw.trim());
@@ -163,7 +163,7 @@ export function callerLocation(): { file: string; line: number; text: string } {
     if (file.startsWith(coreDir) || file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
     const rel = relative(process.cwd(), file);
     const shown = rel.startsWith('..') ? file : rel;
-    return { file, line: Number(m[2]), text: `${shown}:${m[2]}` };
+    return { file, line: Number(m[2]), text: `${shown}:${m[2]}`, shown };
   }
-  return { file: '<unknown>', line: 0, text: '<unknown>' };
+  return { file: '<unknown>', line: 0, text: '<unknown>', shown: '<unknown>' };
 }

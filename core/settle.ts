@@ -14,6 +14,10 @@ import { Packet } from '../dissectors/packet.ts';
 import { flowRecord, OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type CraftedFrame, type HeldFrame, type Outbox, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
 import { udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
+import { policyReason, type DropReason } from '../dissectors/verdict.ts';
+
+/** A drop no path named (a bug if seen): counted under its own policy name, never thrown. */
+const UNNAMED: DropReason = policyReason('policy', 'unnamed');
 
 /** Where settled frames go: the output capture in replay, NFQUEUE verdicts inline. */
 export interface EngineOutput {
@@ -22,8 +26,8 @@ export interface EngineOutput {
    * bytes (a normalised segment): they must go out, not the original.
    */
   forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, rewritten?: boolean): void;
-  /** A frame that is dropped. */
-  drop?(id: number): void;
+  /** A frame that is dropped, and why. */
+  drop?(id: number, reason: DropReason): void;
   /** A frame palisade crafted (a RST), sent now. `bytes` is palisade's own copy. */
   inject?(bytes: Buffer, secs: number, nsecs: number, linkType: number): void;
   /**
@@ -88,23 +92,24 @@ export class Settle {
 
   dropCurrent(): void {
     const pkt = this.#pkt;
-    this.#stats.dropped++;
+    const reason = pkt.reason ?? UNNAMED;
+    this.#stats.drop(reason.kind);
     if (this.#passThrough) {
       const ts = pkt.timestamp;
       this.#output?.forward(pkt.bytes, ts.secs, ts.nsecs, pkt.linkType, pkt.id);
     } else {
-      this.#output?.drop?.(pkt.id);
+      this.#output?.drop?.(pkt.id, reason);
     }
   }
 
-  /** Frames kept past their push (fragments of a datagram that is dropped or never completed) are dropped. */
-  readonly dropFrames = (frames: readonly HeldFrame[]): void => {
+  /** Frames kept past their push (fragments of a datagram that is dropped or never completed, held frames) are dropped. */
+  dropFrames(frames: readonly HeldFrame[], reason: DropReason): void {
     for (const f of frames) {
-      this.#stats.dropped++;
+      this.#stats.drop(reason.kind);
       if (this.#passThrough) this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
-      else this.#output?.drop?.(f.id);
+      else this.#output?.drop?.(f.id, reason);
     }
-  };
+  }
 
   /** A held frame goes out now: `packet.sendPacket` on a view of its own, then the output. */
   release(frame: HeldFrame): void {
@@ -115,8 +120,9 @@ export class Settle {
         pkt.point(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
         dispatch.emitSend(pkt);
         if (pkt.dropped) {
-          this.#stats.dropped++;
-          this.#output?.drop?.(f.id);
+          const reason = pkt.reason ?? UNNAMED;
+          this.#stats.drop(reason.kind);
+          this.#output?.drop?.(f.id, reason);
           continue;
         }
       }
@@ -127,7 +133,7 @@ export class Settle {
 
   /** A held frame is dropped now (its flow was dropped or reset). */
   discard(frame: HeldFrame): void {
-    this.dropFrames(frame.parts ?? [frame]);
+    this.dropFrames(frame.parts ?? [frame], frame.reason ?? UNNAMED);
   }
 
   /** A crafted frame goes out now, at the current packet's time. */

@@ -1,4 +1,5 @@
 import type { PacketAnomaly } from '../dissectors/anomalies.ts';
+import type { DropKind } from '../dissectors/verdict.ts';
 
 /** Counters for one engine. Plain fields: the packet path increments them in place. */
 export class Stats {
@@ -18,6 +19,10 @@ export class Stats {
   /** Connections that ended (tcp_connection). */
   connections = 0;
   anomalyTotal = 0;
+  /** The anomaly counted last: the check a malformed frame failed, for its drop reason. */
+  lastAnomaly = '';
+  /** Frames dropped by the kind of their reason (dissectors/verdict.ts). */
+  readonly dropsByReason = new Map<DropKind, number>();
   readonly anomalies = new Map<PacketAnomaly | (string & {}), number>();
 
   ruleError(rule: string): number {
@@ -29,7 +34,14 @@ export class Stats {
 
   anomaly(kind: PacketAnomaly | (string & {})): void {
     this.anomalyTotal++;
+    this.lastAnomaly = kind;
     this.anomalies.set(kind, (this.anomalies.get(kind) ?? 0) + 1);
+  }
+
+  /** A frame was dropped for a reason of this kind. */
+  drop(kind: DropKind): void {
+    this.dropped++;
+    this.dropsByReason.set(kind, (this.dropsByReason.get(kind) ?? 0) + 1);
   }
 
   toJSON(): Record<string, unknown> {
@@ -38,6 +50,7 @@ export class Stats {
       bytes: this.bytes,
       accepted: this.accepted,
       dropped: this.dropped,
+      droppedBy: Object.fromEntries(this.dropsByReason),
       nonIp: this.nonIp,
       alerts: this.alerts,
       ruleErrors: this.ruleErrors,

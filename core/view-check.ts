@@ -33,6 +33,7 @@ export class ViewCheckingDispatch extends Dispatch {
     const fn = listener.fn;
     super.add(ev, {
       name: listener.name,
+      reason: listener.reason,
       fn: (a, b, c, d) => {
         const copy = Buffer.from(b as Buffer);
         handedOut.push(copy);

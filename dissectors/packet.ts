@@ -1,4 +1,5 @@
 /** The raw frame as it came from the packet source, plus its verdict state. */
+import type { DropReason } from './verdict.ts';
 
 export interface Timestamp {
   readonly secs: number;
@@ -33,6 +34,8 @@ export class Packet {
   readonly timestamp: Timestamp = this.#ts;
   /** Set by drop(); the engine reads it after each listener. */
   dropped = false;
+  /** @internal Why it was dropped: the first reason given wins (the rule whose drop() stopped the listeners, a policy…). */
+  reason: DropReason | null = null;
   /**
    * The capture cut this frame: it holds fewer bytes than were on the wire (a snaplen). Only
    * then may an IP length run past the frame's end; otherwise such a length is a lie.
@@ -43,6 +46,12 @@ export class Packet {
 
   /** Verdict NF_DROP for this frame (inline), or leave it out of the output capture (replay). */
   drop(): void {
+    this.dropped = true;
+  }
+
+  /** @internal Drops it for `reason`, unless it was dropped already (the first reason stands). */
+  dropFor(reason: DropReason): void {
+    if (this.reason === null) this.reason = reason;
     this.dropped = true;
   }
 
@@ -57,5 +66,6 @@ export class Packet {
     this.linkType = linkType;
     this.id = id;
     this.dropped = false;
+    this.reason = null;
   }
 }

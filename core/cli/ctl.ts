@@ -69,6 +69,8 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
     ['netlink errors', (r) => n(r.kernel.malformed + r.kernel.refused + r.kernel.failures)],
   ];
   lines.push('', ...table(kernel, rows));
+  const by = Object.entries(result.total.droppedBy).filter(([, c]) => c > 0);
+  if (by.length > 0) lines.push('', `dropped by reason: ${by.map(([k, c]) => `${k} ${n(c)}`).join(', ')}`);
   if (result.unjudged !== undefined && result.unjudged !== null) {
     lines.push(`let through unjudged by the kernel (fail-open, queue bypass): ${n(result.unjudged)}`);
   }

@@ -1,6 +1,7 @@
 /** The end-of-run summary, for people (stderr), and `--stats` detail. */
 import type { Stats } from '../stats.ts';
 import { printable } from '../printable.ts';
+import { DROP_KINDS } from '../../dissectors/verdict.ts';
 import { byteSize, count as n } from './figures.ts';
 
 export function summary(stats: Stats, seconds: number, options: { passThrough: boolean; detail: boolean }): string {
@@ -8,6 +9,7 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
   const gbps = seconds > 0 ? (stats.bytes * 8) / seconds / 1e9 : 0;
   const lines = [
     `packets     ${n(stats.packets)} (${byteSize(stats.bytes)}): ${n(stats.accepted)} accepted, ${n(stats.dropped)} dropped${options.passThrough ? ' (pass-through: forwarded anyway)' : ''}, ${n(stats.nonIp)} not IP`,
+    ...(stats.dropsByReason.size > 0 ? [`drops by    ${dropDetail(stats)}`] : []),
     `connections ${n(stats.connections)}`,
     `alerts      ${n(stats.alerts)}`,
     `anomalies   ${n(stats.anomalyTotal)}`,
@@ -21,6 +23,11 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
     lines.push(`memory      rss ${byteSize(mem.rss)}, heap ${byteSize(mem.heapUsed)}`);
   }
   return lines.join('\n');
+}
+
+/** `rule 12, policy 3, memcap 1`: frames dropped by the kind of their reason, in design order. */
+export function dropDetail(stats: Stats): string {
+  return DROP_KINDS.filter((k) => stats.dropsByReason.has(k)).map((k) => `${k} ${n(stats.dropsByReason.get(k) ?? 0)}`).join(', ');
 }
 
 /** ` (bad-rule 1,230, other 4; 1 stopped by rules.timeoutMs)`: the rules that threw, most first. */

@@ -17,6 +17,7 @@ import { reloadError } from '../errors.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { ARMED, BEAT } from '../watchdog/heartbeat.js';
 import { RELOAD_LOAD_MS } from './reload-bounds.ts';
+import type { DropKind } from '../../dissectors/verdict.ts';
 
 export interface WorkerOptions {
   queue: number;
@@ -39,6 +40,8 @@ export interface WorkerStats {
   bytes: number;
   accepted: number;
   dropped: number;
+  /** Dropped frames by the kind of their reason (dissectors/verdict.ts). */
+  droppedBy: Partial<Record<DropKind, number>>;
   /** Packets waiting for a verdict (held for streamed rules, IP fragments). */
   pending: number;
   injected: number;
@@ -314,6 +317,7 @@ export class QueueWorker {
       bytes: s.bytes,
       accepted: s.accepted,
       dropped: s.dropped,
+      droppedBy: Object.fromEntries(s.dropsByReason),
       pending: this.#pending.size,
       injected: this.#injector.stats.sent,
       injectFailed: this.#injector.stats.failed,

@@ -5,6 +5,7 @@
  * last); shutdown goes the other way round (the iptables rule first, so the workers can drain
  * what was queued).
  */
+import type { DropKind } from '../../dissectors/verdict.ts';
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { configSchema, type Config } from '../config.ts';
@@ -209,11 +210,13 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
 export function total(per: readonly WorkerStats[]): Omit<WorkerStats, 'queue' | 'pid'> {
   const t = { packets: 0, bytes: 0, accepted: 0, dropped: 0, pending: 0, injected: 0, injectFailed: 0, alerts: 0, ruleErrors: 0, anomalies: 0, connections: 0, flows: 0, errors: 0, restarts: 0, rss: 0 };
   const k: QueueKernelStats = { waiting: 0, queueDropped: 0, userDropped: 0, queued: 0, undelivered: 0, batches: 0, verdictMessages: 0, batchVerdicts: 0, sends: 0, malformed: 0, refused: 0, failures: 0 };
+  const droppedBy: Partial<Record<DropKind, number>> = {};
   for (const s of per) {
     for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += s[key];
     for (const key of Object.keys(k) as (keyof QueueKernelStats)[]) k[key] += s.kernel[key];
+    for (const [kind, count] of Object.entries(s.droppedBy) as [DropKind, number][]) droppedBy[kind] = (droppedBy[kind] ?? 0) + count;
   }
-  return { ...t, kernel: k };
+  return { ...t, droppedBy, kernel: k };
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * One record per finished connection, TCP or UDP, with Zeek conn.log's field names, for `--flows`.
  */
+import type { DropReason } from '../verdict.ts';
+
 export interface FlowRecord {
   /** Start time, seconds since the epoch (capture time in replay). */
   ts: number;
@@ -22,6 +24,11 @@ export interface FlowRecord {
   community_id: string;
   /** palisade's own: why the connection ended (flow.endReason). */
   end_reason: string;
+  /**
+   * palisade's own: who dropped or reset the connection and why, on which frame (the drop reason
+   * its frames were dropped for); absent when nothing did.
+   */
+  drop_reason?: DropReason;
   midstream: boolean;
 }
 
@@ -63,6 +70,7 @@ export function flowRecordOf<P extends FlowRecord['proto']>(flow: RecordedFlow, 
     resp_ip_bytes: c.resp_ip_bytes,
     community_id: c.community_id,
     end_reason: c.end_reason,
+    drop_reason: c.drop_reason,
     midstream: c.midstream,
   };
 }

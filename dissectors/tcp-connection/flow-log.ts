@@ -21,6 +21,7 @@ export function flowRecord(flow: TcpFlow, now: number): FlowRecord {
     resp_ip_bytes: flow.down.ipBytes,
     community_id: flow.communityId,
     end_reason: flow.endReason ?? 'shutdown',
+    drop_reason: flow.reason ?? undefined,
     midstream: flow.midstream,
   });
 }

@@ -8,6 +8,7 @@ import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
+import type { DropReason } from '../verdict.ts';
 import { stateNames, TcpState } from './state.ts';
 import type { Direction, DirectionStats, EndReason } from '../flow/types.ts';
 
@@ -110,6 +111,8 @@ export class TcpFlow extends FlowEndpoints {
   /** @internal */ readonly down = new Sender();
   /** @internal DROPPED, RESET, HALF_RESET or 0. */
   verdict = 0;
+  /** @internal Why its frames are dropped, once it is dropped or reset: who did it, on which frame. */
+  reason: DropReason | null = null;
   /** @internal accept the rest without rules. */
   bypassed = false;
   /** @internal endConnection has fired. */

@@ -8,6 +8,7 @@
  */
 import type { StreamOwner, TcpStream } from './stream.ts';
 import type { TcpFlow } from './flow.ts';
+import type { DropReason } from '../verdict.ts';
 
 /** A copy of a frame kept past its push (held, or a fragment waiting for the rest). */
 export interface HeldFrame {
@@ -25,6 +26,8 @@ export interface HeldFrame {
   readonly parts?: readonly HeldFrame[];
   /** Its bytes were rewritten (a normalised segment): they, not the original, must go out. */
   rewritten?: boolean;
+  /** Why it is dropped, once it is (its flow's reason). */
+  reason?: DropReason;
 }
 
 /**

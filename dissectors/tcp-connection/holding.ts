@@ -192,6 +192,7 @@ export class Holding implements HoldHost {
         forwarded(hold.fromClient ? flow.up : flow.down, h.seqEnd);
         this.#out.push(OUT_RELEASE, h.frame);
       } else {
+        if (flow.reason !== null) h.frame.reason = flow.reason;
         this.#out.push(OUT_DISCARD, h.frame);
       }
     }
@@ -266,6 +267,11 @@ export class Holding implements HoldHost {
       for (const s of hold.streams) s.commit();
       this.release(hold);
     }
+  }
+
+  /** Every frame held now, oldest first in each direction (a halted engine drops them where they are). */
+  *frames(): IterableIterator<HeldFrame> {
+    for (const hold of this.#holding) for (const h of hold.queue) yield h.frame;
   }
 
   /** End of input: frames still held (consumers that never finished) go out, or are dropped with their flow. */

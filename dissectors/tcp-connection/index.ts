@@ -26,7 +26,7 @@ import { flowResets } from './reset.ts';
 import { forwarded, Holding, segmentEnd, type HoldCaps, type OpenStreams } from './holding.ts';
 import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } from './timeouts.ts';
 import { invalidFlags, trackSegment } from './track.ts';
-import { ACCEPT, DROP } from '../verdict.ts';
+import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
 import type { DataTracker } from './segment-data.ts';
 import { OUT_ENDED, Outbox } from './outbox.ts';
 
@@ -85,6 +85,11 @@ export interface TrackerOptions {
    * an expiry or a shutdown of a million connections as progress, not as a stuck rule.
    */
   progress?: Int32Array;
+  /**
+   * The reason a flow action (drop, reset, halfreset) gives its flow's frames: the engine names
+   * the running rule and the frame it is about. Default: the action alone.
+   */
+  actionReason?: (action: FlowAction) => DropReason;
 }
 
 /**
@@ -101,8 +106,10 @@ function conflictMode(o: TrackerOptions): number {
   return CONFLICT_REFUSE;
 }
 
-/** receive()'s verdicts: ACCEPT, DROP (dissectors/verdict.ts), or this: dropped, and Haka's "no connection found for tcp packet" alert is due (midstream: drop). */
-export const DROP_NO_CONNECTION = 3;
+/** A midstream packet under `tcp.midstream: drop`: Haka's "no connection found for tcp packet" alert is due. */
+export const NO_CONNECTION_REASON: DropReason = policyReason('policy', 'tcp.midstream', 'tcp-no-connection');
+/** A drop whose path named no reason (a bug if seen). */
+const UNNAMED: DropReason = policyReason('policy', 'unnamed');
 
 /**
  * What one connection's own state costs, counted against the engine memcap: the flow, its two
@@ -111,6 +118,8 @@ export const DROP_NO_CONNECTION = 3;
  * (1,603 of RSS); its retention rings and held frames are counted apart.
  */
 export const FLOW_BYTES = 1536;
+/** A new connection refused at the memcap (only established ones left to forget). */
+const MEMCAP_REASON: DropReason = policyReason('memcap', 'memcap', 'tcp-flow-table-full');
 /** Emergency mode ends once the engine is back under this share of its memcap. */
 const EMERGENCY_END = 0.75;
 
@@ -149,8 +158,16 @@ export class TcpTracker implements FlowActions, DataTracker {
   /** Engine time (seconds), from the latest expire(): the engine calls it before every frame. */
   #now = 0;
   readonly #progress: Int32Array;
+  readonly #actionReason: (action: FlowAction) => DropReason;
+  /** Each policed anomaly's drop reason, made on first use. */
+  readonly #policyReasons = new Map<PolicedTcpAnomaly, DropReason>();
+  /** The reason of the last anomaly policy that dropped something in this packet. */
+  #anomalyReason: DropReason | null = null;
+  /** Why #create() refused the last new connection: the memcap, or the flow table's size. */
+  #refusal: DropReason = UNNAMED;
 
   constructor(o: TrackerOptions) {
+    this.#actionReason = o.actionReason ?? ((action) => ({ kind: 'flow-action', action }));
     let id = 1;
     this.#nextId = o.nextId ?? (() => id++);
     this.#events = o.events;
@@ -201,6 +218,7 @@ export class TcpTracker implements FlowActions, DataTracker {
   /** Handles one segment: ACCEPT, DROP or DROP_NO_CONNECTION. */
   receive(tcp: TcpPacket): number {
     this.holding.begin();
+    this.#anomalyReason = null;
     const data = this.#data;
     data.freshEnd = 0;
     const events_ = this.#events;
@@ -229,7 +247,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (flow === null) {
       if (invalidFlags(flags)) {
         this.#stats.anomaly('tcp-invalid-flags');
-        return this.#config.policies['invalid-flags'] !== 'accept' ? DROP : ACCEPT;
+        return this.#config.policies['invalid-flags'] !== 'accept' ? this.#drop(this.#policyReason('invalid-flags')) : ACCEPT;
       }
       const midstream = !(syn && !ack);
       if (midstream) {
@@ -237,11 +255,11 @@ export class TcpTracker implements FlowActions, DataTracker {
         if (policy === 'ignore') return ACCEPT;
         if (policy === 'drop') {
           this.#stats.anomaly('tcp-no-connection');
-          return DROP_NO_CONNECTION;
+          return this.#drop(NO_CONNECTION_REASON);
         }
       }
       flow = this.#create(tcp, hash, midstream);
-      if (flow === null) return this.#config.policies['flow-table-full'] !== 'accept' ? DROP : ACCEPT;
+      if (flow === null) return this.#config.policies['flow-table-full'] !== 'accept' ? this.#drop(this.#refusal) : ACCEPT;
       this.#fromClient = this.table.fromClient;
       this.#tcp = tcp;
       this.#current = flow;
@@ -265,7 +283,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (flow.verdict !== 0) {
       this.#tcp = null;
       this.#current = null;
-      return DROP;
+      return this.#drop(flow.reason ?? UNNAMED);
     }
 
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need
@@ -300,10 +318,10 @@ export class TcpTracker implements FlowActions, DataTracker {
     const late = up ? flow.up : flow.down;
     late.packets++;
     late.ipBytes += ip.len;
-    if (flow.verdict !== 0) return DROP;
+    if (flow.verdict !== 0) return this.#drop(flow.reason ?? UNNAMED);
     if ((tcp.flagsByte & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && tcp.payloadLength > 0 && (flow.up.rstSeen || flow.down.rstSeen)) {
       // The flow has ended but is still in the table: the anomaly event still names it.
-      return this.anomaly(flow, 'data-after-rst', up ? 'up' : 'down', tcp) ? DROP : ACCEPT;
+      return this.anomaly(flow, 'data-after-rst', up ? 'up' : 'down', tcp) ? this.#drop(this.#anomalyReason ?? UNNAMED) : ACCEPT;
     }
     return ACCEPT;
   }
@@ -315,7 +333,10 @@ export class TcpTracker implements FlowActions, DataTracker {
    * reset() here has already answered the SYN.
    */
   #refuse(flow: TcpFlow, tcp: TcpPacket): number {
+    // Refused by a rule's packet drop: the flow's reason is that rule's.
+    flow.reason ??= this.#packet.reason ?? UNNAMED;
     if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
+    this.#packet.dropFor(flow.reason);
     flow.refused = true;
     // The refused packet still counts in the flow record (Zeek: S0, history "S").
     const first = this.table.fromClient ? flow.up : flow.down;
@@ -337,7 +358,11 @@ export class TcpTracker implements FlowActions, DataTracker {
   /** After rules: what the receivers expect now, and the end of the connection. */
   #finish(flow: TcpFlow, drop: boolean): number {
     const tcp = this.#tcp;
-    if (drop) this.holding.cancel();
+    if (drop) {
+      this.holding.cancel();
+      // Dropped by a rule or an action (their reason is on the packet already), its flow's drop, or a policy.
+      if (this.#packet.reason === null) this.#packet.dropFor(flow.verdict !== 0 ? (flow.reason ?? UNNAMED) : (this.#anomalyReason ?? UNNAMED));
+    }
     if (!drop && tcp !== null && !flow.ended && !this.holding.heldNow) {
       // What the receiver has been given: a RST must carry the next of these (RFC 5961).
       // A held frame counts when it is released.
@@ -358,6 +383,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     // Room for the new flow itself: the memcap is not passed by the connection it admits.
     if (this.#memcap !== Infinity && this.memory + FLOW_BYTES > this.#memcap && !this.#makeRoom()) {
       this.#stats.anomaly('tcp-flow-table-full');
+      this.#refusal = MEMCAP_REASON;
       return null;
     }
     // A SYN flood is bounded by half-open connections, not only by the whole table: the oldest
@@ -371,6 +397,7 @@ export class TcpTracker implements FlowActions, DataTracker {
       const victim = this.table.oldest(LIST_EMBRYONIC) ?? this.table.oldest(LIST_CLOSING);
       if (victim === null) {
         this.#stats.anomaly('tcp-flow-table-full');
+        this.#refusal = this.#policyReason('flow-table-full');
         return null;
       }
       this.#evict(victim);
@@ -432,9 +459,34 @@ export class TcpTracker implements FlowActions, DataTracker {
       this.#events.emit(events.anomaly, flow, a);
     }
     const policy = this.#config.policies[kind];
-    if (policy === 'drop-flow' && flow.verdict === 0) this.drop(flow);
+    const reason = this.#policyReason(kind);
+    // The packet's drop, when it follows: this policy's (normalize names it too, in case segment-data.ts cannot rewrite).
+    if (policy !== 'accept') this.#anomalyReason = reason;
+    // hold-cap drops the flow on either drop policy (holding.ts).
+    if (policy === 'drop-flow' || (kind === 'hold-cap' && policy !== 'accept')) {
+      if (flow.verdict === 0) {
+        flow.reason ??= reason;
+        if (policy === 'drop-flow') this.drop(flow);
+      }
+    }
     // normalize lets the packet go (segment-data.ts drops it when it could not be rewritten).
     return (policy !== 'accept' && policy !== 'normalize') || this.#packet.dropped;
+  }
+
+  /** A policed anomaly's drop reason: `tcp.policies.<kind>`, or `hold-cap`. */
+  #policyReason(kind: PolicedTcpAnomaly): DropReason {
+    let r = this.#policyReasons.get(kind);
+    if (r === undefined) {
+      r = policyReason(kind === 'hold-cap' ? 'hold-cap' : 'policy', `tcp.policies.${kind}`, `tcp-${kind}`);
+      this.#policyReasons.set(kind, r);
+    }
+    return r;
+  }
+
+  /** Drops the current packet for `reason` (unless it was dropped before: the first reason stands). */
+  #drop(reason: DropReason): number {
+    this.#packet.dropFor(reason);
+    return DROP;
   }
 
   // ---- actions (FlowActions) ----------------------------------------------------------------
@@ -445,8 +497,11 @@ export class TcpTracker implements FlowActions, DataTracker {
   }
 
   drop(flow: TcpFlow): void {
-    if (flow.verdict === 0) flow.verdict = FLOW_DROPPED;
-    if (this.#inPacketOf(flow)) this.#packet.drop();
+    if (flow.verdict === 0) {
+      flow.verdict = FLOW_DROPPED;
+      flow.reason ??= this.#actionReason('drop');
+    }
+    if (this.#inPacketOf(flow)) this.#packet.dropFor(flow.reason ?? UNNAMED);
     this.holding.dropAll(flow);
     this.#endOutside(flow);
   }
@@ -460,16 +515,17 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   reset(flow: TcpFlow, half: boolean): void {
     if (flow.verdict !== 0) {
-      if (this.#inPacketOf(flow)) this.#packet.drop();
+      if (this.#inPacketOf(flow)) this.#packet.dropFor(flow.reason ?? UNNAMED);
       return;
     }
     flow.verdict = half ? FLOW_HALF_RESET : FLOW_RESET;
+    flow.reason ??= this.#actionReason(half ? 'halfreset' : 'reset');
     // What it held never reaches the receiver: the RSTs count only what went (RFC 5961).
     this.holding.dropAll(flow);
     if (flow.ended) return;
     if (this.#inPacketOf(flow)) {
       const pkt = this.#packet;
-      pkt.drop();
+      pkt.dropFor(flow.reason);
       // Refusing the SYN being handled: its sequence number is not tracked yet.
       flowResets(flow, { frame: pkt.bytes, linkType: pkt.linkType, linkHeaderLength: this.#link.offset }, this.#fromClient, this.#tcp?.seqRaw ?? 0, this.out);
       return;

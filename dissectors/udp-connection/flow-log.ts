@@ -25,6 +25,7 @@ export function udpFlowRecord(flow: UdpFlow, now: number = flow.lastTime): UdpFl
     resp_ip_bytes: down.ipBytes,
     community_id: flow.communityId,
     end_reason: flow.endReason ?? 'shutdown',
+    drop_reason: flow.reason ?? undefined,
     midstream: false,
   });
 }

@@ -8,6 +8,7 @@ import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
 import type { DirectionStats, EndReason } from '../flow/types.ts';
+import type { DropReason } from '../verdict.ts';
 
 /** Why a UDP flow ended: idle past the timeout, evicted from a full table, dropped, or end of input. */
 export type UdpEndReason = Extract<EndReason, 'timeout' | 'memcap' | 'dropped' | 'shutdown'>;
@@ -37,6 +38,8 @@ export class UdpFlow extends FlowEndpoints {
 
   /** @internal drop() was called: every later datagram is dropped without rules. */
   verdict = false;
+  /** @internal Why its datagrams are dropped, once it is: who did it, on which frame. */
+  reason: DropReason | null = null;
   /** @internal accept the rest without rules. */
   bypassed = false;
   /** @internal endConnection has fired. */

@@ -10,7 +10,9 @@ import type { Packet } from '../packet.ts';
 import { FlowTable } from '../flow/table.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
-import { ACCEPT, DROP } from '../verdict.ts';
+import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
+
+const UNNAMED: DropReason = policyReason('policy', 'unnamed');
 
 export { udpConnectionEvents } from './events.ts';
 export { UdpFlow } from './flow.ts';
@@ -52,8 +54,12 @@ export class UdpTracker implements UdpFlowActions {
   /** Bumped for every flow that ends (index 0): progress for a watchdog, as TrackerOptions.progress. */
   readonly #progress: Int32Array;
 
-  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number, progress?: Int32Array) {
+  readonly #actionReason: (action: FlowAction) => DropReason;
+
+  /** `actionReason`: the reason a flow's drop gives its datagrams (the engine names the rule). */
+  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number, progress?: Int32Array, actionReason?: (action: FlowAction) => DropReason) {
     this.#progress = progress ?? new Int32Array(1);
+    this.#actionReason = actionReason ?? ((action) => ({ kind: 'flow-action', action }));
     this.#host = host;
     this.#packet = packet;
     this.#config = config;
@@ -80,7 +86,7 @@ export class UdpTracker implements UdpFlowActions {
     if (flow.verdict) {
       // Dropped: silently, until it times out. Dropped from outside its own datagram: it ends now.
       this.#end(flow, 'dropped');
-      return DROP;
+      return this.#drop(flow);
     }
     return this.#deliver(flow, udp, up);
   }
@@ -98,8 +104,9 @@ export class UdpTracker implements UdpFlowActions {
     if (this.#packet.dropped || flow.verdict) {
       // Refused: never inserted, so the next datagram of the tuple raises newConnection again.
       flow.verdict = true;
+      flow.reason ??= this.#packet.reason ?? UNNAMED;
       this.#end(flow, 'dropped');
-      return DROP;
+      return this.#drop(flow);
     }
     // Room is made only for a flow that is kept: refused datagrams cannot evict live flows.
     const max = Math.max(1, this.#config.maxFlows);
@@ -123,20 +130,27 @@ export class UdpTracker implements UdpFlowActions {
       host.emit(events.receiveData, flow, udp.payload, up ? 'up' : 'down', offset);
       if (flow.verdict) {
         this.#end(flow, 'dropped');
-        return DROP;
+        return this.#drop(flow);
       }
     }
     return this.#packet.dropped ? DROP : ACCEPT;
   }
 
+  /** The datagram goes with its dropped flow, for the flow's reason (unless a rule's drop of the packet came first). */
+  #drop(flow: UdpFlow): number {
+    this.#packet.dropFor(flow.reason ?? UNNAMED);
+    return DROP;
+  }
+
   // ---- actions (UdpFlowActions) -------------------------------------------------------------
 
   drop(flow: UdpFlow): void {
+    if (!flow.verdict) flow.reason ??= this.#actionReason('drop');
     flow.verdict = true;
     // Only the flow's own datagram goes with it; called while another packet is handled (a timer,
     // another flow's rule), the flow's next datagram is the first dropped.
     const pkt = this.#packet;
-    if (flow.packetId === pkt.id) pkt.drop();
+    if (flow.packetId === pkt.id) pkt.dropFor(flow.reason ?? UNNAMED);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
