@@ -229,12 +229,10 @@ export class Engine {
     // What the packet's later rules released or dropped (a sendPacket rule's flow.send()).
     this.#drainTcp();
     // A frame held for streamed rules: its verdict comes when they have read its bytes.
-    if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) {
-      this.#inFrame = false;
-      return 'pending';
-    }
+    if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) v = PENDING;
     if (v === ACCEPT) this.#settle.forwardCurrent();
     else if (v === DROP) this.#settle.dropCurrent();
+    else this.#settle.holdCurrent();
     this.#inFrame = false;
     return VERDICT_NAMES[v] as Verdict;
   }

@@ -28,6 +28,11 @@ export interface EngineOutput {
   forward(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, rewritten?: boolean): void;
   /** A frame that is dropped, and why. */
   drop?(id: number, reason: DropReason): void;
+  /**
+   * A frame that is held (an IP fragment waiting for the rest, a segment waiting for streamed
+   * rules): its forward() or drop() comes later, naming the same id.
+   */
+  hold?(id: number): void;
   /** A frame palisade crafted (a RST), sent now. `bytes` is palisade's own copy. */
   inject?(bytes: Buffer, secs: number, nsecs: number, linkType: number): void;
   /**
@@ -100,6 +105,11 @@ export class Settle {
     } else {
       this.#output?.drop?.(pkt.id, reason);
     }
+  }
+
+  /** The current frame waits: its verdict comes later (output.hold). */
+  holdCurrent(): void {
+    this.#output?.hold?.(this.#pkt.id);
   }
 
   /** Frames kept past their push (fragments of a datagram that is dropped or never completed, held frames) are dropped. */
