@@ -12,8 +12,9 @@
  *   C floor (nfq.c)          ../shared/inline-floor/nfq.c beside the checkout, when there: a C program
  *                            (libnetfilter_queue) accepting every packet with GSO, one verdict each;
  *                            what NFQUEUE itself allows on this machine
- *   addon floor              the old binding floor's program with palisade's own addon (core/io/nfqueue.ts, with `palisade
- *                            run`'s queue settings; bench/inline/accept-all-addon.ts)
+ *   addon floor              the old binding floor's program with palisade's own addon
+ *                            (core/io/nfqueue/index.ts, with `palisade run`'s queue settings;
+ *                            bench/inline/accept-all-addon.ts)
  *   palisade allow-all       palisade run, one newConnection rule (connection tracking)
  *   palisade test rules      the inline test's rules: firewall group + keyword scan of reassembled data
  *   test rules, 2 threads    the test rules with --queues 0-1 (worker threads, the default)

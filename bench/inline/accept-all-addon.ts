@@ -1,5 +1,5 @@
 /**
- * The addon's floor in bench/inline.ts: palisade's own NFQUEUE addon (core/io/nfqueue.ts) alone,
+ * The addon's floor in bench/inline.ts: palisade's own NFQUEUE addon (core/io/nfqueue/index.ts) alone,
  * every packet accepted at once in the batch callback, no engine; with the queue settings
  * `palisade run` uses by default (4096 packets, fail-open, GSO packets queued whole). Run inside
  * the bridge namespace from the repository root: node --import tsx bench/inline/accept-all-addon.ts
@@ -7,7 +7,7 @@
  * the queue when stdin ends.
  */
 import { createInterface } from 'node:readline';
-import { NfQueue } from '../../core/io/nfqueue.ts';
+import { NfQueue } from '../../core/io/nfqueue/index.ts';
 
 let packets = 0;
 const q = new NfQueue(Number(process.argv[2] ?? 0), { queueLength: 4096, failOpen: true, gso: true }, (_payload, id) => {

@@ -1,8 +1,8 @@
 /**
  * One NFQUEUE queue judged by one engine: packets from the queue go through the engine with the
  * wall clock as their time, and each settled frame becomes a verdict for its queued packet.
- * Crafted RSTs leave through raw sockets. Packets come in batches (core/io/nfqueue.ts): every
- * verdict given while a batch is judged leaves with the batch's others when it ends.
+ * Crafted RSTs leave through raw sockets. Packets come in batches (core/io/nfqueue/index.ts):
+ * every verdict given while a batch is judged leaves with the batch's others when it ends.
  */
 import { performance } from 'node:perf_hooks';
 import { createEngine, type Engine } from '../engine.ts';
@@ -11,7 +11,7 @@ import { LineWriter } from '../io/line-writer.ts';
 import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { LINKTYPE_RAW } from '../link-types.ts';
 import { Injector, type InjectStats } from '../io/inject.ts';
-import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue.ts';
+import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue/index.ts';
 import { readKernelQueue } from './kernel-queue.ts';
 import { reloadError } from '../errors.ts';
 import { loadRuleFile } from '../rule-loader.ts';

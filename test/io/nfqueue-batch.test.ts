@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { loadAddon, SKB_CSUMNOTREADY, SKB_GSO, type NfQueueAddon } from '../../core/io/nfqueue.ts';
+import { loadAddon, SKB_CSUMNOTREADY, SKB_GSO, type NfQueueAddon } from '../../core/io/nfqueue/index.ts';
 
 const FIELDS = 8;
 const [OFFSET, LENGTH, ID, , SKBINFO, ORIGLEN, HWPROTO, STATUS] = [0, 1, 2, 3, 4, 5, 6, 7] as const;

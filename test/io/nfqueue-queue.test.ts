@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadAddon } from '../../core/io/nfqueue.ts';
+import { loadAddon } from '../../core/io/nfqueue/index.ts';
 import { canRun } from '../inline/netns.ts';
 
 const script = fileURLToPath(new URL('./fixtures/nfqueue/queue-faults.ts', import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HELD, planVerdicts, SENT, VERDICT_BATCH, VERDICT_SINGLE } from '../../core/io/verdict-plan.ts';
+import { HELD, planVerdicts, SENT, VERDICT_BATCH, VERDICT_SINGLE } from '../../core/io/nfqueue/verdict-plan.ts';
 
 const A = 2; // NF_ACCEPT + 1
 const D = 1; // NF_DROP + 1

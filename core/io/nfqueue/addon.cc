@@ -8,7 +8,7 @@
 // - Verdicts: JavaScript writes (kind, id, verdict) triples and calls verdicts(n) once; they
 //   leave as consecutive netlink messages in as few sendmsg calls as the socket buffer allows.
 //   NFQNL_MSG_VERDICT_BATCH covers every queued id up to its own, so only JavaScript, which
-//   knows which packets are held, decides when one may be used (core/io/verdict-plan.ts).
+//   knows which packets are held, decides when one may be used (core/io/nfqueue/verdict-plan.ts).
 // - Configuration in one acknowledged message: bind, copy the whole packet, queue length, and
 //   the flags NFQA_CFG_F_GSO (GSO/GRO super-packets queued whole) and NFQA_CFG_F_FAIL_OPEN.
 // - A JavaScript exception in the batch callback is caught here (the process never aborts in

@@ -19,7 +19,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 
-/* The fields of one packet in the meta array; keep in step with core/io/nfqueue.ts. */
+/* The fields of one packet in the meta array; keep in step with core/io/nfqueue/index.ts. */
 enum {
   NFQB_OFFSET = 0,  /* payload (the IP datagram) offset in the receive buffer */
   NFQB_LENGTH = 1,  /* payload bytes present */

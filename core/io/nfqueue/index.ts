@@ -1,22 +1,22 @@
 /**
- * The inline packet source: one NFQUEUE queue through palisade's own addon
- * (core/io/nfqueue/addon.cc, built by node-gyp at install over libmnl).
+ * The inline packet source: one NFQUEUE queue through palisade's own addon (addon.cc in this
+ * folder, built by node-gyp at install over libmnl).
  *
  * The addon reads every datagram waiting at a wake-up into one reused buffer and calls
  * `#onBatch` once per batch; each packet is an offset and length in that buffer plus a few u32
  * fields (meta), read here into a view handed to the handler: no per-packet info object, string
- * or copy. Verdicts given during a batch are planned (core/io/verdict-plan.ts) and sent together
- * when the batch ends; verdicts given between batches (a streamed rule releasing held packets)
- * leave at the end of the current microtask. The addon polls on the loop of the thread that
- * opened the queue.
+ * or copy. Verdicts given during a batch are planned (verdict-plan.ts) and sent together when the
+ * batch ends; verdicts given between batches (a streamed rule releasing held packets) leave at
+ * the end of the current microtask. The addon polls on the loop of the thread that opened the
+ * queue.
  *
  * Packets arrive from iptables as IP datagrams without a link header: LINKTYPE_RAW.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { nfqueueError } from '../errors.ts';
+import { nfqueueError } from '../../errors.ts';
 import { HELD, planVerdicts, SENT } from './verdict-plan.ts';
-import { packageRoot } from '../package.ts';
+import { packageRoot } from '../../package.ts';
 
 /** netfilter verdicts (linux/netfilter.h). */
 export const NF_DROP = 0;
