@@ -12,12 +12,13 @@ import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { LINKTYPE_RAW } from '../link-types.ts';
 import { Injector, type InjectStats } from '../io/inject.ts';
 import { NfQueue, SKB_CSUMNOTREADY } from '../io/nfqueue/index.ts';
+import type { FinalVerdict } from '../io/nfqueue/verdicts.ts';
 import { readKernelQueue } from './kernel-queue.ts';
 import { reloadError } from '../errors.ts';
 import { loadRuleFile } from '../rule-loader.ts';
 import { ARMED, BEAT } from '../watchdog/heartbeat.js';
 import { RELOAD_LOAD_MS } from './reload-bounds.ts';
-import type { DropKind } from '../../dissectors/verdict.ts';
+import { ACCEPT, DROP, type DropKind } from '../../dissectors/verdict.ts';
 
 export interface WorkerOptions {
   queue: number;
@@ -190,10 +191,14 @@ export class QueueWorker {
       ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.write(`${JSON.stringify(record)}\n`) }),
       output: {
         forward: (bytes, _secs, _nsecs, _linkType, id, rewritten) => {
-          this.#verdict(id, true, rewritten === true ? bytes : null);
+          this.#verdict(id, ACCEPT, rewritten === true ? bytes : null);
         },
+        // The reason is counted by the engine (stats.dropsByReason): the queue needs the drop only.
         drop: (id) => {
-          this.#verdict(id, false);
+          this.#verdict(id, DROP);
+        },
+        hold: (id) => {
+          this.#hold(id);
         },
         inject: (bytes) => {
           // After the verdicts of the packets judged before it: a RST must not overtake the data it follows.
@@ -241,15 +246,9 @@ export class QueueWorker {
     }
     const now = performance.now();
     this.#lastPacket = now;
-    // The engine numbers frames; its verdicts (output.forward/drop) name them so.
-    this.#current = this.#engine.nextFrame;
-    this.#currentId = id;
-    this.#settled = false;
+    this.#expect(this.#engine.nextFrame, id);
     try {
-      if (this.#engine.push(payload, wallTime(this.#ts, now), LINKTYPE_RAW, (skbInfo & SKB_CSUMNOTREADY) !== 0) === 'pending') {
-        this.#pending.set(this.#current, id);
-        this.#settled = true;
-      }
+      this.#engine.push(payload, wallTime(this.#ts, now), LINKTYPE_RAW, (skbInfo & SKB_CSUMNOTREADY) !== 0);
     } catch (err) {
       this.#errors++;
       this.#throttled(`queue ${this.queue}: packet ${this.#current} could not be judged (${err instanceof Error ? err.message : String(err)}); ${this.#failOpen ? 'accepted (--fail-open)' : 'dropped'}`);
@@ -266,8 +265,28 @@ export class QueueWorker {
     this.#current = 0;
   };
 
+  /**
+   * Frame `frame` is packet `id`, pushed now: the engine numbers frames, and its output (forward,
+   * drop, hold) names them so; one of them settles it during the push, or the fail verdict does.
+   */
+  #expect(frame: number, id: number): void {
+    this.#current = frame;
+    this.#currentId = id;
+    this.#settled = false;
+  }
+
+  /**
+   * The packet being pushed waits for its verdict, which names the frame when it comes. Only the
+   * frame being pushed is ever held (core/settle.ts, holdCurrent).
+   */
+  #hold(frame: number): void {
+    if (frame !== this.#current) return;
+    this.#pending.set(frame, this.#currentId);
+    this.#settled = true;
+  }
+
   /** A settled frame: the packet being pushed, or one the engine held; `rewritten`: the bytes to send instead of it. */
-  #verdict(frame: number, accept: boolean, rewritten: Buffer | null = null): void {
+  #verdict(frame: number, verdict: FinalVerdict, rewritten: Buffer | null = null): void {
     let id: number;
     if (frame === this.#current) {
       id = this.#currentId;
@@ -279,8 +298,7 @@ export class QueueWorker {
       id = held;
     }
     if (rewritten !== null) this.#nfq.acceptRewritten(id, rewritten);
-    else if (accept) this.#nfq.accept(id);
-    else this.#nfq.drop(id);
+    else this.#nfq.give(id, verdict);
   }
 
   /** An output that failed (a full disk) is said once; packets are judged on without it. */

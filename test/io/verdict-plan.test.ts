@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { HELD, planVerdicts, SENT, VERDICT_BATCH, VERDICT_SINGLE } from '../../core/io/nfqueue/verdict-plan.ts';
+import { planVerdicts, VERDICT_BATCH, VERDICT_SINGLE } from '../../core/io/nfqueue/verdict-plan.ts';
+import { HELD, NF_ACCEPT, NF_DROP, SENT, verdictSlot } from '../../core/io/nfqueue/verdicts.ts';
 
-const A = 2; // NF_ACCEPT + 1
-const D = 1; // NF_DROP + 1
+const A = verdictSlot(NF_ACCEPT);
+const D = verdictSlot(NF_DROP);
 const H = HELD;
 const S = SENT;
 
@@ -16,7 +17,7 @@ function plan(first: number, verdicts: number[], late: [number, number][] = [], 
   );
   const msgs: [string, number, string][] = [];
   for (let i = 0; i < n; i++) {
-    msgs.push([out[i * 3] === VERDICT_BATCH ? 'batch' : out[i * 3] === VERDICT_SINGLE ? 'single' : '?', out[i * 3 + 1] as number, out[i * 3 + 2] === 1 ? 'accept' : 'drop']);
+    msgs.push([out[i * 3] === VERDICT_BATCH ? 'batch' : out[i * 3] === VERDICT_SINGLE ? 'single' : '?', out[i * 3 + 1] as number, out[i * 3 + 2] === NF_ACCEPT ? 'accept' : out[i * 3 + 2] === NF_DROP ? 'drop' : '?']);
   }
   return msgs;
 }
@@ -65,7 +66,7 @@ describe('verdict planning for NFQUEUE batches', () => {
   });
 
   it('released holds go first, one message each; once none is left the batch is batched again', () => {
-    expect(plan(30, [A, A, A], [[7, 1], [9, 0]], 0)).toEqual([
+    expect(plan(30, [A, A, A], [[7, NF_ACCEPT], [9, NF_DROP]], 0)).toEqual([
       ['single', 7, 'accept'],
       ['single', 9, 'drop'],
       ['batch', 32, 'accept'],
@@ -73,7 +74,7 @@ describe('verdict planning for NFQUEUE batches', () => {
   });
 
   it('an empty batch with late verdicts only, and a batch that holds everything', () => {
-    expect(plan(1, [], [[5, 1]])).toEqual([['single', 5, 'accept']]);
+    expect(plan(1, [], [[5, NF_ACCEPT]])).toEqual([['single', 5, 'accept']]);
     expect(plan(1, [H, H])).toEqual([]);
   });
 

@@ -7,6 +7,8 @@
 //   packets as views into that buffer. Nothing per packet crosses into JavaScript but numbers.
 // - Verdicts: JavaScript writes (kind, id, verdict) triples and calls verdicts(n) once; they
 //   leave as consecutive netlink messages in as few sendmsg calls as the socket buffer allows.
+//   A verdict is netfilter's own number (NF_ACCEPT, NF_DROP from linux/netfilter.h), passed
+//   through as it is: core/io/nfqueue/verdicts.ts declares the same numbers for JavaScript.
 //   NFQNL_MSG_VERDICT_BATCH covers every queued id up to its own, so only JavaScript, which
 //   knows which packets are held, decides when one may be used (core/io/nfqueue/verdict-plan.ts).
 // - Configuration in one acknowledged message: bind, copy the whole packet, queue length, and

@@ -15,12 +15,9 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { nfqueueError } from '../../errors.ts';
-import { HELD, planVerdicts, SENT } from './verdict-plan.ts';
+import { planVerdicts } from './verdict-plan.ts';
+import { HELD, NF_ACCEPT, NF_DROP, netfilterVerdict, SENT, verdictSlot, type FinalVerdict } from './verdicts.ts';
 import { packageRoot } from '../../package.ts';
-
-/** netfilter verdicts (linux/netfilter.h). */
-export const NF_DROP = 0;
-export const NF_ACCEPT = 1;
 
 /** NFQA_SKB_INFO flags (linux/netfilter/nfnetlink_queue.h). */
 export const SKB_CSUMNOTREADY = 1;
@@ -110,11 +107,12 @@ export class NfQueue {
   readonly queue: number;
   readonly #native: NativeQueue;
   readonly #onPacket: PacketHandler;
-  readonly #failVerdict: number;
+  /** The slot of the verdict a packet the handler failed on gets (fail-open: NF_ACCEPT). */
+  readonly #failSlot: number;
   readonly #buffer: Buffer;
   readonly #meta: Uint32Array;
   readonly #out: Uint32Array;
-  // The batch being judged: its ids and their verdicts (HELD or verdict + 1).
+  // The batch being judged: its ids and their verdict slots (verdicts.ts).
   readonly #ids: Uint32Array;
   readonly #verdicts: Uint8Array;
   #count = 0;
@@ -137,7 +135,7 @@ export class NfQueue {
   constructor(queue: number, options: NfQueueOptions, onPacket: PacketHandler) {
     this.queue = queue;
     this.#onPacket = onPacket;
-    this.#failVerdict = options.failOpen ? NF_ACCEPT : NF_DROP;
+    this.#failSlot = verdictSlot(options.failOpen ? NF_ACCEPT : NF_DROP);
     const mod = loadAddon();
     if (mod instanceof Error) {
       throw nfqueueError(queue, `palisade's NFQUEUE addon is not built (${mod.message.split('\n')[0] ?? ''}); install build-essential, python3 and libmnl-dev, then run npm ci again (or npx node-gyp rebuild in palisade's directory)`);
@@ -188,7 +186,7 @@ export class NfQueue {
         this.#onPacket(buffer.subarray(offset, offset + (meta[m + F_LENGTH] as number)), meta[m + F_ID] as number, meta[m + F_SKBINFO] as number);
       } catch {
         // The handler catches its own; a packet it failed on still gets the fail verdict.
-        if (this.#verdicts[i] === HELD) this.#verdicts[i] = this.#failVerdict + 1;
+        if (this.#verdicts[i] === HELD) this.#verdicts[i] = this.#failSlot;
       }
     }
     this.#inBatch = false;
@@ -214,12 +212,13 @@ export class NfQueue {
     return -1;
   }
 
+  /** `verdict`: netfilter's number (NF_ACCEPT, NF_DROP). */
   #verdict(id: number, verdict: number): void {
     this.#verdictsGiven++;
     if (this.#inBatch) {
       const slot = this.#slot(id);
       if (slot >= 0) {
-        this.#verdicts[slot] = verdict + 1;
+        this.#verdicts[slot] = verdictSlot(verdict);
         return;
       }
     }
@@ -274,6 +273,11 @@ export class NfQueue {
       this.#lateCount -= take;
       if (n > 0 && !this.#closed) this.#native.verdicts(n);
     }
+  }
+
+  /** Gives packet `id` palisade's verdict, as netfilter's number for it. */
+  give(id: number, verdict: FinalVerdict): void {
+    this.#verdict(id, netfilterVerdict(verdict));
   }
 
   accept(id: number): void {

@@ -8,23 +8,16 @@
  *   message (its last id);
  * - from the first held packet on, one message per packet.
  */
+import { HELD, SENT, slotVerdict } from './verdicts.ts';
 
 /** Message kinds, as the addon reads them. */
 export const VERDICT_SINGLE = 0;
 export const VERDICT_BATCH = 1;
 
-/** A batch packet's verdict slot: none yet (held), or the netfilter verdict + 1. */
-export const HELD = 0;
-/**
- * Its verdict already left in a message of its own (a packet palisade rewrote): nothing is sent
- * for it, and a batch message may pass over it (it is no longer queued).
- */
-export const SENT = 255;
-
 export interface VerdictPlanInput {
   /** The batch's packet ids, in the order the kernel queued them. */
   readonly ids: Uint32Array;
-  /** For each, HELD or the netfilter verdict + 1 (NF_DROP 0 → 1, NF_ACCEPT 1 → 2). */
+  /** For each, its slot (verdicts.ts): HELD, SENT or a netfilter verdict's verdictSlot(). */
   readonly verdicts: Uint8Array;
   readonly count: number;
   /** Verdicts for packets of earlier batches, as (id, netfilter verdict) pairs. */
@@ -61,7 +54,7 @@ export function planVerdicts(input: VerdictPlanInput, out: Uint32Array): number 
       while (j + 1 < count && (verdicts[j + 1] === v || verdicts[j + 1] === SENT)) j++;
       out[n * 3] = i === j ? VERDICT_SINGLE : VERDICT_BATCH;
       out[n * 3 + 1] = ids[j] as number;
-      out[n * 3 + 2] = v - 1;
+      out[n * 3 + 2] = slotVerdict(v);
       n++;
       i = j + 1;
     }
@@ -71,7 +64,7 @@ export function planVerdicts(input: VerdictPlanInput, out: Uint32Array): number 
     if (v === HELD || v === SENT) continue;
     out[n * 3] = VERDICT_SINGLE;
     out[n * 3 + 1] = ids[i] as number;
-    out[n * 3 + 2] = v - 1;
+    out[n * 3 + 2] = slotVerdict(v);
     n++;
   }
   return n;
