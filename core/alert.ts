@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { Ipv4Addr, Ipv6Addr } from './addresses.ts';
 import type { Timestamp } from '../dissectors/packet.ts';
+import type { DropReason } from '../dissectors/verdict.ts';
 
 export type AlertLevel = 'low' | 'medium' | 'high';
 export type AlertAddressValue = string | Ipv4Addr | Ipv6Addr;
@@ -36,6 +37,13 @@ export interface AlertHandle {
   update: (changes: AlertInput) => void;
 }
 
+/**
+ * What was done to the alert's packet or flow by the end of the turn that raised it: `blocked`
+ * (its frame dropped, or its rule dropped or reset a flow; `reason` says how), `held` (its frame
+ * waits for streamed rules), or `allowed`.
+ */
+export type AlertAction = 'allowed' | 'blocked' | 'held';
+
 /** The JSON line, as written. */
 export interface AlertRecord {
   type: 'alert';
@@ -43,6 +51,9 @@ export interface AlertRecord {
   update?: true;
   rule: string;
   packet?: number;
+  action: AlertAction;
+  /** Why, when `blocked`. */
+  reason?: DropReason;
   severity?: AlertLevel;
   confidence?: AlertLevel | number;
   completion?: 'failed' | 'successful';
@@ -89,11 +100,19 @@ export function alertFields(input: AlertInput): Partial<AlertRecord> {
   return out;
 }
 
-/** Writes alert records; the engine supplies the running rule and frame. */
+/**
+ * Writes alert records; the engine supplies the running rule and frame. While the engine runs,
+ * records wait for the end of the engine's turn (release()), when what was done to their packet
+ * or flow is known: their `action`. A streamed rule runs between turns: its alerts go with the
+ * turn that carries out what it did. Once the engine is closed (stopDeferring()), a late alert
+ * (a rule's timer) is written at once.
+ */
 export class AlertWriter {
   #next = 1;
   readonly #logger: Logger;
   readonly #onAlert: ((record: AlertRecord) => void) | undefined;
+  #deferring = true;
+  readonly #deferred: AlertRecord[] = [];
 
   constructor(logger: Logger, onAlert?: (record: AlertRecord) => void) {
     this.#logger = logger;
@@ -104,7 +123,7 @@ export class AlertWriter {
     // The fields first: a rule's bad input throws here, and an alert never written takes no id.
     const fields = alertFields(input);
     const id = this.#next++;
-    const base: AlertRecord = { type: 'alert', id, rule, ...(packet ? { packet } : {}), ...fields, ...extra };
+    const base: AlertRecord = { type: 'alert', id, rule, ...(packet ? { packet } : {}), action: 'allowed', ...fields, ...extra };
     this.#write(base);
     let current = base;
     return {
@@ -117,7 +136,32 @@ export class AlertWriter {
   }
 
   #write(record: AlertRecord): void {
+    if (this.#deferring) {
+      this.#deferred.push(record);
+      return;
+    }
     this.#logger.info(record);
     this.#onAlert?.(record);
+  }
+
+  /** A turn ended: each waiting record is written with its action (`decide`), in the order raised. */
+  release(decide: (record: AlertRecord) => { action: AlertAction; reason?: DropReason }): void {
+    const records = this.#deferred;
+    if (records.length === 0) return;
+    const deferring = this.#deferring;
+    this.#deferring = false;
+    for (const record of records) {
+      const { action, reason } = decide(record);
+      record.action = action;
+      if (reason !== undefined) record.reason = reason;
+      this.#write(record);
+    }
+    records.length = 0;
+    this.#deferring = deferring;
+  }
+
+  /** The engine closed: from now on a record is written as it is raised (`allowed`: nothing more is judged). */
+  stopDeferring(): void {
+    this.#deferring = false;
   }
 }

@@ -5,8 +5,6 @@
  */
 import type { Logger } from 'pino';
 import type { AnyEvent } from './events.ts';
-import { packetEvents } from './events.ts';
-import { PalisadeError } from './errors.ts';
 import type { StreamedRuleSpec } from './rules.ts';
 import type { AlertWriter } from './alert.ts';
 import type { RuleErrors } from './rule-errors.ts';
@@ -14,6 +12,9 @@ import type { Packet } from '../dissectors/packet.ts';
 import { TcpFlow } from '../dissectors/tcp-connection/index.ts';
 import { UdpFlow } from '../dissectors/udp-connection/index.ts';
 import type { DropReason, FlowAction } from '../dissectors/verdict.ts';
+import type { Turn } from '../dissectors/turn.ts';
+import { describeThrown } from './describe-thrown.ts';
+import { thrown, traceEvent, traceRule } from './trace/steps.ts';
 
 export interface Listener {
   readonly name: string;
@@ -37,27 +38,6 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/**
- * What a rule threw, as text, whatever it was: an Error, a string, an object without toString
- * (Object.create(null)), an Error whose message getter throws. Never throws itself: it runs in
- * the handler that keeps a rule's fault from ending the engine.
- */
-export function describeThrown(err: unknown): { message: string; stack?: string } {
-  const text = (read: () => unknown): string | undefined => {
-    try {
-      return String(read());
-    } catch {
-      return undefined;
-    }
-  };
-  // A coded error (a rule misusing palisade's API) keeps its code in the message.
-  if (err instanceof PalisadeError) return { message: err.toString(), stack: text(() => err.stack ?? '') };
-  if (err instanceof Error) {
-    return { message: text(() => err.message) ?? text(() => Object.prototype.toString.call(err)) ?? 'an Error', stack: text(() => err.stack ?? '') };
-  }
-  return { message: text(() => err) ?? text(() => Object.prototype.toString.call(err)) ?? 'a value that cannot be printed' };
-}
-
 /** Where an async rule's pending result goes (the scheduler counts it as running). */
 export type WatchAsync = (name: string, pending: PromiseLike<unknown>, subject: unknown) => void;
 
@@ -66,18 +46,11 @@ export class Dispatch {
   readonly lists: Listener[][];
   /** Streamed rules (receiveData with options.streamed): one run per flow and direction. */
   readonly streamed: StreamedListener[] = [];
-  /** The listener running now ('' between rules). */
-  rule = '';
-  /** The streamed rule (or dissector) resumed last, and the frame that brought its bytes (the scheduler sets them). */
-  running = '';
-  runningFrame = 0;
-  /** Inside push(): rules run for a packet (streamed rules run between pushes). */
-  inPacket = false;
-  /** A held frame going out (its packet.sendPacket runs), or null: its rules alert about it, and a rule error drops it. */
-  #releasing: Packet | null = null;
   /** Where async results go; set by the engine once the scheduler exists. */
   watch: WatchAsync = () => undefined;
   readonly #pkt: Packet;
+  /** The engine's turn: the frame in hand (or none), the rule running, a frame being released, the trace. */
+  readonly #turn: Turn;
   readonly #alerts: AlertWriter;
   readonly #log: Logger;
   readonly #ruleErrors: RuleErrors;
@@ -87,9 +60,10 @@ export class Dispatch {
   /** A rule error dropping a flow: the reason its action gives. */
   #faultReason: DropReason | null = null;
 
-  constructor(eventCount: number, pkt: Packet, alerts: AlertWriter, log: Logger, ruleErrors: RuleErrors, dropOnError: () => boolean) {
+  constructor(eventCount: number, pkt: Packet, turn: Turn, alerts: AlertWriter, log: Logger, ruleErrors: RuleErrors, dropOnError: () => boolean) {
     this.lists = Array.from({ length: eventCount }, () => []);
     this.#pkt = pkt;
+    this.#turn = turn;
     this.#alerts = alerts;
     this.#log = log;
     this.#ruleErrors = ruleErrors;
@@ -120,32 +94,29 @@ export class Dispatch {
   emit(ev: AnyEvent, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.lists[ev.id];
     if (list === undefined || list.length === 0) return;
+    const turn = this.#turn;
     // The frame whose drop stops the listeners: a held frame going out, or the current one.
-    const pkt = this.#releasing ?? this.#pkt;
+    const pkt = turn.releasing ?? this.#pkt;
+    const trace = turn.trace;
+    if (trace !== null) traceEvent(trace, ev, a, b, c, d);
     for (const l of list) {
-      this.rule = l.name;
+      turn.rule = l.name;
+      const t0 = trace === null ? 0 : performance.now();
+      let ret: unknown;
       try {
-        const ret = l.fn(a, b, c, d);
+        ret = l.fn(a, b, c, d);
         if (isThenable(ret)) this.watch(l.name, ret, a);
       } catch (err) {
         this.ruleError(l.name, err);
+        if (trace !== null) ret = thrown(err);
       }
+      if (trace !== null) traceRule(trace, l.name, ret, t0, pkt.dropped);
       if (pkt.dropped) {
         if (pkt.reason === null) pkt.reason = l.reason;
         break;
       }
     }
-    this.rule = '';
-  }
-
-  /** `packet.sendPacket` for a held frame going out (not the current one): it stops at that frame's drop. */
-  emitSend(pkt: Packet): void {
-    const outer = this.rule;
-    const outerFrame = this.#releasing;
-    this.#releasing = pkt;
-    this.emit(packetEvents.sendPacket, pkt);
-    this.rule = outer;
-    this.#releasing = outerFrame;
+    turn.rule = '';
   }
 
   /** A flow dissector's event, raised from its run: once the flow is dropped, later listeners skip it. */
@@ -153,24 +124,31 @@ export class Dispatch {
     const list = this.lists[ev.id];
     if (list === undefined || list.length === 0) return;
     const flow = args[0] as TcpFlow | undefined;
+    const turn = this.#turn;
     // Read through a call: a listener may drop the flow between two reads.
-    const stopped = (): boolean => flow?.dropped === true || (this.inPacket && this.#pkt.dropped);
+    const stopped = (): boolean => flow?.dropped === true || (turn.frame !== null && this.#pkt.dropped);
     // A dropped or reset flow's later events (bytes its dissector had buffered) reach no rule.
     if (stopped()) return;
-    const outer = this.rule;
+    const trace = turn.trace;
+    if (trace !== null) traceEvent(trace, ev, args[0], args[1], args[2], args[3]);
+    const outer = turn.rule;
     for (const l of list) {
-      this.rule = l.name;
+      turn.rule = l.name;
+      const t0 = trace === null ? 0 : performance.now();
+      let ret: unknown;
       try {
-        l.fn(...args);
+        ret = l.fn(...args);
       } catch (err) {
         this.ruleError(l.name, err, flow);
+        if (trace !== null) ret = thrown(err);
       }
+      if (trace !== null) traceRule(trace, l.name, ret, t0, turn.frame !== null && this.#pkt.dropped);
       if (stopped()) {
-        if (this.inPacket && this.#pkt.dropped && this.#pkt.reason === null) this.#pkt.reason = l.reason;
+        if (turn.frame !== null && this.#pkt.dropped && this.#pkt.reason === null) this.#pkt.reason = l.reason;
         break;
       }
     }
-    this.rule = outer;
+    turn.rule = outer;
   }
 
   /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */
@@ -178,32 +156,39 @@ export class Dispatch {
     const init = spec.init as Listener['fn'] | undefined;
     const cont = (spec.continue as ((ret: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown) | undefined) ?? ((ret: unknown) => !ret);
     const final = spec.final as Listener['fn'] | undefined;
+    const turn = this.#turn;
     return (a, b, c, d) => {
-      const pkt = this.#releasing ?? this.#pkt;
+      const pkt = turn.releasing ?? this.#pkt;
+      const trace = turn.trace;
       if (init) {
-        this.rule = name;
+        turn.rule = name;
         init(a, b, c, d);
         if (pkt.dropped) return;
       }
       for (const r of rules) {
-        this.rule = r.name;
+        turn.rule = r.name;
+        const t0 = trace === null ? 0 : performance.now();
         let ret: unknown;
         try {
           ret = r.fn(a, b, c, d);
           if (isThenable(ret)) this.watch(r.name, ret, a);
         } catch (err) {
           this.ruleError(r.name, err);
+          if (trace !== null) ret = thrown(err);
         }
+        if (trace !== null) traceRule(trace, `${name} > ${r.name}`, ret, t0, pkt.dropped);
         if (pkt.dropped) {
           if (pkt.reason === null) pkt.reason = r.reason;
           return;
         }
-        this.rule = name;
+        turn.rule = name;
         if (!cont(ret, a, b, c, d)) return;
       }
       if (final) {
-        this.rule = name;
-        final(a, b, c, d);
+        turn.rule = name;
+        const t0 = trace === null ? 0 : performance.now();
+        const ret = final(a, b, c, d);
+        if (trace !== null) traceRule(trace, `${name} > final`, ret, t0, pkt.dropped);
         if (pkt.dropped && pkt.reason === null) pkt.reason = finalReason;
       }
     };
@@ -211,14 +196,16 @@ export class Dispatch {
 
   /** The rule running now: a listener of the current event, or a streamed rule across its awaits. */
   ruleName(): string {
-    return this.rule !== '' ? this.rule : this.running;
+    const turn = this.#turn;
+    return turn.rule !== '' ? turn.rule : turn.running;
   }
 
   /** The frame an alert names: the packet being judged, or the one whose bytes a streamed rule just read. */
   alertPacket(): number | undefined {
-    if (this.#releasing !== null) return this.#releasing.id;
-    if (this.inPacket) return this.#pkt.id;
-    return this.running !== '' && this.runningFrame > 0 ? this.runningFrame : undefined;
+    const turn = this.#turn;
+    if (turn.releasing !== null) return turn.releasing.id;
+    if (turn.frame !== null) return turn.frame.id;
+    return turn.running !== '' && turn.runningFrame > 0 ? turn.runningFrame : undefined;
   }
 
   /**
@@ -229,13 +216,15 @@ export class Dispatch {
   ruleError(name: string, err: unknown, flow?: TcpFlow | UdpFlow): void {
     const { message, stack } = describeThrown(err);
     if (this.#ruleErrors.record(name, message)) {
-      this.#log.error({ rule: name, err: { message, stack }, packet: this.#releasing?.id ?? (this.inPacket ? this.#pkt.id : undefined) }, `rule '${name}' threw: ${message}`);
+      const turn = this.#turn;
+      this.#log.error({ rule: name, err: { message, stack }, packet: turn.releasing?.id ?? turn.frame?.id }, `rule '${name}' threw: ${message}`);
       this.#alerts.raise(name, this.alertPacket(), { description: `rule error: ${message}` }, { error: message });
     }
     if (!this.#dropOnError()) return;
     const reason: DropReason = { kind: 'rule-error', rule: name, ...this.#where(name) };
-    if (this.#releasing !== null) this.#releasing.dropFor(reason);
-    else if (this.inPacket) this.#pkt.dropFor(reason);
+    const turn = this.#turn;
+    if (turn.releasing !== null) turn.releasing.dropFor(reason);
+    else if (turn.frame !== null) turn.frame.dropFor(reason);
     else if (flow !== undefined) {
       this.#faultReason = reason;
       try {
@@ -260,7 +249,9 @@ export class Dispatch {
   readonly flowActionReason = (action: FlowAction): DropReason => {
     if (this.#faultReason !== null) return this.#faultReason;
     const rule = this.ruleName();
-    return Object.freeze({ kind: 'flow-action', action, ...(rule !== '' ? { rule, ...this.#where(rule) } : {}), frame: this.alertPacket() ?? 0 });
+    const reason: DropReason = Object.freeze({ kind: 'flow-action', action, ...(rule !== '' ? { rule, ...this.#where(rule) } : {}), frame: this.alertPacket() ?? 0 });
+    this.#turn.blocked ??= reason;
+    return reason;
   };
 
   /** The flow an event was about (its first argument), for an async rule's late error. */

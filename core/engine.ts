@@ -16,7 +16,7 @@ import { defaultConfig, validateConfig, type Config } from './config.ts';
 import type { PalisadeError } from './errors.ts';
 import { allEvents, engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEvents, udpEvents, type AnyEvent, type Layer } from './events.ts';
 import type { FlowStores, RuleSet } from './rules.ts';
-import { AlertWriter, type AlertRecord } from './alert.ts';
+import { AlertWriter, type AlertAction, type AlertRecord } from './alert.ts';
 import { alertLogger, openDestination, ruleLogger, type Destination, type LogTarget } from './log.ts';
 import { RuleErrors } from './rule-errors.ts';
 import { Dispatch } from './dispatch.ts';
@@ -24,8 +24,11 @@ import { ViewCheckingDispatch } from './view-check.ts';
 import { installRules } from './rule-registry.ts';
 import { Scheduler } from './scheduler.ts';
 import { Settle, type EngineOutput } from './settle.ts';
+import { Turn } from '../dissectors/turn.ts';
+import { Tracer, type TraceOptions } from './trace/tracer.ts';
+import { traceLayer } from './trace/layers.ts';
 import { ChecksumPolicy } from './checksums.ts';
-import { ACCEPT, DROP, PENDING, VERDICT_NAMES, policyReason, type DropReason, type Verdict } from '../dissectors/verdict.ts';
+import { ACCEPT, DROP, PENDING, policyReason, type DropReason, type Verdict } from '../dissectors/verdict.ts';
 import { BEAT } from './watchdog/heartbeat.js';
 import { LinkLayer, dissectLink } from '../dissectors/link.ts';
 import { Ipv4Packet, dissectIpv4 } from '../dissectors/ipv4.ts';
@@ -42,6 +45,8 @@ import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../disse
 
 export type { Verdict, DropReason, DropKind } from '../dissectors/verdict.ts';
 export type { EngineOutput } from './settle.ts';
+export type { TraceOptions } from './trace/tracer.ts';
+export type { FrameTrace, TraceStep } from '../dissectors/trace.ts';
 
 export interface EngineOptions {
   rules: RuleSet | readonly RuleSet[];
@@ -69,6 +74,8 @@ export interface EngineOptions {
    * listener call: for tests (`palisade test`, replay()) and `replay --check-views`.
    */
   checkViews?: boolean;
+  /** Traces frames (`replay --trace`): each selected frame's trace goes to `onFrame` once its verdict is known. Off, it costs nothing. */
+  trace?: TraceOptions;
 }
 
 /** Connections ended between two drains of the outbox at the end of input. */
@@ -90,6 +97,9 @@ export class Engine {
   /** The installed rules' flowState stores: a flow's state is released from them when it ends. */
   readonly #flowStores: FlowStores = [];
   readonly #dests: Destination[] = [];
+  /** The current turn: the one place "now" lives (turn.ts). */
+  readonly #turn = new Turn();
+  #tracer: Tracer | null = null;
 
   // Views, reused frame to frame.
   readonly #pkt = new Packet();
@@ -117,6 +127,10 @@ export class Engine {
   #frames = 0;
   /** A frame is being judged (push() has not given its verdict yet): a halt drops it. */
   #inFrame = false;
+  /** The frame of this turn waits for streamed rules (its alerts say `held`). */
+  #held = false;
+  /** Turns open: 1 inside a turn, more when an entry joined it. */
+  #depth = 0;
   #started = false;
   #closed = false;
   readonly #beat: Int32Array;
@@ -138,10 +152,11 @@ export class Engine {
     this.#log = ruleLogger(logDest, this.clock, this.config.logLevel);
     this.#ruleErrors = new RuleErrors(this.stats, this.#log, () => this.clock.now);
     this.#checksums = new ChecksumPolicy(this.config, this.stats, this.#log);
-    const dispatch = new (options.checkViews === true ? ViewCheckingDispatch : Dispatch)(allEvents().length, this.#pkt, this.#alerts, this.#log, this.#ruleErrors, () => this.config.ruleErrorPolicy === 'drop');
+    const turn = this.#turn;
+    const dispatch = new (options.checkViews === true ? ViewCheckingDispatch : Dispatch)(allEvents().length, this.#pkt, turn, this.#alerts, this.#log, this.#ruleErrors, () => this.config.ruleErrorPolicy === 'drop');
     this.#dispatch = dispatch;
-    this.#settle = new Settle(this.#pkt, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow, this.#beat);
-    this.#scheduler = new Scheduler(dispatch, this.#log, this.#beat, () => this.#drainTcp(), () => this.#closed);
+    this.#settle = new Settle(this.#pkt, turn, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow, this.#beat, () => this.#tracer);
+    this.#scheduler = new Scheduler(dispatch, turn, this.#log, this.#beat, this.#between, () => this.#closed);
     dispatch.watch = this.#scheduler.watch;
 
     const nextId = (): number => this.#nextFlowId++;
@@ -152,6 +167,7 @@ export class Engine {
         scheduler.openStreams(flow, direction, hold);
       },
       packet: this.#pkt,
+      turn,
       link: this.#link,
       config: this.config.tcp,
       anomalies: this.stats,
@@ -162,8 +178,11 @@ export class Engine {
       // BEAT: a connection ended is progress, as a packet is (an expiry or a shutdown of a million).
       progress: this.#beat,
       actionReason: dispatch.flowActionReason,
+      // What the engine holds outside the tracker (IP fragments; UDP flows, about what a TCP one costs), for the memcap.
+      otherMemory: () => this.#fragments.memory + this.#udpTracker.table.size * FLOW_BYTES,
     });
-    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId, this.#beat, dispatch.flowActionReason);
+    this.#udpTracker = new UdpTracker(dispatch, this.#pkt, this.config.udp, nextId, this.#beat, dispatch.flowActionReason, turn);
+    if (options.trace !== undefined) this.trace(options.trace);
 
     const sets: readonly RuleSet[] = isRuleSetList(options.rules) ? options.rules : [options.rules];
     for (const set of sets) this.#flowStores.push(...installRules(set, dispatch, this.#alerts, this.#log));
@@ -192,8 +211,75 @@ export class Engine {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    this.#begin(null);
     this.#dispatch.emit(engineEvents.started);
+    this.#end();
   }
+
+  // ---- the turn ------------------------------------------------------------------------------
+
+  /**
+   * Opens a turn (docs/architecture.md, "A turn"); an entry made while one is open (a rule that
+   * reaches the engine) joins it. What was done between turns (a rule's timer that reset a flow)
+   * is carried out first.
+   */
+  #begin(frame: Packet | null): void {
+    if (this.#depth++ > 0) return;
+    const turn = this.#turn;
+    turn.frame = frame;
+    turn.rule = '';
+    turn.datagramFrames = null;
+    // Between packets the view still shows the last frame: its drop must not stop listeners now.
+    if (frame === null) this.#pkt.clearVerdict();
+    this.#drain();
+  }
+
+  /** Closes the turn: every outbox drained, then the alerts it raised written with what was done. */
+  #end(): void {
+    if (--this.#depth > 0) return;
+    this.#drain();
+    const turn = this.#turn;
+    // Alerts raised since the last turn ended (a streamed rule's among them) and the flow actions
+    // taken meanwhile: written with what was done.
+    this.#alerts.release(this.#alertAction);
+    turn.blocked = null;
+    turn.frame = null;
+    turn.trace = null;
+  }
+
+  /** The one drain of the trackers' outboxes (held frames, RSTs, ended flows), in the order they were filled. */
+  #drain(): void {
+    const tcp = this.#tracker.out;
+    if (tcp.kinds.length > 0) this.#settle.drain(tcp);
+    const udp = this.#udpTracker.out;
+    if (udp.kinds.length > 0) this.#settle.drain(udp);
+  }
+
+  /**
+   * An alert's `action` (what was done to its packet or flow by the end of its turn): `blocked`
+   * with the reason when its frame was dropped or its rule dropped or reset a flow in the turn;
+   * `held` when its frame waits for streamed rules; else `allowed`.
+   */
+  readonly #alertAction = (record: AlertRecord): { action: AlertAction; reason?: DropReason } => {
+    const turn = this.#turn;
+    const frame = turn.frame;
+    if (frame !== null && record.packet === frame.id) {
+      if (frame.dropped && frame.reason !== null) return { action: 'blocked', reason: frame.reason };
+      if (this.#held) return { action: 'held' };
+    }
+    const blocked = turn.blocked;
+    if (blocked !== null && blocked.rule === record.rule) return { action: 'blocked', reason: blocked };
+    return { action: 'allowed' };
+  };
+
+  /** A turn between packets (a streamed rule resumed, an async rule settled): what they did goes out now. */
+  readonly #between = (): void => {
+    if (this.#closed) return;
+    this.#begin(null);
+    this.#end();
+  };
+
+  // ---- the packet path ---------------------------------------------------------------------
 
   /**
    * Handles one frame: every event and rule, then its verdict. `pending` means the frame is held
@@ -205,8 +291,6 @@ export class Engine {
    */
   push(bytes: Buffer, timestamp: { readonly secs: number; readonly nsecs: number }, linkType: number, checksumPartial = false, wireLength = bytes.length): Verdict {
     if (!this.#started) this.start();
-    // Actions taken between packets outside a settle() (an async rule's late flow.drop()).
-    this.#drainTcp();
     this.#checksumPartial = checksumPartial;
     const id = ++this.#frames;
     // A plain store: the watcher only needs it to change (the trackers bump it too, for each connection ended).
@@ -214,27 +298,31 @@ export class Engine {
     this.stats.packets++;
     this.stats.bytes += bytes.length;
     this.clock.advance(timestamp.secs, timestamp.nsecs);
+    // What is idle too long ends first, in a turn of its own, before this frame is judged.
     this.#expire();
     const pkt = this.#pkt;
     pkt.point(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length);
-    const dispatch = this.#dispatch;
-    dispatch.inPacket = true;
+    this.#begin(pkt);
+    const tracer = this.#tracer;
+    const trace = tracer === null ? null : tracer.begin(id, this.clock.now);
+    this.#turn.trace = trace;
     this.#inFrame = true;
-    let v: number;
-    try {
-      v = this.#frame();
-    } finally {
-      dispatch.inPacket = false;
-    }
-    // What the packet's later rules released or dropped (a sendPacket rule's flow.send()).
-    this.#drainTcp();
+    let v = this.#frame();
+    // Earlier frames this one released (or dropped) go before it.
+    this.#drain();
     // A frame held for streamed rules: its verdict comes when they have read its bytes.
     if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) v = PENDING;
     if (v === ACCEPT) this.#settle.forwardCurrent();
     else if (v === DROP) this.#settle.dropCurrent();
     else this.#settle.holdCurrent();
     this.#inFrame = false;
-    return VERDICT_NAMES[v] as Verdict;
+    // packet.sendPacket may have dropped a frame the walk accepted.
+    const verdict: Verdict = v === PENDING ? 'pending' : pkt.dropped ? 'drop' : 'accept';
+    this.#held = v === PENDING;
+    this.#end();
+    this.#held = false;
+    if (trace !== null) (tracer as Tracer).end(trace, verdict, pkt.reason);
+    return verdict;
   }
 
   /**
@@ -247,15 +335,18 @@ export class Engine {
 
   #frame(): number {
     const pkt = this.#pkt;
+    const trace = this.#turn.trace;
     this.#dispatch.emit(packetEvents.receivePacket, pkt);
     if (pkt.dropped) return DROP;
     if (!this.#needIp) return ACCEPT;
 
     const link = this.#link;
     if (!dissectLink(pkt.linkType, pkt.bytes, link, this.stats)) return this.#malformed();
+    if (trace !== null) traceLayer(trace, 'link', link);
     if (link.etherType === ETHERTYPE_IPV4) {
       const ip = this.#ipv4;
       if (!dissectIpv4(ip, pkt, pkt.bytes, link.offset, this.stats)) return this.#malformed();
+      if (trace !== null) traceLayer(trace, 'ipv4', ip);
       if (this.#checksums.verify && !this.#checksums.ok(ip.verifyChecksum(), 'ipv4-bad-checksum', false)) return this.#badChecksum();
       if (ip.isFragment) return this.#fragment(ip);
       return this.#ip(ip, ipv4Events.receivePacket, ipv4Events.sendPacket);
@@ -263,6 +354,7 @@ export class Engine {
     if (link.etherType === ETHERTYPE_IPV6) {
       const ip = this.#ipv6;
       if (!dissectIpv6(ip, pkt, pkt.bytes, link.offset, this.stats)) return this.#malformed();
+      if (trace !== null) traceLayer(trace, 'ipv6', ip);
       if (ip.isFragment) return this.#fragment(ip);
       return this.#ip(ip, ipv6Events.receivePacket, ipv6Events.sendPacket);
     }
@@ -300,41 +392,35 @@ export class Engine {
   /** IP receive, transport, then send events from the inside out. */
   #ip(ip: Ipv4Packet | Ipv6Packet, receive: AnyEvent, send: AnyEvent): number {
     const dispatch = this.#dispatch;
+    const trace = this.#turn.trace;
     dispatch.emit(receive, ip);
     if (this.#dropped()) return DROP;
     const proto = ip.proto;
     if (proto === IPPROTO_TCP && this.#needTcp) {
       const tcp = this.#tcp;
       if (!dissectTcp(tcp, ip, this.stats)) return this.#malformed();
+      if (trace !== null) traceLayer(trace, 'tcp', tcp);
       if (this.#verifyTransport(ip) && !this.#checksums.ok(tcp.verifyChecksum(), 'tcp-bad-checksum', true)) return this.#badChecksum();
       dispatch.emit(tcpEvents.receivePacket, tcp);
       if (this.#dropped()) return DROP;
-      if (this.#needConnections) {
-        const tracker = this.#tracker;
-        const r = tracker.receive(tcp);
-        this.#drainTcp();
-        if (r !== ACCEPT) {
-          if (this.#pkt.reason === NO_CONNECTION_REASON) this.#alerts.raise('tcp-connection', this.#pkt.id, { description: 'no connection found for tcp packet' });
-          return DROP;
-        }
+      if (this.#needConnections && this.#tracker.receive(tcp) !== ACCEPT) {
+        if (this.#pkt.reason === NO_CONNECTION_REASON) this.#alerts.raise('tcp-connection', this.#pkt.id, { description: 'no connection found for tcp packet' });
+        return DROP;
       }
       dispatch.emit(tcpEvents.sendPacket, tcp);
     } else if (proto === IPPROTO_UDP && this.#needUdp) {
       const udp = this.#udp;
       if (!dissectUdp(udp, ip, this.stats)) return this.#malformed();
+      if (trace !== null) traceLayer(trace, 'udp', udp);
       if (this.#verifyTransport(ip) && !this.#checksums.ok(udp.verifyChecksum(), 'udp-bad-checksum', true)) return this.#badChecksum();
       dispatch.emit(udpEvents.receivePacket, udp);
       if (this.#dropped()) return DROP;
-      if (this.#needUdpConnections) {
-        const r = this.#udpTracker.receive(udp);
-        this.#drainUdp();
-        this.#noteMemory();
-        if (r !== ACCEPT) return DROP;
-      }
+      if (this.#needUdpConnections && this.#udpTracker.receive(udp) !== ACCEPT) return DROP;
       dispatch.emit(udpEvents.sendPacket, udp);
     } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && this.#needIcmp) {
       const icmp = this.#icmp;
       if (!dissectIcmp(icmp, ip, this.stats)) return this.#malformed();
+      if (trace !== null) traceLayer(trace, 'icmp', icmp);
       if (this.#verifyTransport(ip) && !this.#checksums.ok(icmp.verifyChecksum(), 'icmp-bad-checksum', true)) return this.#badChecksum();
       dispatch.emit(icmpEvents.receivePacket, icmp);
       if (this.#dropped()) return DROP;
@@ -358,28 +444,29 @@ export class Engine {
       linkOffset: this.#link.offset,
     };
     const r = this.#fragments.add(ip, frame, this.clock.now, frame.bytes.length + HELD_FRAME_OVERHEAD);
-    this.#noteMemory();
-    if (r.status === 'pending') return PENDING;
+    const trace = this.#turn.trace;
+    if (r.status === 'pending') {
+      if (trace !== null) trace.steps.push({ step: 'fragment', status: 'held' });
+      return PENDING;
+    }
     const settle = this.#settle;
     const earlier = r.frames.filter((f) => f.id !== frame.id);
     if (r.status === 'drop') {
+      if (trace !== null) trace.steps.push({ step: 'fragment', status: 'dropped', frames: r.frames.map((f) => f.id), anomaly: r.reason });
       const reason = fragmentReason(r.reason);
       settle.dropFrames(earlier, reason);
       return this.#drop(reason);
     }
+    if (trace !== null) trace.steps.push({ step: 'fragment', status: 'complete', frames: r.frames.map((f) => f.id) });
     let v: number;
-    const holding = this.#tracker.holding;
-    holding.datagramFrames = r.frames;
-    try {
-      if (ip.version === 4) {
-        const view = this.#ipv4;
-        v = dissectIpv4(view, pkt, r.datagram, 0, this.stats) ? this.#ip(view, ipv4Events.receivePacket, ipv4Events.sendPacket) : this.#malformed();
-      } else {
-        const view = this.#ipv6;
-        v = dissectIpv6(view, pkt, r.datagram, 0, this.stats) ? this.#ip(view, ipv6Events.receivePacket, ipv6Events.sendPacket) : this.#malformed();
-      }
-    } finally {
-      holding.datagramFrames = null;
+    const turn = this.#turn;
+    turn.datagramFrames = r.frames;
+    if (ip.version === 4) {
+      const view = this.#ipv4;
+      v = dissectIpv4(view, pkt, r.datagram, 0, this.stats) ? this.#ip(view, ipv4Events.receivePacket, ipv4Events.sendPacket) : this.#malformed();
+    } else {
+      const view = this.#ipv6;
+      v = dissectIpv6(view, pkt, r.datagram, 0, this.stats) ? this.#ip(view, ipv6Events.receivePacket, ipv6Events.sendPacket) : this.#malformed();
     }
     // The datagram's verdict applies to every fragment; the output keeps the original frames.
     if (v === DROP) {
@@ -387,7 +474,7 @@ export class Engine {
       return DROP;
     }
     // Held for streamed rules: every fragment waits, and goes (or is dropped) with the segment.
-    if (this.#needConnections && holding.heldNow) return ACCEPT;
+    if (this.#needConnections && this.#tracker.holding.heldNow) return ACCEPT;
     for (const f of earlier) {
       pkt.point(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
       settle.forwardCurrent();
@@ -396,46 +483,20 @@ export class Engine {
     return ACCEPT;
   }
 
-  /** Advances the fragment reassembler and the flow trackers to engine time: what is idle too long ends. */
+  /** Advances the fragment reassembler and the flow trackers to engine time, in a turn: what is idle too long ends. */
   #expire(): void {
     const now = this.clock.now;
-    if (this.#fragments.pending > 0) {
-      this.#fragments.expire(now, this.#dropIncomplete);
-      this.#noteMemory();
-    }
-    if (this.#needConnections) {
-      this.#tracker.expire(now);
-      this.#drainTcp();
-    }
-    if (this.#needUdpConnections) {
-      this.#udpTracker.expire(now);
-      this.#drainUdp();
-      this.#noteMemory();
-    }
+    this.#begin(null);
+    if (this.#fragments.pending > 0) this.#fragments.expire(now, this.#dropIncomplete);
+    if (this.#needConnections) this.#tracker.expire(now);
+    if (this.#needUdpConnections) this.#udpTracker.expire(now);
+    this.#end();
   }
 
   /** The fragments of a datagram that never completed (its timeout, or the end of input). */
   readonly #dropIncomplete = (frames: readonly HeldFrame[]): void => {
     this.#settle.dropFrames(frames, fragmentReason('fragment-incomplete'));
   };
-
-  /**
-   * What the engine holds outside the TCP tracker changed (IP fragments; UDP flows, about what a
-   * TCP one costs): the tracker's memcap count follows. Set as it changes, not read per packet.
-   */
-  #noteMemory(): void {
-    this.#tracker.otherMemory = this.#fragments.memory + this.#udpTracker.table.size * FLOW_BYTES;
-  }
-
-  #drainTcp(): void {
-    const out = this.#tracker.out;
-    if (out.kinds.length > 0) this.#settle.drainTcp(out);
-  }
-
-  #drainUdp(): void {
-    const ended = this.#udpTracker.ended;
-    if (ended.length > 0) this.#settle.drainUdp(ended);
-  }
 
   // ---- streamed rules ------------------------------------------------------------------------
 
@@ -453,6 +514,17 @@ export class Engine {
     return this.#scheduler.settle();
   }
 
+  // ---- tracing -------------------------------------------------------------------------------
+
+  /**
+   * Traces frames from the next push on (`ctl trace`), or stops (null): each selected frame's
+   * trace goes to `onFrame` once its verdict is known. Tracing never changes a verdict.
+   */
+  trace(options: TraceOptions | null): void {
+    this.#tracer = options === null ? null : new Tracer(options, () => (this.#tracer = null));
+    this.stats.traceTurn = this.#tracer === null ? null : this.#turn;
+  }
+
   // ---- end of input --------------------------------------------------------------------------
 
   /**
@@ -463,21 +535,19 @@ export class Engine {
    */
   flush(max = Infinity): boolean {
     if (this.#fragments.pending > 0) {
+      this.#begin(null);
       this.#fragments.flush(this.#dropIncomplete);
-      this.#noteMemory();
+      this.#end();
     }
-    this.#pkt.dropped = false;
-    // In slices, each drained at once: the outbox holds one slice's records, not a million.
+    // In slices, a turn each: the outbox holds one slice's records, not a million.
     for (let left = max; left > 0; left -= DRAIN_EVERY) {
       const n = left < DRAIN_EVERY ? left : DRAIN_EVERY;
-      const tcpDone = this.#tracker.shutdown(n);
-      this.#drainTcp();
+      this.#begin(null);
       // UDP flows once every TCP connection has ended.
-      const done = tcpDone && this.#udpTracker.shutdown(n);
-      this.#drainUdp();
+      const done = this.#tracker.shutdown(n) && this.#udpTracker.shutdown(n);
+      this.#end();
       if (done) break;
     }
-    this.#noteMemory();
     return this.#tracker.table.size === 0 && this.#udpTracker.table.size === 0;
   }
 
@@ -485,13 +555,16 @@ export class Engine {
   close(): void {
     if (this.#closed) return;
     this.flush();
+    this.#begin(null);
     // Frames still held by streamed rules that never finished (no settle(), or a rule stuck on
     // something else): they go out now, or are dropped with their flow.
     this.#tracker.holding.releaseAll();
-    this.#drainTcp();
+    this.#end();
     this.#closed = true;
-    this.#pkt.dropped = false;
+    this.#begin(null);
     this.#dispatch.emit(engineEvents.exiting);
+    this.#end();
+    this.#alerts.stopDeferring();
     this.#ruleErrors.flush();
     for (const d of this.#dests) d.flush();
   }
@@ -562,18 +635,20 @@ export class Engine {
     if (reason !== undefined) {
       if (this.#inFrame) {
         this.#pkt.reason = reason;
+        this.#pkt.dropped = true;
         this.#settle.dropCurrent();
       }
       this.#settle.dropFrames([...this.#tracker.holding.frames()].flatMap((f) => f.parts ?? [f]), reason);
     }
+    // The alerts of the turn it was stopped in were raised: they are written, with what was done.
+    this.#alerts.release(this.#alertAction);
+    this.#alerts.stopDeferring();
     for (const d of this.#dests) d.flush();
   }
 
   /** Advances the clock with no packet (inline, when the queue is idle): timeouts fire. */
   tick(timestamp: { readonly secs: number; readonly nsecs: number }): void {
     this.clock.advance(timestamp.secs, timestamp.nsecs);
-    // The last packet's verdict is settled: its drop must not skip listeners of expiring flows.
-    this.#pkt.dropped = false;
     this.#expire();
   }
 
@@ -599,8 +674,9 @@ export class Engine {
     this.#scheduler.forgetDissectors();
     this.#enableDissectors();
     if (this.#started) {
-      this.#pkt.dropped = false;
+      this.#begin(null);
       dispatch.emit(engineEvents.started);
+      this.#end();
     }
   }
 
@@ -609,7 +685,9 @@ export class Engine {
    * a rule error under `name`, logged, alerted and counted; it judges no packet.
    */
   strayError(name: string, err: unknown): void {
+    this.#begin(null);
     this.#dispatch.ruleError(name, err);
+    this.#end();
   }
 
   /** The level of the rule files' `log` (`palisade ctl loglevel`). */

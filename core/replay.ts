@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createEngine, type Engine, type Verdict } from './engine.ts';
+import { createEngine, type Engine, type TraceOptions, type Verdict } from './engine.ts';
 import { runCapture, type CaptureRun } from './capture-run.ts';
 import { validateConfig } from './config.ts';
 import { openCapture } from './io/capture.ts';
@@ -71,6 +71,8 @@ export interface ReplayOptions {
    * event (valid only during it) fails its test every run; the output is unchanged.
    */
   checkViews?: boolean;
+  /** Traces frames (`--trace`): each selected frame's trace goes to `trace.onFrame` once its verdict is known. */
+  trace?: TraceOptions;
 }
 
 function jsonLines(into: Record<string, unknown>[]): Writable {
@@ -115,6 +117,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         config,
         passThrough: options.passThrough,
         checkViews: options.checkViews ?? true,
+        ...(options.trace === undefined ? {} : { trace: options.trace }),
         heartbeat,
         alerts: sink,
         log: jsonLines(logs),

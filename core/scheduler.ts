@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { ARMED, BEAT } from './watchdog/heartbeat.js';
 import { Dispatch } from './dispatch.ts';
+import type { Turn } from '../dissectors/turn.ts';
 import { dissectorEmitter, enabledDissectors, type FlowDissector } from './flow-dissector.ts';
 import { TcpStream, type Direction, type Hold, type StreamScheduler, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
 
@@ -22,17 +23,23 @@ export class Scheduler implements StreamScheduler {
   #settleWarned = false;
   readonly #emitters = new Map<FlowDissector, Record<string, (...args: unknown[]) => void>>();
   readonly #dispatch: Dispatch;
+  /** The engine's turn: the scheduler names the run resumed (`running`) and the frame of its bytes. */
+  readonly #turn: Turn;
   readonly #log: Logger;
   readonly #beat: Int32Array;
-  /** Carries out what rules did to held frames and flows between packets (the engine's settle path). */
-  readonly #settleFrames: () => void;
+  /**
+   * A turn of the engine between packets: what rules did meanwhile to held frames and flows
+   * (send, drop, reset) is carried out. Inside a packet it joins the packet's turn.
+   */
+  readonly #between: () => void;
   readonly #closed: () => boolean;
 
-  constructor(dispatch: Dispatch, log: Logger, beat: Int32Array, settleFrames: () => void, closed: () => boolean) {
+  constructor(dispatch: Dispatch, turn: Turn, log: Logger, beat: Int32Array, between: () => void, closed: () => boolean) {
     this.#dispatch = dispatch;
+    this.#turn = turn;
     this.#log = log;
     this.#beat = beat;
-    this.#settleFrames = settleFrames;
+    this.#between = between;
     this.#closed = closed;
   }
 
@@ -67,7 +74,7 @@ export class Scheduler implements StreamScheduler {
     const done = (): void => {
       this.runnable = Math.max(0, this.runnable - 1);
       // An action it took after its await (flow.reset()) goes out now, not at the next packet.
-      if (!this.#closed() && !this.#dispatch.inPacket) this.#settleFrames();
+      this.#between();
     };
     pending.then(done, (err: unknown) => {
       done();
@@ -101,8 +108,9 @@ export class Scheduler implements StreamScheduler {
     this.runnable++;
     // The body runs now, inside the packet, up to its first wait.
     const dispatch = this.#dispatch;
-    const outer = dispatch.running;
-    dispatch.running = name;
+    const turn = this.#turn;
+    const outer = turn.running;
+    turn.running = name;
     void (async () => {
       try {
         await body(stream);
@@ -113,10 +121,10 @@ export class Scheduler implements StreamScheduler {
         stream.finish();
         // Its end released what it held back: out now, not at the next packet (a run that ends
         // on its own, outside a settle() turn, would otherwise leave its frames waiting).
-        if (!dispatch.inPacket && !this.#closed()) this.#settleFrames();
+        this.#between();
       }
     })();
-    dispatch.running = outer;
+    turn.running = outer;
   }
 
   /** The rule set changed: dissectors' emitters are made again for the new ones. */
@@ -147,12 +155,12 @@ export class Scheduler implements StreamScheduler {
     await Promise.resolve();
     // Armed while runs resume (inline they resume after the batch that fed them); every turn is progress.
     const beat = this.#beat;
-    const dispatch = this.#dispatch;
+    const turn = this.#turn;
     Atomics.add(beat, ARMED, 1);
     for (;;) {
       Atomics.add(beat, BEAT, 1);
-      // What the last turn's rules did to held frames and flows (send, drop, reset) goes out now.
-      this.#settleFrames();
+      // What the last resumed run did to held frames and flows (send, drop, reset) goes out now.
+      this.#between();
       if (this.runnable > 0) {
         if (turns++ < 64) {
           await Promise.resolve();
@@ -162,7 +170,7 @@ export class Scheduler implements StreamScheduler {
         else if (performance.now() - since > SETTLE_LIMIT_MS) {
           if (!this.#settleWarned) {
             this.#settleWarned = true;
-            this.#log.warn({ rule: dispatch.running, limitMs: SETTLE_LIMIT_MS }, 'a rule awaits something other than its stream; going on without waiting for it');
+            this.#log.warn({ rule: turn.running, limitMs: SETTLE_LIMIT_MS }, 'a rule awaits something other than its stream; going on without waiting for it');
           }
           // Counted as waiting from now on; when it waits on its stream, the count stays at 0.
           this.runnable = 0;
@@ -175,13 +183,13 @@ export class Scheduler implements StreamScheduler {
       if (stream === undefined) break;
       turns = 0;
       since = 0;
-      dispatch.running = stream.runName;
-      dispatch.runningFrame = stream.lastFrame;
+      turn.running = stream.runName;
+      turn.runningFrame = stream.lastFrame;
       if (stream.resume()) this.runnable++;
     }
     Atomics.sub(beat, ARMED, 1);
-    dispatch.running = '';
-    dispatch.runningFrame = 0;
+    turn.running = '';
+    turn.runningFrame = 0;
     this.#settling = null;
   }
 }

@@ -11,8 +11,11 @@ import type { Clock } from './clock.ts';
 import type { Stats } from './stats.ts';
 import type { Dispatch } from './dispatch.ts';
 import { Packet } from '../dissectors/packet.ts';
-import { flowRecord, OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type CraftedFrame, type HeldFrame, type Outbox, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
+import { flowRecord, TcpFlow, type CraftedFrame, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
 import { udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
+import { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type Outbox } from '../dissectors/flow/outbox.ts';
+import type { Turn } from '../dissectors/turn.ts';
+import type { Tracer } from './trace/tracer.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import { policyReason, type DropReason } from '../dissectors/verdict.ts';
 
@@ -47,6 +50,8 @@ export class Settle {
   /** The view `packet.sendPacket` gets for a held frame going out (the current packet's view stays as it is). */
   readonly #released = new Packet();
   readonly #pkt: Packet;
+  readonly #turn: Turn;
+  readonly #tracer: () => Tracer | null;
   readonly #dispatch: Dispatch;
   readonly #stats: Stats;
   readonly #clock: Clock;
@@ -60,6 +65,7 @@ export class Settle {
 
   constructor(
     pkt: Packet,
+    turn: Turn,
     dispatch: Dispatch,
     stats: Stats,
     clock: Clock,
@@ -68,9 +74,12 @@ export class Settle {
     flowStores: FlowStores,
     onFlow: ((record: FlowRecord) => void) | undefined,
     progress: Int32Array,
+    tracer: () => Tracer | null,
   ) {
     this.#progress = progress;
     this.#pkt = pkt;
+    this.#turn = turn;
+    this.#tracer = tracer;
     this.#dispatch = dispatch;
     this.#stats = stats;
     this.#clock = clock;
@@ -116,6 +125,7 @@ export class Settle {
   dropFrames(frames: readonly HeldFrame[], reason: DropReason): void {
     for (const f of frames) {
       this.#stats.drop(reason.kind);
+      this.#traceLater(f.id, 'drop', reason);
       if (this.#passThrough) this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
       else this.#output?.drop?.(f.id, reason);
     }
@@ -128,14 +138,23 @@ export class Settle {
       if (dispatch.has(packetEvents.sendPacket)) {
         const pkt = this.#released;
         pkt.point(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
-        dispatch.emitSend(pkt);
+        const turn = this.#turn;
+        const outer = turn.releasing;
+        turn.releasing = pkt;
+        try {
+          dispatch.emit(packetEvents.sendPacket, pkt);
+        } finally {
+          turn.releasing = outer;
+        }
         if (pkt.dropped) {
           const reason = pkt.reason ?? UNNAMED;
           this.#stats.drop(reason.kind);
+          this.#traceLater(f.id, 'drop', reason);
           this.#output?.drop?.(f.id, reason);
           continue;
         }
       }
+      this.#traceLater(f.id, 'accept', null);
       this.#stats.accepted++;
       this.#output?.forward(f.bytes, f.secs, f.nsecs, f.linkType, f.id, f.rewritten === true);
     }
@@ -149,30 +168,41 @@ export class Settle {
   /** A crafted frame goes out now, at the current packet's time. */
   inject(frame: CraftedFrame): void {
     this.#stats.injected++;
+    this.#turn.trace?.steps.push({ step: 'injected', length: frame.bytes.length });
     const ts = this.#pkt.timestamp;
     this.#output?.inject?.(frame.bytes, ts.secs, ts.nsecs, frame.linkType);
   }
 
   /**
-   * Carries out what the TCP tracker produced, in order. A rule run here (sendPacket) may add to
-   * the outbox: the loop reads its length each turn.
+   * A frame kept past its push got its verdict now: its trace (if traced) ends, and the trace of
+   * the frame being judged says so.
    */
-  drainTcp(out: Outbox): void {
+  #traceLater(id: number, verdict: 'accept' | 'drop', reason: DropReason | null): void {
+    const tracer = this.#tracer();
+    if (tracer === null) return;
+    const turn = this.#turn;
+    if (id === turn.frame?.id) return;
+    turn.trace?.steps.push({ step: 'settled', frame: id, verdict });
+    tracer.settled(id, verdict, reason, turn.frame?.id ?? 0, turn.running);
+  }
+
+  /**
+   * Carries out what a tracker produced, in order. A rule run here (sendPacket) may add to the
+   * outbox: the loop reads its length each time round.
+   */
+  drain(out: Outbox): void {
     for (let i = 0; i < out.kinds.length; i++) {
       const kind = out.kinds[i];
       const item = out.items[i];
       if (kind === OUT_RELEASE) this.release(item as HeldFrame);
       else if (kind === OUT_DISCARD) this.discard(item as HeldFrame);
       else if (kind === OUT_INJECT) this.inject(item as CraftedFrame);
-      else if (kind === OUT_ENDED) this.#ended(item as TcpFlow, flowRecord);
+      else if (kind === OUT_ENDED) {
+        if (item instanceof TcpFlow) this.#ended(item, flowRecord);
+        else this.#ended(item as UdpFlow, udpFlowRecord);
+      }
     }
     out.clear();
-  }
-
-  /** UDP flows that ended: their flow records. */
-  drainUdp(ended: UdpFlow[]): void {
-    for (const flow of ended) this.#ended(flow, udpFlowRecord);
-    ended.length = 0;
   }
 
   #ended<F extends TcpFlow | UdpFlow>(flow: F, record: (flow: F, now: number) => FlowRecord): void {

@@ -1,5 +1,6 @@
 import type { PacketAnomaly } from '../dissectors/anomalies.ts';
 import type { DropKind } from '../dissectors/verdict.ts';
+import type { Turn } from '../dissectors/turn.ts';
 
 /** Counters for one engine. Plain fields: the packet path increments them in place. */
 export class Stats {
@@ -32,9 +33,13 @@ export class Stats {
     return count;
   }
 
+  /** @internal While frames are traced: the turn whose trace lists anomalies as they are counted. */
+  traceTurn: Turn | null = null;
+
   anomaly(kind: PacketAnomaly | (string & {})): void {
     this.anomalyTotal++;
     this.lastAnomaly = kind;
+    if (this.traceTurn !== null) this.traceTurn.trace?.steps.push({ step: 'anomaly', anomaly: kind });
     this.anomalies.set(kind, (this.anomalies.get(kind) ?? 0) + 1);
   }
 

@@ -55,6 +55,12 @@ export class Packet {
     this.dropped = true;
   }
 
+  /** @internal No verdict yet: a turn between packets begins (the view still shows the last frame, whose drop is settled). */
+  clearVerdict(): void {
+    this.dropped = false;
+    this.reason = null;
+  }
+
   /** @internal Re-points the view at another frame's bytes (reused frame to frame). */
   point(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false): void {
     this.bytes = bytes;

@@ -1,7 +1,7 @@
 /**
  * A frame's verdict and, for a drop, its reason: declared once, from the dissectors through the
  * engine to the API. On the packet path a verdict is a number (the trackers' receive() return
- * one, the engine's walk returns one per frame); the API names them (`VERDICT_NAMES`); netfilter's
+ * one, the engine's walk returns one per frame); the API names them (`Verdict`); netfilter's
  * numbers are core/io/nfqueue/verdicts.ts's alone.
  */
 export const ACCEPT = 0;
@@ -9,10 +9,8 @@ export const DROP = 1;
 /** Held: an IP fragment waiting for the rest, or a segment waiting for streamed rules. */
 export const PENDING = 2;
 
+/** The API's names of the verdicts (`engine.push()`, traces). */
 export type Verdict = 'accept' | 'drop' | 'pending';
-
-/** The API's name of each numeric verdict. */
-export const VERDICT_NAMES: readonly Verdict[] = ['accept', 'drop', 'pending'];
 
 /**
  * Why a frame was dropped (design §11):

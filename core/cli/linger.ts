@@ -5,7 +5,7 @@
  * with the command's status; an error one throws meanwhile is said in a line and fails the
  * command.
  */
-import { describeThrown } from '../dispatch.ts';
+import { describeThrown } from '../describe-thrown.ts';
 import { trapStrayErrors } from '../stray-errors.ts';
 
 /** How long rule timers may still run once the command is done. */

@@ -14,6 +14,8 @@ import type { FlowRecord } from '../../dissectors/flow/record.ts';
 import { openCapture } from '../io/capture.ts';
 import { openOutputCapture } from '../io/output-capture.ts';
 import { sameFile } from '../io/same-file.ts';
+import { parseFrames } from '../trace/frames.ts';
+import { renderTrace } from '../trace/render.ts';
 
 export const replayHelp = `Usage: palisade replay <rules.ts> <capture.pcap|pcapng> [options]
 
@@ -33,6 +35,10 @@ Options:
   --pass-through      run every rule and alert, but forward every packet (monitor only)
   --allow-rule-errors exit 0 even when rules threw (by default: PAL_ERR_RULE_ERRORS, exit 1)
   --stats             print anomalies by kind and memory in the summary
+  --trace FRAMES      explain frames: for each one (12, 3,7-9, 100- or all), the layers decoded,
+                      the flow it joined, every event and rule run, anomalies, stream bytes,
+                      holds, and the verdict with its reason, on stdout (see docs/trace.md)
+  --json              with --trace: one JSON object per frame instead of text
   --check-views       hand each receiveData rule a copy of the bytes, poisoned once its event
                       is over: a rule that keeps data without copying it then sees
                       PALISADE-STALE-VIEW (as under palisade test); the output is unchanged
@@ -58,6 +64,8 @@ export async function replay(argv: string[]): Promise<number> {
     pretty: { type: 'boolean' },
     stats: { type: 'boolean' },
     'check-views': { type: 'boolean' },
+    trace: { type: 'string' },
+    json: { type: 'boolean' },
     'no-typecheck': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -70,6 +78,9 @@ export async function replay(argv: string[]): Promise<number> {
   if (extra.length > 0) throw usageError(`palisade replay: unexpected argument '${extra[0] ?? ''}'`);
   if (!isFile(rulesPath)) throw fileNotFound('rule file', rulesPath);
   if (!isFile(capturePath)) throw fileNotFound('capture', capturePath);
+  const frames = values.trace === undefined ? undefined : parseFrames(values.trace);
+  if (values.json === true && frames === undefined) throw usageError('palisade replay: --json goes with --trace FRAMES');
+  const traceJson = values.json ?? false;
   const config = values.config === undefined ? defaultConfig() : loadConfigFile(values.config);
   // Before anything is opened: an output truncates what it names.
   const inputs: [string, string][] = [['the input capture', capturePath], ['the rule file', rulesPath], ...(values.config === undefined ? [] : [['the config file', values.config] as [string, string]])];
@@ -105,6 +116,7 @@ export async function replay(argv: string[]): Promise<number> {
       passThrough,
       checkViews: values['check-views'] ?? false,
       heartbeat,
+      ...(frames === undefined ? {} : { trace: { frames, onFrame: (t) => process.stdout.write(traceJson ? `${JSON.stringify(t)}\n` : renderTrace(t)) } }),
       alerts: values.alerts !== undefined ? { file: values.alerts } : pretty ? { pretty: 'stdout' } : 'stdout',
       log: values.log !== undefined ? { file: values.log } : pretty ? { pretty: 'stderr' } : 'stderr',
       ...(flows === undefined ? {} : { onFlow: (record: FlowRecord) => flows.stream.write(`${JSON.stringify(record)}\n`) }),

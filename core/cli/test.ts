@@ -1,7 +1,10 @@
 /** `palisade test [dir…]`: replay cases (rules, capture, expect.json), one line each, and a verdict. */
 import { relative, resolve } from 'node:path';
 import { parse } from './args.ts';
-import { noCases, type PalisadeError } from '../errors.ts';
+import { existsSync } from 'node:fs';
+import { noCases, usageError, type PalisadeError } from '../errors.ts';
+import { parseFrames, type FrameSelection } from '../trace/frames.ts';
+import { renderTrace } from '../trace/render.ts';
 import { readCase } from '../cases/case-file.ts';
 import { findCases } from '../cases/find-cases.ts';
 import { lingerThenExit } from './linger.ts';
@@ -21,6 +24,10 @@ PALISADE-STALE-VIEW once their event is over: a rule that keeps data without cop
 Options:
   --update          rewrite the expect.json of each failing case (or one that expects nothing
                     yet) from the actual result; review the change as you would a snapshot
+  --trace [FRAMES]  explain each case's frames (all of them, or FRAMES: 12, 3,7-9, 100-):
+                    under its line, the layers decoded, the flow, every event and rule run,
+                    anomalies, holds and the verdict with its reason (see docs/trace.md)
+  --json            with --trace: each frame's trace as one JSON object (with its case)
   --no-typecheck    run the rule files without type-checking them first (by default all the
                     cases' rule files are checked together, the result cached by content)
   -h, --help        show this help
@@ -31,6 +38,8 @@ Exit status: 0 every case passed, 1 a case failed, 2 bad usage or a case that is
 export async function test(argv: string[]): Promise<number> {
   const { values, positionals } = parse('test', argv, {
     update: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    json: { type: 'boolean' },
     'no-typecheck': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -39,7 +48,18 @@ export async function test(argv: string[]): Promise<number> {
     return 0;
   }
   const update = values.update ?? false;
-  const dirs = positionals.length > 0 ? positionals : ['.'];
+  // `--trace FRAMES`: a first positional that reads as frames is the selection, not a case dir.
+  let args = positionals;
+  let trace: FrameSelection | undefined;
+  if (values.trace === true) {
+    const first = args[0];
+    if (first !== undefined && /^(all|\d[\d,\s-]*)$/.test(first) && !existsSync(first)) {
+      trace = parseFrames(first, '--trace');
+      args = args.slice(1);
+    } else trace = () => true;
+  }
+  if (values.json === true && trace === undefined) throw usageError('palisade test: --json goes with --trace');
+  const dirs = args.length > 0 ? args : ['.'];
   const found = findCases(dirs);
   if (found.length === 0) throw noCases(dirs);
   // Every case file is checked before the first case runs: a typo stops the run at once.
@@ -58,15 +78,20 @@ export async function test(argv: string[]): Promise<number> {
   let updated = 0;
   for (const c of cases) {
     const typeError = types.get(c.rules);
-    const r = typeError === undefined ? await runCase(c, { update }) : { status: 'failed' as const, packets: 0, ms: 0, error: typeError, mismatches: [] };
+    const r = typeError === undefined ? await runCase(c, { update, ...(trace === undefined ? {} : { trace }) }) : { status: 'failed' as const, packets: 0, ms: 0, error: typeError, mismatches: [] };
     const name = relative(process.cwd(), resolve(c.dir)) || '.';
     process.stdout.write(report(name, r));
+    for (const t of r.traces ?? []) process.stdout.write(values.json === true ? `${JSON.stringify({ case: name, ...t })}\n` : indent(renderTrace(t)));
     if (r.status === 'ok') passed++;
     else if (r.status === 'updated') updated++;
     else failed++;
   }
   process.stdout.write(`${passed} passed, ${failed} failed${update ? `, ${updated} updated` : ''}\n`);
   return lingerThenExit(failed > 0 ? 1 : 0);
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '    ');
 }
 
 function report(name: string, r: CaseResult): string {

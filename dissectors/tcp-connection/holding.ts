@@ -4,13 +4,14 @@
  * frame that leaves goes into the outbox (OUT_RELEASE, or OUT_DISCARD when its flow was dropped
  * or reset); the engine sends it through the same path as every other frame.
  */
+import type { Turn } from '../turn.ts';
 import type { Packet } from '../packet.ts';
 import type { LinkLayer } from '../link.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_FIN, TCP_SYN } from '../tcp-flags.ts';
 import { seqAdd32, seqGt } from './serial.ts';
 import { Hold, heldSize, type HeldFrame, type HoldHost } from './hold.ts';
-import { OUT_DISCARD, OUT_RELEASE, type Outbox } from './outbox.ts';
+import { OUT_DISCARD, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import type { PolicedTcpAnomaly } from './anomalies.ts';
 
@@ -45,11 +46,6 @@ export function segmentEnd(tcp: TcpPacket): number {
 export class Holding implements HoldHost {
   /** Bytes of held frames, every connection together. */
   bytes = 0;
-  /**
-   * The fragments of the IP datagram being handled (the engine sets it around a reassembled
-   * datagram): a segment of it is held as those frames, already copies.
-   */
-  datagramFrames: readonly HeldFrame[] | null = null;
   /** Holds with frames queued, for releaseAll(). */
   readonly #holding = new Set<Hold>();
   /** The current frame went into a hold queue (#heldIn's): its verdict waits. */
@@ -58,6 +54,8 @@ export class Holding implements HoldHost {
   /** The current frame's copy, once a stream needed its bytes to last or it was held. */
   #frameCopy: HeldFrame | null = null;
   readonly #packet: Packet;
+  /** The engine's turn: a reassembled datagram's fragments (a segment of it is held as those frames, already copies), the trace. */
+  readonly #turn: Turn;
   readonly #link: LinkLayer;
   readonly #caps: HoldCaps;
   readonly #out: Outbox;
@@ -66,7 +64,8 @@ export class Holding implements HoldHost {
   /** False in monitor-only mode: everything is forwarded at once, nothing is held. */
   readonly #holdFrames: boolean;
 
-  constructor(packet: Packet, link: LinkLayer, caps: HoldCaps, out: Outbox, tracker: HoldingTracker, openStreams: OpenStreams, holdFrames: boolean) {
+  constructor(packet: Packet, turn: Turn, link: LinkLayer, caps: HoldCaps, out: Outbox, tracker: HoldingTracker, openStreams: OpenStreams, holdFrames: boolean) {
+    this.#turn = turn;
     this.#packet = packet;
     this.#link = link;
     this.#caps = caps;
@@ -147,12 +146,17 @@ export class Holding implements HoldHost {
     return false;
   }
 
+  /** The segment in hand came in a reassembled IP datagram (its frames cannot be rewritten). */
+  get inDatagram(): boolean {
+    return this.#turn.datagramFrames !== null;
+  }
+
   /** A copy of the current frame, made once per packet; null when nothing is held (monitor only). */
   copyCurrent(): HeldFrame | null {
     if (this.#frameCopy !== null) return this.#frameCopy;
     if (!this.#holdFrames) return null;
     const pkt = this.#packet;
-    const parts = this.datagramFrames;
+    const parts = this.#turn.datagramFrames;
     // A segment of a reassembled datagram: its fragments (copies already) are what waits.
     if (parts !== null) return (this.#frameCopy = { ...(parts[parts.length - 1] as HeldFrame), id: pkt.id, parts });
     const ts = pkt.timestamp;
@@ -224,6 +228,8 @@ export class Holding implements HoldHost {
     }
     hold.next = offset + chunk.length;
     if (hold.floor === Infinity) return;
+    const trace = this.#turn.trace;
+    if (trace !== null) trace.steps.push({ step: 'stream', direction, offset, length: chunk.length });
     const stable = this.#stable(chunk);
     const id = this.#packet.id;
     for (const s of hold.streams) {

@@ -28,7 +28,9 @@ import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } fr
 import { invalidFlags, trackSegment } from './track.ts';
 import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
 import type { DataTracker } from './segment-data.ts';
-import { OUT_ENDED, Outbox } from './outbox.ts';
+import { OUT_ENDED, Outbox } from '../flow/outbox.ts';
+import { Turn } from '../turn.ts';
+import { traceFlow, traceFlowAfter } from '../flow/trace-flow.ts';
 
 export { tcpConnectionEvents } from './events.ts';
 export type { TcpAnomaly } from './events.ts';
@@ -40,7 +42,7 @@ export type { StreamScheduler } from './stream.ts';
 export { flowRecord } from './flow-log.ts';
 export type { Direction, EndReason, FlowState, Endpoint, DirectionStats } from './flow.ts';
 export type { TcpAnomalyKind, AnomalyPolicy } from './anomalies.ts';
-export { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, Outbox, type CraftedFrame } from './outbox.ts';
+export { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, Outbox, type CraftedFrame } from '../flow/outbox.ts';
 
 export interface TcpConnectionConfig {
   maxFlows: number;
@@ -62,6 +64,8 @@ export interface TrackerOptions {
   openStreams: OpenStreams;
   /** The engine's frame view (id, bytes, verdict) and link view (where IP starts), re-pointed per frame. */
   packet: Packet;
+  /** The engine's turn (dissectors/turn.ts): a reassembled datagram's fragments, the frame's trace. */
+  turn?: Turn;
   link: LinkLayer;
   config: TcpConnectionConfig;
   anomalies: AnomalyCounter;
@@ -90,6 +94,8 @@ export interface TrackerOptions {
    * the running rule and the frame it is about. Default: the action alone.
    */
   actionReason?: (action: FlowAction) => DropReason;
+  /** Bytes the engine holds outside this tracker (IP fragments, UDP flows), for the memcap; read when a connection is admitted. */
+  otherMemory?: () => number;
 }
 
 /**
@@ -130,8 +136,6 @@ export class TcpTracker implements FlowActions, DataTracker {
   readonly out = new Outbox();
   /** Frames held for streamed consumers. */
   readonly holding: Holding;
-  /** Bytes the engine holds outside this tracker (IP fragments, UDP flows), for the memcap: the engine keeps it current as they change. */
-  otherMemory = 0;
   /** Streamed rules exist: every connection's data is streamed (the engine sets it with the rules). */
   streaming = false;
   readonly #events: EventSink;
@@ -159,6 +163,8 @@ export class TcpTracker implements FlowActions, DataTracker {
   #now = 0;
   readonly #progress: Int32Array;
   readonly #actionReason: (action: FlowAction) => DropReason;
+  readonly #otherMemory: () => number;
+  readonly #turn: Turn;
   /** Each policed anomaly's drop reason, made on first use. */
   readonly #policyReasons = new Map<PolicedTcpAnomaly, DropReason>();
   /** The reason of the last anomaly policy that dropped something in this packet. */
@@ -168,6 +174,8 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   constructor(o: TrackerOptions) {
     this.#actionReason = o.actionReason ?? ((action) => ({ kind: 'flow-action', action }));
+    this.#otherMemory = o.otherMemory ?? ((): number => 0);
+    this.#turn = o.turn ?? new Turn();
     let id = 1;
     this.#nextId = o.nextId ?? (() => id++);
     this.#events = o.events;
@@ -180,13 +188,13 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
     this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
-    this.holding = new Holding(o.packet, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
+    this.holding = new Holding(o.packet, this.#turn, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
     this.#data = new SegmentData(o.events, this, this.holding, conflictMode(o));
   }
 
   /** Bytes the engine holds, as its memcap counts them: flows, reassembly, held frames, the rest. */
   get memory(): number {
-    return this.table.size * FLOW_BYTES + this.#budget.held + this.holding.bytes + this.otherMemory;
+    return this.table.size * FLOW_BYTES + this.#budget.held + this.holding.bytes + this.#otherMemory();
   }
 
   /** The engine is past its memcap: emergency timeouts, and new connections make room first. */
@@ -215,8 +223,18 @@ export class TcpTracker implements FlowActions, DataTracker {
     return this.streaming || flow.dissectors !== null;
   }
 
-  /** Handles one segment: ACCEPT, DROP or DROP_NO_CONNECTION. */
+  /** Handles one segment: ACCEPT or DROP (the packet's reason says why). */
   receive(tcp: TcpPacket): number {
+    try {
+      return this.#receive(tcp);
+    } finally {
+      // The segment is done with: an action from a rule between packets finds none in hand.
+      this.#tcp = null;
+      this.#current = null;
+    }
+  }
+
+  #receive(tcp: TcpPacket): number {
     this.holding.begin();
     this.#anomalyReason = null;
     const data = this.#data;
@@ -244,6 +262,7 @@ export class TcpTracker implements FlowActions, DataTracker {
       flow = null;
     }
 
+    const created = flow === null;
     if (flow === null) {
       if (invalidFlags(flags)) {
         this.#stats.anomaly('tcp-invalid-flags');
@@ -263,6 +282,7 @@ export class TcpTracker implements FlowActions, DataTracker {
       this.#fromClient = this.table.fromClient;
       this.#tcp = tcp;
       this.#current = flow;
+      if (this.#turn.trace !== null) traceFlow(this.#turn.trace, 'tcp', flow, true);
       events_.emit(events.newConnection, flow, tcp);
       if (this.#packet.dropped || flow.verdict !== 0) return this.#refuse(flow, tcp);
     }
@@ -271,6 +291,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#fromClient = up;
     this.#tcp = tcp;
     this.#current = flow;
+    if (!created && this.#turn.trace !== null) traceFlow(this.#turn.trace, 'tcp', flow, false);
     const sender = up ? flow.up : flow.down;
     const receiver = up ? flow.down : flow.up;
     const direction: Direction = up ? 'up' : 'down';
@@ -280,11 +301,7 @@ export class TcpTracker implements FlowActions, DataTracker {
 
     // A dropped or reset flow's packets are dropped without rules (and leave no packet in hand
     // for an action from a streamed rule to mistake for its own).
-    if (flow.verdict !== 0) {
-      this.#tcp = null;
-      this.#current = null;
-      return this.#drop(flow.reason ?? UNNAMED);
-    }
+    if (flow.verdict !== 0) return this.#drop(flow.reason ?? UNNAMED);
 
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need
     // reassembly. A flow dissector wants the flows it was enabled on (by newConnection) only.
@@ -312,6 +329,7 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   /** A packet of a finished (or dropped/reset) connection still in the table: no rules run. */
   #late(flow: TcpFlow, tcp: TcpPacket): number {
+    if (this.#turn.trace !== null) traceFlow(this.#turn.trace, 'tcp', flow, false);
     const ip = tcp.ip;
     const up = this.table.fromClient;
     flow.lastTime = this.#now;
@@ -345,8 +363,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     if ((tcp.flagsByte & TCP_SYN) !== 0) history(flow, flow.up, true, H_SYN);
     this.#end(flow, 'dropped');
     this.#touch(flow, LIST_CLOSING);
-    this.#tcp = null;
-    this.#current = null;
+    if (this.#turn.trace !== null) traceFlowAfter(this.#turn.trace, flow);
     return DROP;
   }
 
@@ -374,8 +391,7 @@ export class TcpTracker implements FlowActions, DataTracker {
       else if (flow.tcpState === TcpState.Reset) this.#end(flow, 'rst');
     }
     this.#touch(flow, flow.ended ? LIST_CLOSING : listOf(flow));
-    this.#tcp = null;
-    this.#current = null;
+    if (this.#turn.trace !== null) traceFlowAfter(this.#turn.trace, flow);
     return drop ? DROP : ACCEPT;
   }
 
@@ -593,7 +609,6 @@ export class TcpTracker implements FlowActions, DataTracker {
       const timeout = timeouts.seconds(list);
       const before = now - timeout;
       for (let f = this.table.oldest(list); f !== null && f.lastTime <= before; f = this.table.oldest(list)) {
-        this.#tcp = null;
         if (!f.ended) this.#end(f, f.tcpState === TcpState.Closing && f.up.finSeen && f.down.finSeen ? 'fin' : 'timeout');
         this.#remove(f);
       }
@@ -606,7 +621,6 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   /** End of input or shutdown: open connections end, `max` of them at most (the caller drains the outbox between calls); true once none is left. */
   shutdown(max = Infinity): boolean {
-    this.#tcp = null;
     const table = this.table;
     for (let n = 0; n < max; n++) {
       // Oldest first in each list, as the lists keep them: the order is the capture's.

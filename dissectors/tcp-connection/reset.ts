@@ -18,7 +18,7 @@ import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
 import { Packet } from '../packet.ts';
 import { seqAdd32 } from './serial.ts';
 import { FLOW_RESET, type TcpFlow } from './flow.ts';
-import { OUT_INJECT, type Outbox } from './outbox.ts';
+import { OUT_INJECT, type Outbox } from '../flow/outbox.ts';
 
 /** Where the RST goes and what the receiver expects. */
 export interface RstSpec {

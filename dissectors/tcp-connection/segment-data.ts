@@ -85,7 +85,7 @@ export class SegmentData {
     }
     // A segment of a reassembled IP datagram goes out as its fragments: it cannot be rewritten.
     let conflicts = this.#conflicts;
-    const refused = conflicts === CONFLICT_REWRITE && this.#holding.datagramFrames !== null;
+    const refused = conflicts === CONFLICT_REWRITE && this.#holding.inDatagram;
     if (refused) conflicts = CONFLICT_REFUSE;
     const r = stream.add(seq, tcp.payload, sink, Math.max(receiverWindow, 65535) * 64, conflicts);
     if (stream.lastNewBytes > 0) this.freshEnd = segEnd;

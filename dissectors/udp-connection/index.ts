@@ -8,6 +8,9 @@ import { UDP_HEADER_LENGTH, type UdpPacket } from '../udp.ts';
 import type { EventSink } from '../flow/event-sink.ts';
 import type { Packet } from '../packet.ts';
 import { FlowTable } from '../flow/table.ts';
+import { OUT_ENDED, Outbox } from '../flow/outbox.ts';
+import { Turn } from '../turn.ts';
+import { traceFlow } from '../flow/trace-flow.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
 import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
@@ -32,8 +35,8 @@ export class UdpTracker implements UdpFlowActions {
   readonly #host: EventSink;
   /** The frame being handled (its id, its verdict). */
   readonly #packet: Packet;
-  /** Flows that ended, oldest first, for the engine to log (udpFlowRecord) and forget; it empties the list. */
-  readonly ended: UdpFlow[] = [];
+  /** Flows that ended (OUT_ENDED), oldest first, for the engine to log (udpFlowRecord) and forget; it drains it. */
+  readonly out = new Outbox();
   /** Engine time (seconds), from the latest expire(): the engine calls it before every frame. */
   #now = 0;
   readonly #config: UdpConnectionConfig;
@@ -57,7 +60,11 @@ export class UdpTracker implements UdpFlowActions {
   readonly #actionReason: (action: FlowAction) => DropReason;
 
   /** `actionReason`: the reason a flow's drop gives its datagrams (the engine names the rule). */
-  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number, progress?: Int32Array, actionReason?: (action: FlowAction) => DropReason) {
+  /** The engine's turn: the frame's trace. */
+  readonly #turn: Turn;
+
+  constructor(host: EventSink, packet: Packet, config: UdpConnectionConfig, nextId?: () => number, progress?: Int32Array, actionReason?: (action: FlowAction) => DropReason, turn?: Turn) {
+    this.#turn = turn ?? new Turn();
     this.#progress = progress ?? new Int32Array(1);
     this.#actionReason = actionReason ?? ((action) => ({ kind: 'flow-action', action }));
     this.#host = host;
@@ -75,6 +82,7 @@ export class UdpTracker implements UdpFlowActions {
     const table = this.table;
     const flow = table.lookup(ip, sport, dport);
     if (flow === null) return this.#open(udp, table.hash);
+    if (this.#turn.trace !== null) traceFlow(this.#turn.trace, 'udp', flow, false);
 
     const up = table.fromClient;
     const dstats = up ? flow.counters.up : flow.counters.down;
@@ -100,6 +108,7 @@ export class UdpTracker implements UdpFlowActions {
     flow.packetId = this.#packet.id;
     flow.counters.up.packets = 1;
     flow.counters.up.ipBytes = ip.len;
+    if (this.#turn.trace !== null) traceFlow(this.#turn.trace, 'udp', flow, true);
     host.emit(events.newConnection, flow, udp);
     if (this.#packet.dropped || flow.verdict) {
       // Refused: never inserted, so the next datagram of the tuple raises newConnection again.
@@ -162,7 +171,7 @@ export class UdpTracker implements UdpFlowActions {
     flow.endReason = flow.verdict ? 'dropped' : reason;
     this.#progress[0] = (this.#progress[0] as number) + 1;
     this.#host.emit(events.endConnection, flow);
-    this.ended.push(flow);
+    this.out.push(OUT_ENDED, flow);
   }
 
   /** Ends and forgets flows idle for `timeout` seconds or more, by engine time. */

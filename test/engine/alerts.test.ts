@@ -62,6 +62,7 @@ describe('alert()', () => {
       id: 1,
       rule: 'tls-to-10',
       packet: 1,
+      action: 'allowed',
       severity: 'medium',
       confidence: 'high',
       description: 'tls to the 10 net',

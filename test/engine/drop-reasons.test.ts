@@ -172,4 +172,40 @@ describe('drop reasons', () => {
     expect(r.verdicts.get(1)).toBe('accept');
     expect(r.reasons.get(2)).toEqual({ kind: 'watchdog', rule: 'spins', policy: 'rules.timeoutMs' });
   });
+
+  it("alerts say what was done: blocked with the reason when their packet or their rule's flow action blocked, else allowed", async () => {
+    const rules = defineRules(({ rule, alert }) => {
+      rule({
+        name: 'watch-telnet',
+        on: tcp.events.receivePacket,
+        eval: (pkt) => {
+          if (pkt.dstport !== 23) return;
+          alert({ description: 'telnet' });
+          pkt.drop();
+        },
+      });
+      rule({
+        name: 'note-web',
+        on: tcp.events.receivePacket,
+        eval: (pkt) => {
+          if (pkt.dstport === 80 && pkt.flags.syn) alert({ description: 'web' });
+        },
+      });
+      rule({
+        name: 'stop-evil',
+        on: tcpConnection.events.receiveData,
+        eval: (flow, data) => {
+          if (!data.includes('evil')) return;
+          alert({ description: 'evil' });
+          flow.reset();
+        },
+      });
+    });
+    const r = await replay({ rules, packets: [syn(40001, 23), ...tcpSession().handshake().send('up', 'evil').frames()] });
+    const by = new Map(r.alerts.map((a) => [a.description, a]));
+    expect(by.get('telnet')).toMatchObject({ action: 'blocked', reason: { kind: 'rule', rule: 'watch-telnet' } });
+    expect(by.get('web')).toMatchObject({ action: 'allowed' });
+    expect(by.get('web')?.reason).toBeUndefined();
+    expect(by.get('evil')).toMatchObject({ action: 'blocked', reason: { kind: 'flow-action', action: 'reset', rule: 'stop-evil' } });
+  });
 });

@@ -123,8 +123,8 @@ export class Harness {
   }
 
   #drain(): void {
-    this.logged.push(...this.tracker.ended);
-    this.tracker.ended.length = 0;
+    this.logged.push(...(this.tracker.out.items as UdpFlow[]));
+    this.tracker.out.clear();
   }
 }
 

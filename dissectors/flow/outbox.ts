@@ -1,11 +1,13 @@
 /**
- * What the TCP tracker produced besides events, for the engine to carry out in order: held
- * frames that go out or are dropped, RSTs it crafted, connections that ended. The tracker never
- * calls the engine for these; the engine drains the outbox after each call into the tracker
- * (a packet, an expiry, a streamed rule's turn), so everything leaves through one settle path.
+ * What a flow tracker produced besides events, for the engine to carry out in order: held
+ * frames that go out or are dropped, RSTs it crafted (TCP), flows that ended (TCP and UDP). A
+ * tracker never calls the engine for these; the engine drains every outbox once, at the end of
+ * each turn (core/engine.ts: a packet, a timer, a streamed rule's resume), so everything leaves
+ * through one settle path.
  */
-import type { HeldFrame } from './hold.ts';
-import type { TcpFlow } from './flow.ts';
+import type { HeldFrame } from '../tcp-connection/hold.ts';
+import type { TcpFlow } from '../tcp-connection/flow.ts';
+import type { UdpFlow } from '../udp-connection/flow.ts';
 
 /** A held frame goes out now: its bytes were cleared by every streamed consumer. */
 export const OUT_RELEASE = 0;
@@ -13,7 +15,7 @@ export const OUT_RELEASE = 0;
 export const OUT_DISCARD = 1;
 /** A crafted frame (a RST) is sent now. */
 export const OUT_INJECT = 2;
-/** A connection ended: its flow record is written and its rule state released. */
+/** A flow ended: its flow record is written and its rule state released. */
 export const OUT_ENDED = 3;
 
 export interface CraftedFrame {
@@ -21,13 +23,12 @@ export interface CraftedFrame {
   readonly linkType: number;
 }
 
-export type OutItem = HeldFrame | CraftedFrame | TcpFlow;
+export type OutItem = HeldFrame | CraftedFrame | TcpFlow | UdpFlow;
 
 export class Outbox {
   /** OUT_* per item. Parallel arrays: nothing is allocated per item. */
   readonly kinds: number[] = [];
   readonly items: OutItem[] = [];
-
 
   push(kind: number, item: OutItem): void {
     this.kinds.push(kind);
