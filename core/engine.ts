@@ -4,9 +4,10 @@
  *
  * A frame's walk is one way: push() dissects it layer by layer, raising each layer's events
  * through the dispatch (dispatch.ts), hands TCP segments and UDP datagrams to the trackers, which
- * return a verdict and leave what else they produced in their outboxes, and settles the frame
- * and those outboxes through one path (settle.ts). The rule registry (rule-registry.ts) fills
- * the dispatch lists; the scheduler (scheduler.ts) runs streamed rules between packets.
+ * return a verdict and leave what else they produced in their outboxes; at the end of the turn
+ * (dissectors/turn.ts, docs/architecture.md) the outboxes and the frame leave through one path
+ * (egress.ts). The rule registry (rule-registry.ts) fills the dispatch lists; the scheduler
+ * (scheduler.ts) runs streamed rules between packets.
  */
 import type { Logger } from 'pino';
 import { Packet } from '../dissectors/packet.ts';
@@ -23,7 +24,7 @@ import { Dispatch } from './dispatch.ts';
 import { ViewCheckingDispatch } from './view-check.ts';
 import { installRules } from './rule-registry.ts';
 import { Scheduler } from './scheduler.ts';
-import { Settle, type EngineOutput } from './settle.ts';
+import { Egress, type EngineOutput } from './egress.ts';
 import { Turn } from '../dissectors/turn.ts';
 import { Tracer, type TraceOptions } from './trace/tracer.ts';
 import { traceLayer } from './trace/layers.ts';
@@ -37,14 +38,14 @@ import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
 import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
-import { NO_CONNECTION_REASON, FLOW_BYTES, HELD_FRAME_OVERHEAD, TcpTracker, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
+import { NO_CONNECTION_REASON, FLOW_BYTES, KEPT_FRAME_OVERHEAD, TcpTracker, type KeptFrame } from '../dissectors/tcp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import { UdpTracker } from '../dissectors/udp-connection/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 
 export type { Verdict, DropReason, DropKind } from '../dissectors/verdict.ts';
-export type { EngineOutput } from './settle.ts';
+export type { EngineOutput } from './egress.ts';
 export type { TraceOptions } from './trace/tracer.ts';
 export type { FrameTrace, TraceStep } from '../dissectors/trace.ts';
 
@@ -89,7 +90,7 @@ export class Engine {
 
   readonly #dispatch: Dispatch;
   readonly #scheduler: Scheduler;
-  readonly #settle: Settle;
+  readonly #egress: Egress;
   readonly #checksums: ChecksumPolicy;
   readonly #alerts: AlertWriter;
   readonly #log: Logger;
@@ -109,7 +110,7 @@ export class Engine {
   readonly #tcp = new TcpPacket();
   readonly #udp = new UdpPacket();
   readonly #icmp = new IcmpPacket();
-  readonly #fragments: FragmentReassembler<HeldFrame>;
+  readonly #fragments: FragmentReassembler<KeptFrame>;
   readonly #tracker: TcpTracker;
   readonly #udpTracker: UdpTracker;
   #nextFlowId = 1;
@@ -139,7 +140,7 @@ export class Engine {
     this.config = options.config === undefined ? defaultConfig() : validateConfig(options.config);
     const passThrough = options.passThrough ?? false;
     this.#beat = options.heartbeat ?? new Int32Array(2);
-    this.#fragments = new FragmentReassembler<HeldFrame>(this.config.fragments, this.stats);
+    this.#fragments = new FragmentReassembler<KeptFrame>(this.config.fragments, this.stats);
 
     const alertDest = openDestination(options.alerts ?? 'stdout');
     const logDest = openDestination(options.log ?? 'stderr');
@@ -155,7 +156,7 @@ export class Engine {
     const turn = this.#turn;
     const dispatch = new (options.checkViews === true ? ViewCheckingDispatch : Dispatch)(allEvents().length, this.#pkt, turn, this.#alerts, this.#log, this.#ruleErrors, () => this.config.ruleErrorPolicy === 'drop');
     this.#dispatch = dispatch;
-    this.#settle = new Settle(this.#pkt, turn, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow, this.#beat, () => this.#tracer);
+    this.#egress = new Egress(this.#pkt, turn, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow, this.#beat, () => this.#tracer);
     this.#scheduler = new Scheduler(dispatch, turn, this.#log, this.#beat, this.#between, () => this.#closed);
     dispatch.watch = this.#scheduler.watch;
 
@@ -250,9 +251,9 @@ export class Engine {
   /** The one drain of the trackers' outboxes (held frames, RSTs, ended flows), in the order they were filled. */
   #drain(): void {
     const tcp = this.#tracker.out;
-    if (tcp.kinds.length > 0) this.#settle.drain(tcp);
+    if (tcp.kinds.length > 0) this.#egress.drain(tcp);
     const udp = this.#udpTracker.out;
-    if (udp.kinds.length > 0) this.#settle.drain(udp);
+    if (udp.kinds.length > 0) this.#egress.drain(udp);
   }
 
   /**
@@ -311,10 +312,10 @@ export class Engine {
     // Earlier frames this one released (or dropped) go before it.
     this.#drain();
     // A frame held for streamed rules: its verdict comes when they have read its bytes.
-    if (this.#needConnections && this.#tracker.holding.settle(v === ACCEPT) !== null && v === ACCEPT) v = PENDING;
-    if (v === ACCEPT) this.#settle.forwardCurrent();
-    else if (v === DROP) this.#settle.dropCurrent();
-    else this.#settle.holdCurrent();
+    if (this.#needConnections && this.#tracker.holding.afterVerdict(v === ACCEPT) !== null && v === ACCEPT) v = PENDING;
+    if (v === ACCEPT) this.#egress.forwardCurrent();
+    else if (v === DROP) this.#egress.dropCurrent();
+    else this.#egress.holdCurrent();
     this.#inFrame = false;
     // packet.sendPacket may have dropped a frame the walk accepted.
     const verdict: Verdict = v === PENDING ? 'pending' : pkt.dropped ? 'drop' : 'accept';
@@ -435,7 +436,7 @@ export class Engine {
   #fragment(ip: Ipv4Packet | Ipv6Packet): number {
     const pkt = this.#pkt;
     const ts = pkt.timestamp;
-    const frame: HeldFrame = {
+    const frame: KeptFrame = {
       id: pkt.id,
       bytes: Buffer.from(pkt.bytes),
       secs: ts.secs,
@@ -443,18 +444,18 @@ export class Engine {
       linkType: pkt.linkType,
       linkOffset: this.#link.offset,
     };
-    const r = this.#fragments.add(ip, frame, this.clock.now, frame.bytes.length + HELD_FRAME_OVERHEAD);
+    const r = this.#fragments.add(ip, frame, this.clock.now, frame.bytes.length + KEPT_FRAME_OVERHEAD);
     const trace = this.#turn.trace;
     if (r.status === 'pending') {
       if (trace !== null) trace.steps.push({ step: 'fragment', status: 'held' });
       return PENDING;
     }
-    const settle = this.#settle;
+    const egress = this.#egress;
     const earlier = r.frames.filter((f) => f.id !== frame.id);
     if (r.status === 'drop') {
       if (trace !== null) trace.steps.push({ step: 'fragment', status: 'dropped', frames: r.frames.map((f) => f.id), anomaly: r.reason });
       const reason = fragmentReason(r.reason);
-      settle.dropFrames(earlier, reason);
+      egress.dropFrames(earlier, reason);
       return this.#drop(reason);
     }
     if (trace !== null) trace.steps.push({ step: 'fragment', status: 'complete', frames: r.frames.map((f) => f.id) });
@@ -470,14 +471,14 @@ export class Engine {
     }
     // The datagram's verdict applies to every fragment; the output keeps the original frames.
     if (v === DROP) {
-      settle.dropFrames(earlier, pkt.reason ?? UNKNOWN_REASON);
+      egress.dropFrames(earlier, pkt.reason ?? UNKNOWN_REASON);
       return DROP;
     }
     // Held for streamed rules: every fragment waits, and goes (or is dropped) with the segment.
     if (this.#needConnections && this.#tracker.holding.heldNow) return ACCEPT;
     for (const f of earlier) {
       pkt.point(f.bytes, f.secs, f.nsecs, f.linkType, f.id);
-      settle.forwardCurrent();
+      egress.forwardCurrent();
     }
     pkt.point(frame.bytes, frame.secs, frame.nsecs, frame.linkType, frame.id);
     return ACCEPT;
@@ -494,8 +495,8 @@ export class Engine {
   }
 
   /** The fragments of a datagram that never completed (its timeout, or the end of input). */
-  readonly #dropIncomplete = (frames: readonly HeldFrame[]): void => {
-    this.#settle.dropFrames(frames, fragmentReason('fragment-incomplete'));
+  readonly #dropIncomplete = (frames: readonly KeptFrame[]): void => {
+    this.#egress.dropFrames(frames, fragmentReason('fragment-incomplete'));
   };
 
   // ---- streamed rules ------------------------------------------------------------------------
@@ -636,9 +637,9 @@ export class Engine {
       if (this.#inFrame) {
         this.#pkt.reason = reason;
         this.#pkt.dropped = true;
-        this.#settle.dropCurrent();
+        this.#egress.dropCurrent();
       }
-      this.#settle.dropFrames([...this.#tracker.holding.frames()].flatMap((f) => f.parts ?? [f]), reason);
+      this.#egress.dropFrames([...this.#tracker.holding.frames()].flatMap((f) => f.parts ?? [f]), reason);
     }
     // The alerts of the turn it was stopped in were raised: they are written, with what was done.
     this.#alerts.release(this.#alertAction);

@@ -7,7 +7,7 @@
  * the turn instead of keeping copies, and write only the fields named for them below.
  */
 import type { Packet } from './packet.ts';
-import type { HeldFrame } from './tcp-connection/hold.ts';
+import type { KeptFrame } from './tcp-connection/hold.ts';
 import type { FrameTrace } from './trace.ts';
 import type { DropReason } from './verdict.ts';
 
@@ -22,7 +22,7 @@ export class Turn {
   running = '';
   runningFrame = 0;
   /** The fragments of the IP datagram being walked, when it was reassembled (the engine's): a held segment keeps them all. */
-  datagramFrames: readonly HeldFrame[] | null = null;
+  datagramFrames: readonly KeptFrame[] | null = null;
   /** The trace of the frame being judged, or null (not traced: nothing is recorded). */
   trace: FrameTrace | null = null;
   /** The first flow action (drop, reset) a rule took since the last turn ended, for its alerts' `action` (dispatch.ts). */

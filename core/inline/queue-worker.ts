@@ -277,7 +277,7 @@ export class QueueWorker {
 
   /**
    * The packet being pushed waits for its verdict, which names the frame when it comes. Only the
-   * frame being pushed is ever held (core/settle.ts, holdCurrent).
+   * frame being pushed is ever held (core/egress.ts, holdCurrent).
    */
   #hold(frame: number): void {
     if (frame !== this.#current) return;

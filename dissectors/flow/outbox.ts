@@ -3,9 +3,9 @@
  * frames that go out or are dropped, RSTs it crafted (TCP), flows that ended (TCP and UDP). A
  * tracker never calls the engine for these; the engine drains every outbox once, at the end of
  * each turn (core/engine.ts: a packet, a timer, a streamed rule's resume), so everything leaves
- * through one settle path.
+ * through one egress (core/egress.ts).
  */
-import type { HeldFrame } from '../tcp-connection/hold.ts';
+import type { KeptFrame } from '../tcp-connection/hold.ts';
 import type { TcpFlow } from '../tcp-connection/flow.ts';
 import type { UdpFlow } from '../udp-connection/flow.ts';
 
@@ -23,7 +23,7 @@ export interface CraftedFrame {
   readonly linkType: number;
 }
 
-export type OutItem = HeldFrame | CraftedFrame | TcpFlow | UdpFlow;
+export type OutItem = KeptFrame | CraftedFrame | TcpFlow | UdpFlow;
 
 export class Outbox {
   /** OUT_* per item. Parallel arrays: nothing is allocated per item. */

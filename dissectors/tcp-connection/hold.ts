@@ -11,7 +11,7 @@ import type { TcpFlow } from './flow.ts';
 import type { DropReason } from '../verdict.ts';
 
 /** A copy of a frame kept past its push (held, or a fragment waiting for the rest). */
-export interface HeldFrame {
+export interface KeptFrame {
   readonly id: number;
   readonly bytes: Buffer;
   readonly secs: number;
@@ -23,7 +23,7 @@ export interface HeldFrame {
    * A segment that came in a fragmented IP datagram: the fragments' frames, which go (or are
    * dropped) together. `bytes` is then the last fragment's, with no TCP header.
    */
-  readonly parts?: readonly HeldFrame[];
+  readonly parts?: readonly KeptFrame[];
   /** Its bytes were rewritten (a normalised segment): they, not the original, must go out. */
   rewritten?: boolean;
   /** Why it is dropped, once it is (its flow's reason). */
@@ -35,25 +35,25 @@ export interface HeldFrame {
  * at about 460 B for tiny frames, Buffer pool slabs included, so a round figure below it); a
  * flood of one-byte segments held for a streamed rule is counted at what it holds.
  */
-export const HELD_FRAME_OVERHEAD = 256;
+export const KEPT_FRAME_OVERHEAD = 256;
 
 /** Bytes a held frame takes (all its fragments), each counted with its overhead. */
-export function heldSize(frame: HeldFrame): number {
-  if (frame.parts === undefined) return frame.bytes.length + HELD_FRAME_OVERHEAD;
+export function heldSize(frame: KeptFrame): number {
+  if (frame.parts === undefined) return frame.bytes.length + KEPT_FRAME_OVERHEAD;
   let n = 0;
-  for (const p of frame.parts) n += p.bytes.length + HELD_FRAME_OVERHEAD;
+  for (const p of frame.parts) n += p.bytes.length + KEPT_FRAME_OVERHEAD;
   return n;
 }
 
-export interface HeldPacket {
-  readonly frame: HeldFrame;
+export interface QueuedFrame {
+  readonly frame: KeptFrame;
   /** Stream offset just past the bytes it brought (0 when it brought none): released once every consumer committed that far. */
   readonly end: number;
   /** The sequence number after it (int32, SYN and FIN counted): what the receiver expects once it is forwarded. */
   readonly seqEnd: number;
 }
 
-/** What a Hold tells whoever keeps the frames (holding.ts). */
+/** What a Hold tells whoever keeps the frames (hold-keeper.ts). */
 export interface HoldHost {
   /** Consumers committed: frames they are all done with may go. */
   release(hold: Hold): void;
@@ -65,7 +65,7 @@ export class Hold implements StreamOwner {
   readonly fromClient: boolean;
   /** One per consumer (streamed rule, enabled flow dissector), started at the direction's first data. */
   readonly streams: TcpStream[] = [];
-  readonly queue: HeldPacket[] = [];
+  readonly queue: QueuedFrame[] = [];
   /** Bytes of the frames in `queue`. */
   bytes = 0;
   /** Stream offset the streams expect next: data at another offset means a gap. */
@@ -73,7 +73,7 @@ export class Hold implements StreamOwner {
   /** False once cut (gap, hold cap, flow dropped): nothing more is held or streamed. */
   active = true;
   /** The latest frame held in this direction, kept as a template for RSTs sent outside a packet. */
-  template: HeldFrame | null = null;
+  template: KeptFrame | null = null;
   readonly #host: HoldHost;
 
   constructor(host: HoldHost, flow: TcpFlow, fromClient: boolean, offset: number) {

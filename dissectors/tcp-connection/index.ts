@@ -23,7 +23,7 @@ import { pickedUpMidstream, TcpState } from './state.ts';
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import { flowResets } from './reset.ts';
-import { forwarded, Holding, segmentEnd, type HoldCaps, type OpenStreams } from './holding.ts';
+import { forwarded, HoldKeeper, segmentEnd, type HoldCaps, type OpenStreams } from './hold-keeper.ts';
 import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } from './timeouts.ts';
 import { invalidFlags, trackSegment } from './track.ts';
 import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
@@ -36,8 +36,8 @@ export { tcpConnectionEvents } from './events.ts';
 export type { TcpAnomaly } from './events.ts';
 export { TcpFlow } from './flow.ts';
 export { TcpStream } from './stream.ts';
-export type { HeldFrame, Hold } from './hold.ts';
-export { HELD_FRAME_OVERHEAD } from './hold.ts';
+export type { KeptFrame, Hold } from './hold.ts';
+export { KEPT_FRAME_OVERHEAD } from './hold.ts';
 export type { StreamScheduler } from './stream.ts';
 export { flowRecord } from './flow-log.ts';
 export type { Direction, EndReason, FlowState, Endpoint, DirectionStats } from './flow.ts';
@@ -135,7 +135,7 @@ export class TcpTracker implements FlowActions, DataTracker {
   /** What the engine carries out after each call (see the module's comment). */
   readonly out = new Outbox();
   /** Frames held for streamed consumers. */
-  readonly holding: Holding;
+  readonly holding: HoldKeeper;
   /** Streamed rules exist: every connection's data is streamed (the engine sets it with the rules). */
   streaming = false;
   readonly #events: EventSink;
@@ -188,7 +188,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
     this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
-    this.holding = new Holding(o.packet, this.#turn, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
+    this.holding = new HoldKeeper(o.packet, this.#turn, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
     this.#data = new SegmentData(o.events, this, this.holding, conflictMode(o));
   }
 
@@ -478,7 +478,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     const reason = this.#policyReason(kind);
     // The packet's drop, when it follows: this policy's (normalize names it too, in case segment-data.ts cannot rewrite).
     if (policy !== 'accept') this.#anomalyReason = reason;
-    // hold-cap drops the flow on either drop policy (holding.ts).
+    // hold-cap drops the flow on either drop policy (hold-keeper.ts).
     if (policy === 'drop-flow' || (kind === 'hold-cap' && policy !== 'accept')) {
       if (flow.verdict === 0) {
         flow.reason ??= reason;

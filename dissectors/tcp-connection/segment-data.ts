@@ -2,7 +2,7 @@
  * A segment's bytes into its direction's stream: reassembly (reassembly.ts) with the receiver's
  * window, the anomalies it finds, gaps where the capture cut a segment or bytes acknowledged
  * before they were seen never came, and in-order bytes out as receiveData events and to the
- * direction's streamed consumers (holding.ts).
+ * direction's streamed consumers (hold-keeper.ts).
  *
  * An acknowledgment of bytes not seen yet is no gap at once: on taps, SPAN ports and
  * multi-queue captures a packet is often recorded after the one that acknowledges it (a reply
@@ -19,7 +19,7 @@ import { CONFLICT_REFUSE, CONFLICT_REWRITE, SEG_CONFLICT, SEG_DUPLICATE, SEG_MEM
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import { H_GAP, H_INCONSISTENT, H_RETRANS, history } from './history.ts';
 import { tcpConnectionEvents as events } from './events.ts';
-import type { Holding } from './holding.ts';
+import type { HoldKeeper } from './hold-keeper.ts';
 import type { SegmentTracker } from './track.ts';
 
 /** What the data path needs of the tracker. */
@@ -35,7 +35,7 @@ class DataSink implements StreamSink {
   constructor(
     private readonly events: EventSink,
     private readonly tracker: DataTracker,
-    private readonly holding: Holding,
+    private readonly holding: HoldKeeper,
   ) {}
   data(chunk: Buffer, offset: number): void {
     const flow = this.flow;
@@ -50,11 +50,11 @@ export class SegmentData {
   freshEnd = 0;
   readonly #sink: DataSink;
   readonly #tracker: DataTracker;
-  readonly #holding: Holding;
+  readonly #holding: HoldKeeper;
   /** What a segment overlapping earlier bytes with other ones does (CONFLICT_*, by policy). */
   readonly #conflicts: number;
 
-  constructor(events: EventSink, tracker: DataTracker, holding: Holding, conflicts: number) {
+  constructor(events: EventSink, tracker: DataTracker, holding: HoldKeeper, conflicts: number) {
     this.#tracker = tracker;
     this.#holding = holding;
     this.#conflicts = conflicts;

@@ -15,7 +15,7 @@ import { dissectIpv4, Ipv4Packet } from '../../dissectors/ipv4.ts';
 import { dissectTcp, TcpPacket } from '../../dissectors/tcp.ts';
 import { Packet } from '../../dissectors/packet.ts';
 import { Stats } from '../../core/stats.ts';
-import { HELD_FRAME_OVERHEAD } from '../../dissectors/tcp-connection/hold.ts';
+import { KEPT_FRAME_OVERHEAD } from '../../dissectors/tcp-connection/hold.ts';
 
 interface Seg {
   id: number;
@@ -273,7 +273,7 @@ describe('streamed rules', () => {
       if (engine.busy) await engine.settle();
     }
     // The handshake's three frames go at once; the 40 data frames wait, each a whole frame.
-    const held = frames.slice(3).reduce((n, f) => n + f.length + HELD_FRAME_OVERHEAD, 0);
+    const held = frames.slice(3).reduce((n, f) => n + f.length + KEPT_FRAME_OVERHEAD, 0);
     expect(frames.length).toBe(43);
     expect(engine.heldMemory).toBe(held);
     // And the memcap counts them so.

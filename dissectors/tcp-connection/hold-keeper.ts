@@ -10,13 +10,13 @@ import type { LinkLayer } from '../link.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_FIN, TCP_SYN } from '../tcp-flags.ts';
 import { seqAdd32, seqGt } from './serial.ts';
-import { Hold, heldSize, type HeldFrame, type HoldHost } from './hold.ts';
+import { Hold, heldSize, type KeptFrame, type HoldHost } from './hold.ts';
 import { OUT_DISCARD, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import type { PolicedTcpAnomaly } from './anomalies.ts';
 
 /** What holding needs of the tracker: anomalies with their policies, and dropping a flow. */
-export interface HoldingTracker {
+export interface HoldKeeperTracker {
   anomaly(flow: TcpFlow, kind: PolicedTcpAnomaly, direction: Direction, packet?: TcpPacket): boolean;
   drop(flow: TcpFlow): void;
 }
@@ -43,28 +43,28 @@ export function segmentEnd(tcp: TcpPacket): number {
   return seqAdd32(tcp.seqRaw, tcp.payloadLength + ((f & TCP_SYN) !== 0 ? 1 : 0) + ((f & TCP_FIN) !== 0 ? 1 : 0));
 }
 
-export class Holding implements HoldHost {
+export class HoldKeeper implements HoldHost {
   /** Bytes of held frames, every connection together. */
   bytes = 0;
   /** Holds with frames queued, for releaseAll(). */
   readonly #holding = new Set<Hold>();
   /** The current frame went into a hold queue (#heldIn's): its verdict waits. */
-  #held: HeldFrame | null = null;
+  #held: KeptFrame | null = null;
   #heldIn: Hold | null = null;
   /** The current frame's copy, once a stream needed its bytes to last or it was held. */
-  #frameCopy: HeldFrame | null = null;
+  #frameCopy: KeptFrame | null = null;
   readonly #packet: Packet;
   /** The engine's turn: a reassembled datagram's fragments (a segment of it is held as those frames, already copies), the trace. */
   readonly #turn: Turn;
   readonly #link: LinkLayer;
   readonly #caps: HoldCaps;
   readonly #out: Outbox;
-  readonly #tracker: HoldingTracker;
+  readonly #tracker: HoldKeeperTracker;
   readonly #openStreams: OpenStreams;
   /** False in monitor-only mode: everything is forwarded at once, nothing is held. */
   readonly #holdFrames: boolean;
 
-  constructor(packet: Packet, turn: Turn, link: LinkLayer, caps: HoldCaps, out: Outbox, tracker: HoldingTracker, openStreams: OpenStreams, holdFrames: boolean) {
+  constructor(packet: Packet, turn: Turn, link: LinkLayer, caps: HoldCaps, out: Outbox, tracker: HoldKeeperTracker, openStreams: OpenStreams, holdFrames: boolean) {
     this.#turn = turn;
     this.#packet = packet;
     this.#link = link;
@@ -91,7 +91,7 @@ export class Holding implements HoldHost {
    * After the engine's verdict on the frame: the frame the packet held, or null. When the engine
    * dropped it after all (a later rule), it leaves its queue. Either way no frame is current.
    */
-  settle(accepted: boolean): HeldFrame | null {
+  afterVerdict(accepted: boolean): KeptFrame | null {
     const h = this.#held;
     if (!accepted) this.cancel();
     this.begin();
@@ -152,13 +152,13 @@ export class Holding implements HoldHost {
   }
 
   /** A copy of the current frame, made once per packet; null when nothing is held (monitor only). */
-  copyCurrent(): HeldFrame | null {
+  copyCurrent(): KeptFrame | null {
     if (this.#frameCopy !== null) return this.#frameCopy;
     if (!this.#holdFrames) return null;
     const pkt = this.#packet;
     const parts = this.#turn.datagramFrames;
     // A segment of a reassembled datagram: its fragments (copies already) are what waits.
-    if (parts !== null) return (this.#frameCopy = { ...(parts[parts.length - 1] as HeldFrame), id: pkt.id, parts });
+    if (parts !== null) return (this.#frameCopy = { ...(parts[parts.length - 1] as KeptFrame), id: pkt.id, parts });
     const ts = pkt.timestamp;
     return (this.#frameCopy = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: this.#link.offset, rewritten: pkt.rewritten });
   }
@@ -202,7 +202,7 @@ export class Holding implements HoldHost {
     }
   }
 
-  #unaccount(hold: Hold, frame: HeldFrame): void {
+  #unaccount(hold: Hold, frame: KeptFrame): void {
     const size = heldSize(frame);
     hold.bytes -= size;
     this.bytes -= size;
@@ -276,7 +276,7 @@ export class Holding implements HoldHost {
   }
 
   /** Every frame held now, oldest first in each direction (a halted engine drops them where they are). */
-  *frames(): IterableIterator<HeldFrame> {
+  *frames(): IterableIterator<KeptFrame> {
     for (const hold of this.#holding) for (const h of hold.queue) yield h.frame;
   }
 

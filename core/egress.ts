@@ -1,5 +1,5 @@
 /**
- * The settle path: everything that leaves the engine goes through here. Frames go out or are
+ * The egress: everything that leaves the engine goes through here. Frames go out or are
  * dropped (the current one; held ones released or discarded; fragments of a dropped datagram),
  * and every frame that goes out fires `packet.sendPacket` first, where a rule may still drop it.
  * Crafted RSTs are sent, and ended connections give their flow record and release their rule
@@ -11,7 +11,7 @@ import type { Clock } from './clock.ts';
 import type { Stats } from './stats.ts';
 import type { Dispatch } from './dispatch.ts';
 import { Packet } from '../dissectors/packet.ts';
-import { flowRecord, TcpFlow, type CraftedFrame, type HeldFrame } from '../dissectors/tcp-connection/index.ts';
+import { flowRecord, TcpFlow, type CraftedFrame, type KeptFrame } from '../dissectors/tcp-connection/index.ts';
 import { udpFlowRecord, type UdpFlow } from '../dissectors/udp-connection/index.ts';
 import { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type Outbox } from '../dissectors/flow/outbox.ts';
 import type { Turn } from '../dissectors/turn.ts';
@@ -46,7 +46,7 @@ export interface EngineOutput {
   rewrites?: boolean;
 }
 
-export class Settle {
+export class Egress {
   /** The view `packet.sendPacket` gets for a held frame going out (the current packet's view stays as it is). */
   readonly #released = new Packet();
   readonly #pkt: Packet;
@@ -122,7 +122,7 @@ export class Settle {
   }
 
   /** Frames kept past their push (fragments of a datagram that is dropped or never completed, held frames) are dropped. */
-  dropFrames(frames: readonly HeldFrame[], reason: DropReason): void {
+  dropFrames(frames: readonly KeptFrame[], reason: DropReason): void {
     for (const f of frames) {
       this.#stats.drop(reason.kind);
       this.#traceLater(f.id, 'drop', reason);
@@ -132,7 +132,7 @@ export class Settle {
   }
 
   /** A held frame goes out now: `packet.sendPacket` on a view of its own, then the output. */
-  release(frame: HeldFrame): void {
+  release(frame: KeptFrame): void {
     const dispatch = this.#dispatch;
     for (const f of frame.parts ?? [frame]) {
       if (dispatch.has(packetEvents.sendPacket)) {
@@ -161,7 +161,7 @@ export class Settle {
   }
 
   /** A held frame is dropped now (its flow was dropped or reset). */
-  discard(frame: HeldFrame): void {
+  discard(frame: KeptFrame): void {
     this.dropFrames(frame.parts ?? [frame], frame.reason ?? UNNAMED);
   }
 
@@ -194,8 +194,8 @@ export class Settle {
     for (let i = 0; i < out.kinds.length; i++) {
       const kind = out.kinds[i];
       const item = out.items[i];
-      if (kind === OUT_RELEASE) this.release(item as HeldFrame);
-      else if (kind === OUT_DISCARD) this.discard(item as HeldFrame);
+      if (kind === OUT_RELEASE) this.release(item as KeptFrame);
+      else if (kind === OUT_DISCARD) this.discard(item as KeptFrame);
       else if (kind === OUT_INJECT) this.inject(item as CraftedFrame);
       else if (kind === OUT_ENDED) {
         if (item instanceof TcpFlow) this.#ended(item, flowRecord);
