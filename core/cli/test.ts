@@ -48,15 +48,14 @@ export async function test(argv: string[]): Promise<number> {
     return 0;
   }
   const update = values.update ?? false;
-  // `--trace FRAMES`: a first positional that reads as frames is the selection, not a case dir.
+  // `--trace FRAMES`: a positional that reads as frames (and names no case dir) is the selection.
   let args = positionals;
   let trace: FrameSelection | undefined;
   if (values.trace === true) {
-    const first = args[0];
-    if (first !== undefined && /^(all|\d[\d,\s-]*)$/.test(first) && !existsSync(first)) {
-      trace = parseFrames(first, '--trace');
-      args = args.slice(1);
-    } else trace = () => true;
+    const frames = args.filter((a) => /^(all|\d[\d,-]*)$/.test(a) && !existsSync(a));
+    if (frames.length > 1) throw usageError(`palisade test: --trace takes one selection of frames, not ${frames.join(' and ')}`);
+    trace = frames[0] === undefined ? () => true : parseFrames(frames[0], '--trace');
+    args = args.filter((a) => a !== frames[0]);
   }
   if (values.json === true && trace === undefined) throw usageError('palisade test: --json goes with --trace');
   const dirs = args.length > 0 ? args : ['.'];
