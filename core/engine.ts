@@ -487,10 +487,15 @@ export class Engine {
   /** Advances the fragment reassembler and the flow trackers to engine time, in a turn: what is idle too long ends. */
   #expire(): void {
     const now = this.clock.now;
+    const fragments = this.#fragments.pending > 0;
+    const tcp = this.#needConnections && this.#tracker.advance(now);
+    const udp = this.#needUdpConnections && this.#udpTracker.advance(now);
+    // Most frames: nothing is due, and no turn is opened for it.
+    if (!fragments && !tcp && !udp) return;
     this.#begin(null);
-    if (this.#fragments.pending > 0) this.#fragments.expire(now, this.#dropIncomplete);
-    if (this.#needConnections) this.#tracker.expire(now);
-    if (this.#needUdpConnections) this.#udpTracker.expire(now);
+    if (fragments) this.#fragments.expire(now, this.#dropIncomplete);
+    if (tcp) this.#tracker.expire(now);
+    if (udp) this.#udpTracker.expire(now);
     this.#end();
   }
 

@@ -599,6 +599,12 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#timeouts.check = -Infinity;
   }
 
+  /** Engine time is now `now` (seconds); true when some flow may be idle past its timeout (expire() ends it). */
+  advance(now: number): boolean {
+    this.#now = now;
+    return this.#timeouts.due(now);
+  }
+
   /** Engine time is now `now` (seconds): ends and forgets flows idle past their state's timeout. */
   expire(now: number): void {
     this.#now = now;

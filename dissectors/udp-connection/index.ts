@@ -174,6 +174,13 @@ export class UdpTracker implements UdpFlowActions {
     this.out.push(OUT_ENDED, flow);
   }
 
+  /** Engine time is now `now` (seconds); true when the least recently active flow is idle past the timeout (expire() ends it). */
+  advance(now: number): boolean {
+    this.#now = now;
+    const oldest = this.table.oldest(0);
+    return oldest !== null && oldest.lastTime <= now - this.#config.timeout;
+  }
+
   /** Ends and forgets flows idle for `timeout` seconds or more, by engine time. */
   expire(now: number): void {
     this.#now = now;
