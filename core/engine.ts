@@ -222,7 +222,7 @@ export class Engine {
   /**
    * Opens a turn (docs/architecture.md, "A turn"); an entry made while one is open (a rule that
    * reaches the engine) joins it. What was done between turns (a rule's timer that reset a flow)
-   * is carried out first.
+   * waits in the outboxes: this turn's drain carries it out.
    */
   #begin(frame: Packet | null): void {
     if (this.#depth++ > 0) return;
@@ -232,7 +232,6 @@ export class Engine {
     turn.datagramFrames = null;
     // Between packets the view still shows the last frame: its drop must not stop listeners now.
     if (frame === null) this.#pkt.clearVerdict();
-    this.#drain();
   }
 
   /** Closes the turn: every outbox drained, then the alerts it raised written with what was done. */
