@@ -498,9 +498,14 @@ export class Engine {
     this.#end();
   }
 
-  /** The fragments of a datagram that never completed (its timeout, or the end of input). */
+  /** The fragments of a datagram that never completed, past fragments.timeout. */
   readonly #dropIncomplete = (frames: readonly KeptFrame[]): void => {
     this.#egress.dropFrames(frames, fragmentReason('fragment-incomplete'));
+  };
+
+  /** The fragments of a datagram still incomplete when palisade stops (the end of input, a shutdown). */
+  readonly #dropAtShutdown = (frames: readonly KeptFrame[]): void => {
+    this.#egress.dropFrames(frames, FRAGMENT_AT_SHUTDOWN);
   };
 
   // ---- streamed rules ------------------------------------------------------------------------
@@ -541,7 +546,7 @@ export class Engine {
   flush(max = Infinity): boolean {
     if (this.#fragments.pending > 0) {
       this.#begin(null);
-      this.#fragments.flush(this.#dropIncomplete);
+      this.#fragments.flush(this.#dropAtShutdown);
       this.#end();
     }
     // In slices, a turn each: the outbox holds one slice's records, not a million.
@@ -642,6 +647,8 @@ export class Engine {
         this.#pkt.reason = reason;
         this.#pkt.dropped = true;
         this.#egress.dropCurrent();
+        const trace = this.#turn.trace;
+        if (trace !== null) this.#tracer?.end(trace, 'drop', reason);
       }
       this.#egress.dropFrames([...this.#tracker.holding.frames()].flatMap((f) => f.parts ?? [f]), reason);
     }
@@ -706,6 +713,9 @@ export class Engine {
 function fragmentReason(anomaly: string): DropReason {
   return anomaly === 'fragment-memcap' ? policyReason('memcap', 'fragments.memcap', anomaly) : policyReason('fragment', 'fragments', anomaly);
 }
+
+/** Held when palisade stopped: the datagram could not complete. */
+const FRAGMENT_AT_SHUTDOWN: DropReason = Object.freeze({ kind: 'shutdown', anomaly: 'fragment-incomplete' });
 
 /** A drop no path named (a bug if seen): counted, never thrown. */
 const UNKNOWN_REASON: DropReason = policyReason('policy', 'unknown');

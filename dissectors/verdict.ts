@@ -19,12 +19,13 @@ export type Verdict = 'accept' | 'drop' | 'pending';
  * - `flow-action`: its flow was dropped or reset (`action`) by `rule`, on frame `frame`;
  * - `policy`: a configured policy on an anomaly (`policy`, `anomaly`);
  * - `malformed`: a header failed a check (`anomaly` names it) under `malformedPolicy: drop`;
- * - `fragment`: IP fragment handling (`anomaly`: overlap, too many, timeout, incomplete at the end);
+ * - `fragment`: IP fragment handling (`anomaly`: an overlap, a datagram incomplete past its timeout);
  * - `memcap`: the engine at its memcap refused a new connection;
  * - `hold-cap`: frames held for streamed rules passed their cap;
  * - `rule-error`: a rule threw under `ruleErrorPolicy: drop`;
  * - `watchdog`: a rule was stopped by the watchdog (`rules.timeoutMs`) or the heap limit;
- * - `shutdown`: palisade stopped with the frame still held.
+ * - `shutdown`: palisade stopped (the end of input, a shutdown) with the frame still held: an IP
+ *   fragment whose datagram never completed (`anomaly`).
  */
 export type DropKind = 'rule' | 'group-final' | 'flow-action' | 'policy' | 'malformed' | 'fragment' | 'memcap' | 'hold-cap' | 'rule-error' | 'watchdog' | 'shutdown';
 

@@ -1,8 +1,26 @@
 // Every drop says why (design §11): one case per kind of reason, each checked where a user reads
-// it: replay().reasons, the stats by kind, the flow record.
+// it: replay().reasons, the frame's trace (every case runs traced: each dropped frame's trace
+// names the same reason), the stats by kind, the flow record, the alerts.
 import { describe, expect, it } from 'vitest';
 import { defineRules, ipv4, tcp, tcpConnection, udpConnection } from 'palisade';
-import { ethernet, ipv4Packet, pcap, replay, tcpSegment, tcpSession, udpDatagram, udpExchange } from 'palisade/testing';
+import { ethernet, ipv4Packet, pcap, replay as plainReplay, tcpSegment, tcpSession, udpDatagram, udpExchange } from 'palisade/testing';
+import type { ReplayOptions } from 'palisade/testing';
+import type { FrameTrace } from 'palisade';
+
+/** replay() with every frame traced: a dropped frame's trace has verdict drop and the same reason. */
+async function replay(options: ReplayOptions): Promise<Awaited<ReturnType<typeof plainReplay>>> {
+  const traces = new Map<number, FrameTrace>();
+  const r = await plainReplay({ ...options, trace: { onFrame: (t) => traces.set(t.frame, t) } });
+  for (const id of r.dropped) {
+    const t = traces.get(id);
+    // Frames dropped after their push (fragments, held frames) have the trace of their own push.
+    if (t === undefined) continue;
+    expect(t.verdict, `frame ${id}`).toBe('drop');
+    expect(t.reason, `frame ${id}`).toEqual(r.reasons.get(id));
+  }
+  expect([...traces.values()].filter((t) => t.verdict === 'drop').length).toBeGreaterThan(0);
+  return r;
+}
 
 const syn = (srcport: number, dstport = 80, flags = 'S') =>
   ethernet(tcpSegment({ src: '192.168.10.10', dst: '192.168.20.80', srcport, dstport, flags }));
@@ -21,7 +39,7 @@ describe('drop reasons', () => {
     });
     const r = await replay({ rules, packets: [syn(40000, 80), syn(40001, 23)] });
     expect(r.dropped).toEqual([2]);
-    expect(r.reasons.get(2)).toEqual({ kind: 'rule', rule: 'block-telnet', file: 'test/engine/drop-reasons.test.ts', line: 14 });
+    expect(r.reasons.get(2)).toEqual({ kind: 'rule', rule: 'block-telnet', file: 'test/engine/drop-reasons.test.ts', line: 32 });
     expect(r.reasons.has(1)).toBe(false);
     expect(Object.fromEntries(r.stats.dropsByReason)).toEqual({ rule: 1 });
   });
@@ -101,14 +119,17 @@ describe('drop reasons', () => {
     expect(r.reasons.get(2)).toEqual({ kind: 'malformed', policy: 'malformedPolicy', anomaly: 'ipv4-truncated' });
   });
 
-  it('fragment: a datagram that never completed is dropped at the end of input', async () => {
+  it('fragment: a datagram incomplete past fragments.timeout; shutdown: one still incomplete at the end of input', async () => {
     const rules = defineRules(({ rule }) => {
       rule({ on: ipv4.events.receivePacket, eval: () => undefined });
     });
     const whole = udpDatagram({ src: '10.0.0.1', dst: '10.0.0.2', srcport: 5000, dstport: 53, payload: 'x'.repeat(40) });
-    const first = ethernet(ipv4Packet({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, id: 9, fragOffset: 0, mf: true, payload: whole.subarray(20, 36) }));
-    const r = await replay({ rules, packets: [first] });
+    const first = (id: number) => ethernet(ipv4Packet({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, id, fragOffset: 0, mf: true, payload: whole.subarray(20, 36) }));
+    // One frame a second: datagram 9 waits 3 s, past a 2 s timeout; datagram 10 is still waiting at the end.
+    const later = ethernet(udpDatagram({ src: '10.0.0.3', dst: '10.0.0.2', srcport: 5000, dstport: 53, payload: 'y' }));
+    const r = await replay({ rules, config: { fragments: { timeout: 2 } }, packets: [first(9), later, later, later, first(10)] });
     expect(r.reasons.get(1)).toEqual({ kind: 'fragment', policy: 'fragments', anomaly: 'fragment-incomplete' });
+    expect(r.reasons.get(5)).toEqual({ kind: 'shutdown', anomaly: 'fragment-incomplete' });
   });
 
   it('memcap: a new connection refused with the engine at its memcap', async () => {
