@@ -124,11 +124,12 @@ export { port };
     // The flow a rule sees is the documented one: the tracker's fields are not in the declarations.
     writeFileSync(
       join(app, 'internals.ts'),
-      `import { defineRules, tcpConnection, udpConnection } from 'palisade';\nexport default defineRules(({ rule }) => {\n  rule({ name: 't', on: tcpConnection.events.newConnection, eval: (flow) => flow.verdict === 0 || flow.nextInBucket === null || flow.up.isn > 0 });\n  rule({ name: 'u', on: udpConnection.events.newConnection, eval: (flow) => flow.counters.up.packets > 0 });\n});\n`,
+      `import { defineRules, packet, tcpConnection, udpConnection } from 'palisade';\nexport default defineRules(({ rule }) => {\n  rule({ name: 't', on: tcpConnection.events.newConnection, eval: (flow) => flow.verdict === 0 || flow.nextInBucket === null || flow.up.isn > 0 || flow.reason === null });\n  rule({ name: 'u', on: udpConnection.events.newConnection, eval: (flow) => flow.counters.up.packets > 0 });\n  rule({ name: 'p', on: packet.events.receivePacket, eval: (pkt) => pkt.reason === null || pkt.dropFor(pkt.reason) || pkt.clearVerdict() });\n});\n`,
     );
     const internals = run(tsc, ['-p', '.']);
     expect(internals.status).not.toBe(0);
-    for (const [name, type] of [['verdict', 'TcpFlow'], ['nextInBucket', 'TcpFlow'], ['up', 'TcpFlow'], ['counters', 'UdpFlow']]) {
+    const internal = [['verdict', 'TcpFlow'], ['nextInBucket', 'TcpFlow'], ['up', 'TcpFlow'], ['reason', 'TcpFlow'], ['counters', 'UdpFlow'], ['reason', 'Packet'], ['dropFor', 'Packet'], ['clearVerdict', 'Packet']];
+    for (const [name, type] of internal) {
       expect(internals.stdout).toMatch(new RegExp(`internals\\.ts\\(\\d+,\\d+\\): error TS2339: Property '${name}' does not exist on type '${type}'`));
     }
     rmSync(join(app, 'internals.ts'));
