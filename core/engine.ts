@@ -307,18 +307,28 @@ export class Engine {
     const trace = tracer === null ? null : tracer.begin(id, this.clock.now);
     this.#turn.trace = trace;
     this.#inFrame = true;
-    let v = this.#frame();
-    // Earlier frames this one released (or dropped) go before it.
-    this.#drain();
-    // A frame held for streamed rules: its verdict comes when they have read its bytes.
-    if (this.#needConnections && this.#tracker.holding.afterVerdict(v === ACCEPT) !== null && v === ACCEPT) v = PENDING;
-    if (v === ACCEPT) this.#egress.forwardCurrent();
-    else if (v === DROP) this.#egress.dropCurrent();
-    else this.#egress.holdCurrent();
-    this.#inFrame = false;
-    // packet.sendPacket may have dropped a frame the walk accepted.
-    const verdict: Verdict = v === PENDING ? 'pending' : pkt.dropped ? 'drop' : 'accept';
-    this.#held = v === PENDING;
+    let verdict: Verdict;
+    try {
+      let v = this.#frame();
+      // Earlier frames this one released (or dropped) go before it.
+      this.#drain();
+      // A frame held for streamed rules: its verdict comes when they have read its bytes.
+      if (this.#needConnections && this.#tracker.holding.afterVerdict(v === ACCEPT) !== null && v === ACCEPT) v = PENDING;
+      if (v === ACCEPT) this.#egress.forwardCurrent();
+      else if (v === DROP) this.#egress.dropCurrent();
+      else this.#egress.holdCurrent();
+      this.#inFrame = false;
+      // packet.sendPacket may have dropped a frame the walk accepted.
+      verdict = v === PENDING ? 'pending' : pkt.dropped ? 'drop' : 'accept';
+      this.#held = v === PENDING;
+    } catch (err) {
+      // A fault of palisade's own or of the output (a rule's is caught where it runs): the turn
+      // is closed all the same, so that the next frame opens its own (inline goes on after it).
+      this.#inFrame = false;
+      this.#depth = 1;
+      this.#end();
+      throw err;
+    }
     this.#end();
     this.#held = false;
     if (trace !== null) (tracer as Tracer).end(trace, verdict, pkt.reason);
