@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'PAL_ERR_CTL_SOCKET'
   | 'PAL_ERR_CTL'
   | 'PAL_ERR_RELOAD'
+  | 'PAL_ERR_TRACE_BUSY'
   | 'PAL_ERR_RULE_TIMEOUT'
   | 'PAL_ERR_HEAP_LIMIT'
   | 'PAL_ERR_RULE_ERRORS'
@@ -55,6 +56,7 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_CTL_SOCKET: 1,
   PAL_ERR_CTL: 1,
   PAL_ERR_RELOAD: 1,
+  PAL_ERR_TRACE_BUSY: 1,
   PAL_ERR_RULE_TIMEOUT: 3,
   PAL_ERR_HEAP_LIMIT: 3,
   PAL_ERR_RULE_ERRORS: 1,
@@ -214,3 +216,10 @@ export const ctlError = (detail: string): PalisadeError => new PalisadeError('PA
 
 /** A `ctl reload` refused: the running rules, flow table and counters stay as they were. */
 export const reloadError = (file: string, detail: string): PalisadeError => new PalisadeError('PAL_ERR_RELOAD', `${file}: ${detail}`);
+
+/** `ctl trace` on a queue that is tracing for another `ctl trace` already: one at a time per queue. */
+export const traceBusy = (queues: readonly number[]): PalisadeError =>
+  new PalisadeError(
+    'PAL_ERR_TRACE_BUSY',
+    `queue${queues.length === 1 ? '' : 's'} ${queues.join(', ')} ${queues.length === 1 ? 'is' : 'are'} tracing for another palisade ctl trace already (one trace at a time per queue); wait for it to end or stop it (Ctrl-C), or pass --queue for another queue`,
+  );

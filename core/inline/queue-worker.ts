@@ -19,6 +19,9 @@ import { loadRuleFile } from '../rule-loader.ts';
 import { ARMED, BEAT } from '../watchdog/heartbeat.js';
 import { RELOAD_LOAD_MS } from './reload-bounds.ts';
 import { ACCEPT, DROP, type DropKind } from '../../dissectors/verdict.ts';
+import type { FrameTrace } from '../../dissectors/trace.ts';
+import type { FlowSelection } from '../trace/flow-selection.ts';
+import { QueueTrace, type QueueTraceEnd } from './queue-trace.ts';
 
 export interface WorkerOptions {
   queue: number;
@@ -148,6 +151,8 @@ export class QueueWorker {
   readonly #tick: NodeJS.Timeout;
   readonly #beat: Int32Array | undefined;
   readonly #idleBeat: NodeJS.Timeout | undefined;
+  /** `ctl trace` on this queue: one at a time. */
+  readonly #tracing: QueueTrace;
 
   /** The engine's frame number of the packet being pushed (0 between pushes), and its queue id. */
   #current = 0;
@@ -206,6 +211,7 @@ export class QueueWorker {
         },
       },
     });
+    this.#tracing = new QueueTrace(options.queue, this.#engine);
     // Alerts raised before the first packet carry the right time too.
     this.#engine.tick(wallTime(this.#ts));
     this.#engine.start();
@@ -396,12 +402,22 @@ export class QueueWorker {
     this.#engine.setLogLevel(level);
   }
 
+  /** `ctl trace`: the next `packets` frames of the selected flow (core/inline/queue-trace.ts); PAL_ERR_TRACE_BUSY while another runs. */
+  trace(id: number, select: FlowSelection, packets: number, onTrace: (trace: FrameTrace) => void, onEnd: (ended: QueueTraceEnd) => void): void {
+    this.#tracing.start(id, select, packets, onTrace, onEnd);
+  }
+
+  untrace(id: number): void {
+    this.#tracing.stop(id);
+  }
+
   /**
    * Drains: once the queue has been quiet for a moment (the iptables rule is gone by then), open
    * connections end with reason `shutdown`, held frames get their verdicts, alerts and logs are
    * flushed. Later packets are accepted without rules until the process exits.
    */
   async stop(): Promise<WorkerStats> {
+    this.#tracing.close();
     const start = performance.now();
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     while (performance.now() - Math.max(this.#lastPacket, start) < DRAIN_QUIET_MS && performance.now() - start < DRAIN_MAX_MS) {

@@ -107,6 +107,26 @@ export function serveWorker(port: WorkerPort): void {
         need().setLogLevel(m.level);
         port.send({ type: 'reply', id: m.id, ok: true });
         return;
+      case 'trace': {
+        const { id } = m;
+        need().trace(
+          id,
+          m.select,
+          m.packets,
+          (trace) => {
+            port.send({ type: 'trace', id, trace });
+          },
+          (ended) => {
+            port.send({ type: 'trace-end', id, ended });
+          },
+        );
+        // Tracing from the next packet on: no packet comes between the start and this reply.
+        port.send({ type: 'reply', id, ok: true });
+        return;
+      }
+      case 'untrace':
+        worker?.untrace(m.id);
+        return;
       case 'stop': {
         stopping = true;
         const stats = await need().stop();

@@ -21,6 +21,12 @@ import { createHeartbeat, Stall } from '../watchdog/heartbeat.js';
 import { injectFailure, type WorkerOptions, type WorkerStats } from './queue-worker.ts';
 import { queuePort, socketHolders } from './queue-holder.ts';
 import { reloadHoldMs } from './reload-bounds.ts';
+import type { FrameTrace } from '../../dissectors/trace.ts';
+import type { FlowSelection } from '../trace/flow-selection.ts';
+import type { QueueTraceEnd } from './queue-trace.ts';
+
+/** Why a queue's `ctl trace` ended, as the main thread sees it: the worker's reason, or its exit. */
+export type WorkerTraceEnd = QueueTraceEnd | 'exited';
 
 export interface WorkerHandle {
   readonly queue: number;
@@ -31,6 +37,11 @@ export interface WorkerHandle {
   stats(): Promise<WorkerStats>;
   reload(path: string): Promise<void>;
   setLogLevel(level: Config['logLevel']): Promise<void>;
+  /**
+   * `ctl trace` on this queue: resolves once the worker traces (PAL_ERR_TRACE_BUSY if it traces
+   * already), with the way to stop it; each trace goes to `onTrace`, and `onEnd` is called once.
+   */
+  trace(select: FlowSelection, packets: number, onTrace: (trace: FrameTrace) => void, onEnd: (ended: WorkerTraceEnd) => void): Promise<() => void>;
   /** Drains and closes; resolves with the final counters. */
   stop(): Promise<WorkerStats>;
 }
@@ -41,6 +52,10 @@ export type ParentMessage =
   | { type: 'stats'; id: number }
   | { type: 'reload'; id: number; path: string }
   | { type: 'loglevel'; id: number; level: Config['logLevel'] }
+  /** `ctl trace`: replied to once the worker traces; its traces and its end follow as `trace` and `trace-end`. */
+  | { type: 'trace'; id: number; select: FlowSelection; packets: number }
+  /** Ends the trace started by the `trace` message `id` (no reply: its `trace-end` follows). */
+  | { type: 'untrace'; id: number }
   | { type: 'stop'; id: number };
 
 export interface SerializedError {
@@ -54,6 +69,9 @@ export type ChildMessage =
   | { type: 'report'; message: string }
   /** A worker thread's crafted packet, for the main thread to send. */
   | { type: 'inject'; bytes: Uint8Array }
+  /** A trace of the `ctl trace` started by the `trace` message `id`, and that trace's end. */
+  | { type: 'trace'; id: number; trace: FrameTrace }
+  | { type: 'trace-end'; id: number; ended: QueueTraceEnd }
   | { type: 'reply'; id: number; ok: true; result?: unknown }
   | { type: 'reply'; id: number; ok: false; error: SerializedError };
 
@@ -182,6 +200,8 @@ export class SpawnedWorker implements WorkerHandle {
   #stopping = false;
   #nextId = 1;
   readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** `ctl trace`s running on this worker, by the id of their `trace` message. */
+  readonly #tracing = new Map<number, { onTrace: (trace: FrameTrace) => void; onEnd: (ended: WorkerTraceEnd) => void }>();
   readonly #report: (message: string) => void;
 
   private constructor(options: WorkerOptions, kind: 'thread' | 'process', report: (message: string) => void) {
@@ -263,6 +283,12 @@ export class SpawnedWorker implements WorkerHandle {
           reject(deserializeError(m.error));
         } else if (m.type === 'report') {
           this.#report(m.message);
+        } else if (m.type === 'trace') {
+          this.#tracing.get(m.id)?.onTrace(m.trace);
+        } else if (m.type === 'trace-end') {
+          const t = this.#tracing.get(m.id);
+          this.#tracing.delete(m.id);
+          t?.onEnd(m.ended);
         } else {
           const w = this.#waiting.get(m.id);
           if (w === undefined) return;
@@ -275,6 +301,10 @@ export class SpawnedWorker implements WorkerHandle {
         this.#alive = false;
         for (const w of this.#waiting.values()) w.reject(new Error(`worker for queue ${this.queue} exited`));
         this.#waiting.clear();
+        // Its engine is gone, and its tracer with it; a new worker traces nothing.
+        const traces = [...this.#tracing.values()];
+        this.#tracing.clear();
+        for (const t of traces) t.onEnd('exited');
         if (!booted) {
           reject(new Error(`the worker for queue ${this.queue} exited while starting (${why})`));
           return;
@@ -324,9 +354,11 @@ export class SpawnedWorker implements WorkerHandle {
     }
   }
 
-  #call(message: { type: 'stats' | 'stop' } | { type: 'reload'; path: string } | { type: 'loglevel'; level: Config['logLevel'] }): Promise<unknown> {
+  #call(
+    message: { type: 'stats' | 'stop' } | { type: 'reload'; path: string } | { type: 'loglevel'; level: Config['logLevel'] } | { type: 'trace'; select: FlowSelection; packets: number },
+    id = this.#nextId++,
+  ): Promise<unknown> {
     if (!this.#alive) return Promise.reject(new Error(`the worker for queue ${this.queue} is not running`));
-    const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       this.#child.send({ ...message, id });
@@ -353,6 +385,23 @@ export class SpawnedWorker implements WorkerHandle {
   async setLogLevel(level: Config['logLevel']): Promise<void> {
     await this.#call({ type: 'loglevel', level });
     this.#options = { ...this.#options, config: { ...this.#options.config, logLevel: level } };
+  }
+
+  async trace(select: FlowSelection, packets: number, onTrace: (trace: FrameTrace) => void, onEnd: (ended: WorkerTraceEnd) => void): Promise<() => void> {
+    const id = this.#nextId++;
+    // Before the request: the worker traces from the moment it has it.
+    this.#tracing.set(id, { onTrace, onEnd });
+    try {
+      await this.#call({ type: 'trace', select, packets }, id);
+    } catch (err) {
+      this.#tracing.delete(id);
+      throw err;
+    }
+    const child = this.#child;
+    return () => {
+      // Once ended (its N traces, the worker's exit) there is nothing to stop; a new worker never traced.
+      if (this.#tracing.has(id) && this.#child === child) child.send({ type: 'untrace', id });
+    };
   }
 
   async stop(): Promise<WorkerStats> {
