@@ -4,7 +4,10 @@
  * each way. A request is `{"cmd":"status"|"stats"|"stop"}`,
  * `{"cmd":"reload","rules":"/abs/path.ts"}` (rules optional: the running file again) or
  * `{"cmd":"loglevel","level":"debug"}`; each gets one reply,
- * `{"ok":true,"result":…}` or `{"ok":false,"error":{"code","message"}}`.
+ * `{"ok":true,"result":…}` or `{"ok":false,"error":{"code","message"}}`. One request lasts:
+ * `{"cmd":"trace","select":…,"queue"?,"packets"?,"seconds"?}` streams lines before its reply
+ * (`{"type":"tracing",…}`, then one `{"queue",…trace}` per traced frame) and ends when its
+ * traces came, its time is up or the client goes away (core/inline/trace-requests.ts).
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -13,6 +16,7 @@ import { ctlError, ctlSocketError } from '../errors.ts';
 import { privateDirProblem } from '../private-dir.ts';
 import { send, serve, type CtlHandler } from './control-connection.ts';
 import type { SerializedError } from './workers.ts';
+import type { FlowSelection } from '../trace/flow-selection.ts';
 
 export const DEFAULT_SOCKET = '/run/palisade/palisade.sock';
 
@@ -21,7 +25,17 @@ export type CtlRequest =
   | { cmd: 'stats' }
   | { cmd: 'stop' }
   | { cmd: 'reload'; rules?: string }
-  | { cmd: 'loglevel'; level: string };
+  | { cmd: 'loglevel'; level: string }
+  | TraceRequest;
+
+/** `ctl trace`: the flow, the queue (default: every queue), how many traces (default 10) and for how long at most (default 60 s). */
+export interface TraceRequest {
+  cmd: 'trace';
+  select: FlowSelection;
+  queue?: number;
+  packets?: number;
+  seconds?: number;
+}
 
 export type CtlReply = { ok: true; result?: unknown } | { ok: false; error: SerializedError };
 
@@ -156,44 +170,85 @@ function probe(path: string): Promise<'live' | 'stale' | 'gone' | Error> {
   });
 }
 
-/** Sends one request and waits for its reply (`palisade ctl`). */
-export function request(path: string, req: CtlRequest, timeoutMs: number): Promise<CtlReply> {
+/** What a request streams before its reply (`ctl trace`), and a way to give up waiting (Ctrl-C). */
+export interface RequestOptions {
+  onLine?: (line: Record<string, unknown>) => void;
+  /** Aborted: the connection is closed (palisade stops what it did for it) and the request rejects. */
+  signal?: AbortSignal;
+}
+
+/** Sends one request and waits for its reply (`palisade ctl`); lines before the reply go to `onLine`. */
+export function request(path: string, req: CtlRequest, timeoutMs: number, options: RequestOptions = {}): Promise<CtlReply> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let buffered = '';
+    let done = false;
+    const finish = (f: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      f();
+    };
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(ctlError(`palisade on ${path} did not answer '${req.cmd}' within ${timeoutMs / 1000} s`));
+      finish(() => {
+        reject(ctlError(`palisade on ${path} did not answer '${req.cmd}' within ${timeoutMs / 1000} s`));
+      });
     }, timeoutMs);
+    const onAbort = (): void => {
+      socket.destroy();
+      finish(() => {
+        reject(ctlError(`'${req.cmd}' was interrupted`));
+      });
+    };
+    if (options.signal?.aborted === true) onAbort();
+    options.signal?.addEventListener('abort', onAbort);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       socket.write(`${JSON.stringify(req)}\n`);
     });
     socket.on('data', (chunk: string) => {
       buffered += chunk;
-      const nl = buffered.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      socket.end();
-      try {
-        resolve(JSON.parse(buffered.slice(0, nl)) as CtlReply);
-      } catch {
-        reject(ctlError(`palisade on ${path} sent a reply that is not JSON`));
+      for (let nl = buffered.indexOf('\n'); nl >= 0 && !done; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          socket.destroy();
+          finish(() => {
+            reject(ctlError(`palisade on ${path} sent a reply that is not JSON`));
+          });
+          return;
+        }
+        // The reply has `ok`; what comes before it is the request's stream.
+        if (typeof parsed === 'object' && parsed !== null && 'ok' in parsed) {
+          socket.end();
+          finish(() => {
+            resolve(parsed as CtlReply);
+          });
+          return;
+        }
+        options.onLine?.(parsed as Record<string, unknown>);
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
       const why =
         err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
           ? 'no palisade is running there (start palisade run, or pass the --socket it was given)'
           : err.code === 'EACCES'
             ? 'permission denied (the control socket is for root only)'
             : err.message;
-      reject(ctlError(`cannot reach ${path}: ${why}`));
+      finish(() => {
+        reject(ctlError(`cannot reach ${path}: ${why}`));
+      });
     });
     socket.on('close', () => {
-      clearTimeout(timer);
-      if (!buffered.includes('\n')) reject(ctlError(`palisade on ${path} closed the connection without a reply`));
+      finish(() => {
+        reject(ctlError(`palisade on ${path} closed the connection without a reply`));
+      });
     });
   });
 }

@@ -13,7 +13,9 @@ import { usageError } from '../errors.ts';
 import { injectionWarnings, setUpBridge, type BridgeSetup } from './bridge.ts';
 import { installRules, removeStaleRules, type InstalledRules, type QueueRange } from './iptables.ts';
 import { listenControl, type ControlServer, type CtlRequest } from './control.ts';
+import type { CtlSession } from './control-connection.ts';
 import { SpawnedWorker, type WorkerHandle } from './workers.ts';
+import { TraceRequests } from './trace-requests.ts';
 import type { QueueKernelStats, WorkerOptions, WorkerStats } from './queue-worker.ts';
 
 export interface SuperviseOptions {
@@ -53,6 +55,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     logLevel: config.logLevel,
   };
   const workers: WorkerHandle[] = [];
+  const traces = new TraceRequests(() => workers);
   /** The reload under way: reloads go one at a time, each vetted before any worker loads it. */
   let reloading: Promise<unknown> = Promise.resolve();
   let control: ControlServer | undefined;
@@ -86,7 +89,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     flows: o.flows,
   });
 
-  const handle = async (req: CtlRequest): Promise<unknown> => {
+  const handle = async (req: CtlRequest, session: CtlSession): Promise<unknown> => {
     switch (req.cmd) {
       case 'status':
         return {
@@ -134,6 +137,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         state.logLevel = level;
         return { logLevel: level };
       }
+      case 'trace':
+        return traces.run(req, session);
       case 'stop':
         requestStop();
         return { stopping: true };
