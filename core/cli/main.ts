@@ -9,7 +9,7 @@ Commands:
   check <rules.ts>              type-check and load a rule file
   test [dir…]                   run rule test cases (rules, capture, expect.json)
   run <rules.ts> --queue N      run a rule file inline on NFQUEUE (e.g. on a bridge)
-  ctl <command>                 control a running palisade run: status, stats, reload, loglevel, stop
+  ctl <command>                 control a running palisade run: status, stats, reload, loglevel, trace, stop
 
 Run 'palisade <command> --help' for a command's options.
 Options: -h, --help   -v, --version
