@@ -369,7 +369,7 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       const reply = JSON.parse(json.stdout) as {
         ok: boolean;
         result: {
-          total: { packets: number; bytes: number; accepted: number; dropped: number; injected: number; kernel: QueueKernelStats };
+          total: { packets: number; bytes: number; accepted: number; dropped: number; droppedBy: Record<string, number>; injected: number; kernel: QueueKernelStats };
           queues: unknown[];
           unjudged: number;
         };
@@ -389,6 +389,9 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(total.kernel.queueDropped + total.kernel.userDropped + total.kernel.undelivered + total.kernel.malformed + total.kernel.refused + total.kernel.failures).toBe(0);
       expect(reply.result.unjudged).toBe(0);
       expect(reply.result.total.dropped).toBeGreaterThan(0);
+      // Every drop counted under the kind of its reason: the resets' flows here.
+      expect(Object.values(total.droppedBy).reduce((a, b) => a + b, 0)).toBe(total.dropped);
+      expect(total.droppedBy['flow-action']).toBeGreaterThan(0);
       expect(reply.result.total.injected).toBe(9);
 
       const table = pal.ctl('stats');
@@ -397,6 +400,7 @@ describe.skipIf(!can.ok)(`palisade run inline on a bridge, with real kernel endp
       expect(table.stdout).toMatch(/\n0 +[\d,]+ +[\d.]+ MiB/);
       expect(table.stdout).toMatch(/\nkernel queue +queued +waiting +dropped: queue full +socket full/);
       expect(table.stdout).toContain('let through unjudged by the kernel (fail-open, queue bypass): 0');
+      expect(table.stdout).toMatch(/\ndropped by reason: .*flow-action [\d,]+/);
 
       const status = pal.ctl('status');
       expect(status.stdout).toContain(`rules       ${rules}`);
