@@ -17,10 +17,8 @@ import { OUT_DISCARD, OUT_ENDED, OUT_INJECT, OUT_RELEASE, type Outbox } from '..
 import type { Turn } from '../dissectors/turn.ts';
 import type { Tracer } from './trace/tracer.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
-import { policyReason, type DropReason } from '../dissectors/verdict.ts';
+import { UNNAMED_REASON as UNNAMED, type DropReason } from '../dissectors/verdict.ts';
 
-/** A drop no path named (a bug if seen): counted under its own policy name, never thrown. */
-const UNNAMED: DropReason = policyReason('policy', 'unnamed');
 
 /** Where settled frames go: the output capture in replay, NFQUEUE verdicts inline. */
 export interface EngineOutput {

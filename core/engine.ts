@@ -29,7 +29,7 @@ import { Turn } from '../dissectors/turn.ts';
 import { Tracer, type TraceOptions } from './trace/tracer.ts';
 import { traceLayer } from './trace/layers.ts';
 import { ChecksumPolicy } from './checksums.ts';
-import { ACCEPT, DROP, PENDING, policyReason, type DropReason, type Verdict } from '../dissectors/verdict.ts';
+import { ACCEPT, DROP, PENDING, policyReason, UNNAMED_REASON, type DropReason, type Verdict } from '../dissectors/verdict.ts';
 import { BEAT } from './watchdog/heartbeat.js';
 import { LinkLayer, dissectLink } from '../dissectors/link.ts';
 import { Ipv4Packet, dissectIpv4 } from '../dissectors/ipv4.ts';
@@ -480,7 +480,7 @@ export class Engine {
     }
     // The datagram's verdict applies to every fragment; the output keeps the original frames.
     if (v === DROP) {
-      egress.dropFrames(earlier, pkt.reason ?? UNKNOWN_REASON);
+      egress.dropFrames(earlier, pkt.reason ?? UNNAMED_REASON);
       return DROP;
     }
     // Held for streamed rules: every fragment waits, and goes (or is dropped) with the segment.
@@ -727,8 +727,6 @@ function fragmentReason(anomaly: string): DropReason {
 /** Held when palisade stopped: the datagram could not complete. */
 const FRAGMENT_AT_SHUTDOWN: DropReason = Object.freeze({ kind: 'shutdown', anomaly: 'fragment-incomplete' });
 
-/** A drop no path named (a bug if seen): counted, never thrown. */
-const UNKNOWN_REASON: DropReason = policyReason('policy', 'unknown');
 
 function isRuleSetList(rules: RuleSet | readonly RuleSet[]): rules is readonly RuleSet[] {
   return Array.isArray(rules);

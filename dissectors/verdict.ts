@@ -78,3 +78,6 @@ export function policyReason(kind: 'policy' | 'malformed' | 'fragment' | 'memcap
 
 /** Frames still held when palisade stops. */
 export const SHUTDOWN_REASON: DropReason = Object.freeze({ kind: 'shutdown' });
+
+/** A drop whose path named no reason (a bug if seen): counted under its own policy name, never thrown. */
+export const UNNAMED_REASON: DropReason = policyReason('policy', 'unnamed');

@@ -26,7 +26,7 @@ import { flowResets } from './reset.ts';
 import { forwarded, HoldKeeper, segmentEnd, type HoldCaps, type OpenStreams } from './hold-keeper.ts';
 import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } from './timeouts.ts';
 import { invalidFlags, trackSegment } from './track.ts';
-import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
+import { ACCEPT, DROP, policyReason, UNNAMED_REASON as UNNAMED, type DropReason, type FlowAction } from '../verdict.ts';
 import type { DataTracker } from './segment-data.ts';
 import { OUT_ENDED, Outbox } from '../flow/outbox.ts';
 import { Turn } from '../turn.ts';
@@ -114,8 +114,6 @@ function conflictMode(o: TrackerOptions): number {
 
 /** A midstream packet under `tcp.midstream: drop`: Haka's "no connection found for tcp packet" alert is due. */
 export const NO_CONNECTION_REASON: DropReason = policyReason('policy', 'tcp.midstream', 'tcp-no-connection');
-/** A drop whose path named no reason (a bug if seen). */
-const UNNAMED: DropReason = policyReason('policy', 'unnamed');
 
 /**
  * What one connection's own state costs, counted against the engine memcap: the flow, its two

@@ -13,9 +13,7 @@ import { Turn } from '../turn.ts';
 import { traceFlow } from '../flow/trace-flow.ts';
 import { UdpFlow, type UdpEndReason, type UdpFlowActions } from './flow.ts';
 import { udpConnectionEvents as events } from './events.ts';
-import { ACCEPT, DROP, policyReason, type DropReason, type FlowAction } from '../verdict.ts';
-
-const UNNAMED: DropReason = policyReason('policy', 'unnamed');
+import { ACCEPT, DROP, UNNAMED_REASON as UNNAMED, type DropReason, type FlowAction } from '../verdict.ts';
 
 export { udpConnectionEvents } from './events.ts';
 export { UdpFlow } from './flow.ts';
