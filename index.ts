@@ -10,7 +10,8 @@ import { udpConnectionEvents } from './dissectors/udp-connection/index.ts';
 export { defineRules, flowState } from './core/rules.ts';
 export type { RuleContext, RuleSet, RuleSpec, RuleGroup, RuleGroupSpec, GroupRuleSpec, RuleFunction, StreamedRuleSpec } from './core/rules.ts';
 export { defineFlowDissector, flowEvent } from './core/flow-dissector.ts';
-export type { FlowDissector, FlowDissectorSpec, FlowDissectorEvents, FlowDissectorEmit, FlowEventSpec } from './core/flow-dissector.ts';
+export type { FlowDissector, FlowDissectorSpec, StreamedFlowDissectorSpec, PushFlowDissectorSpec, FlowDissectorHost, DissectorPolicy, FlowDissectorEvents, FlowDissectorEmit, FlowEventSpec } from './core/flow-dissector.ts';
+export type { StreamParser } from './dissectors/tcp-connection/index.ts';
 export type { TcpStream } from './dissectors/tcp-connection/index.ts';
 export type { EventDescriptor, ArgsOf, AnyEvent } from './core/events.ts';
 export type { AlertInput, AlertHandle, AlertRecord, AlertAction, AlertLevel, AlertAddress, AlertFlow } from './core/alert.ts';
@@ -28,6 +29,7 @@ export type { IcmpPacket } from './dissectors/icmp.ts';
 export type { Ipv4Addr, Ipv4Network, Ipv6Addr, Ipv6Network } from './core/addresses.ts';
 export type { TcpFlow, Direction, EndReason, FlowState, Endpoint, DirectionStats, TcpAnomaly, TcpAnomalyKind } from './dissectors/tcp-connection/index.ts';
 export type { FlowRecord } from './dissectors/flow/record.ts';
+export type { AppProto } from './dissectors/flow/types.ts';
 export type { UdpFlow, UdpEndReason } from './dissectors/udp-connection/index.ts';
 
 /** Global engine events. */
@@ -43,3 +45,6 @@ export const icmp = { events: icmpEvents } as const;
 export const tcpConnection = { events: tcpConnectionEvents } as const;
 /** UDP flows: datagrams of one 4-tuple, both directions, until an idle timeout. */
 export const udpConnection = { events: udpConnectionEvents } as const;
+/** HTTP/1.x (RFC 9112): requests, responses, bodies and transactions of every connection that speaks it, on any port. */
+export { http } from './dissectors/http/index.ts';
+export type { HttpRequest, HttpResponse, HttpTransaction, HttpFraming, HttpHeaders, HttpHeader, HttpAnomaly, HttpAnomalyKind } from './dissectors/http/index.ts';

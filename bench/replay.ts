@@ -21,6 +21,7 @@ import rules from './rules.ts';
 import connectionRules from './connection-rules.ts';
 import streamRules from './stream-rules.ts';
 import streamedRules from './streamed-rules.ts';
+import httpRules, { counted } from './http-rules.ts';
 import type { RuleSet } from '../core/rules.ts';
 
 const { values } = parseArgs({
@@ -109,6 +110,11 @@ await measure('small rule set, checksums never', rules, { checksumValidation: 'n
 await measure('connection rule, checksums never', connectionRules, { checksumValidation: 'never' });
 // tcp_connection: every connection tracked, every stream reassembled, a receiveData rule.
 await measure('receiveData rule, checksums auto', streamRules, {});
-await measure('receiveData rule, checksums never', streamRules, { checksumValidation: 'never' });
+const data = await measure('receiveData rule, checksums never', streamRules, { checksumValidation: 'never' });
+// HTTP: the same streams parsed as HTTP/1.1, a rule on every request and on every transaction's end.
+counted.transactions = 0;
+const web = await measure('http rules, checksums never', httpRules, { checksumValidation: 'never' });
+const perPass = counted.transactions / Math.max(3, passes);
+process.stdout.write(`${''.padEnd(34)} ${(perPass / web.seconds / 1e3).toFixed(1)} k transactions/s (${perPass.toLocaleString('en-US')} a pass), ${(web.seconds / data.seconds).toFixed(2)}x the receiveData line's time\n`);
 // Streamed: one async rule per flow and direction reading every stream line by line; packets held until read.
 await measure('streamed rule, checksums never', streamedRules, { checksumValidation: 'never' });

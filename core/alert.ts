@@ -16,6 +16,8 @@ export interface AlertFlow {
   readonly client: { readonly ip: string; readonly port: number };
   readonly server: { readonly ip: string; readonly port: number };
   readonly communityId?: string;
+  /** The protocol a dissector recognised in it: `app_proto` in the record, as eve's. */
+  readonly appProto?: string | null;
 }
 
 export interface AlertInput {
@@ -62,6 +64,8 @@ export interface AlertRecord {
   sources?: { address: string; service?: string }[];
   targets?: { address: string; service?: string }[];
   flow?: { id: number | string; client: { ip: string; port: number }; server: { ip: string; port: number }; communityId?: string };
+  /** The flow's protocol (`http`, `tls`, `dns`…), when a dissector recognised it (eve's `app_proto`). */
+  app_proto?: string;
   start?: number;
   end?: number;
   [extra: string]: unknown;
@@ -94,6 +98,7 @@ export function alertFields(input: AlertInput): Partial<AlertRecord> {
       server: { ip: f.server.ip, port: f.server.port },
       ...(f.communityId === undefined ? {} : { communityId: f.communityId }),
     };
+    if (typeof f.appProto === 'string') out.app_proto = f.appProto;
   }
   if (input.start !== undefined) out.start = seconds(input.start);
   if (input.end !== undefined) out.end = seconds(input.end);

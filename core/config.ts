@@ -8,6 +8,8 @@ import { readBounded } from './io/read-bounded.ts';
 import type { TcpConnectionConfig } from '../dissectors/tcp-connection/index.ts';
 import { tcpAnomalies } from '../dissectors/tcp-connection/anomalies.ts';
 import type { UdpConnectionConfig } from '../dissectors/udp-connection/index.ts';
+import { httpAnomalies } from '../dissectors/http/anomalies.ts';
+import type { HttpConfig } from '../dissectors/http/config.ts';
 
 export interface Config {
   /** `auto` (Suricata's default) checks the first packets and stops when most fail, as offloaded captures do. */
@@ -22,6 +24,7 @@ export interface Config {
   fragments: { timeout: number; maxDatagrams: number; memcap: number };
   tcp: TcpConnectionConfig;
   udp: UdpConnectionConfig;
+  http: HttpConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Bounds on what rules may cost: time per invocation, heap for the engine. */
   rules: { timeoutMs: number; heapLimitMb: number };
@@ -255,6 +258,33 @@ export const configSchema: readonly Leaf[] = [
     default: 60,
     doc: "Seconds a UDP flow may stay idle before it ends (Zeek's udp_inactivity_timeout).",
   },
+  {
+    key: 'http.maxStartLine',
+    kind: 'number',
+    min: 64,
+    max: 1024 * 1024,
+    integer: true,
+    default: 8192,
+    doc: 'Bytes of an HTTP request or status line (Apache\'s LimitRequestLine is 8190); past it, anomaly http-start-line-too-long and parsing of the connection ends.',
+  },
+  {
+    key: 'http.maxHeaderBytes',
+    kind: 'number',
+    min: 256,
+    max: 16 * 1024 * 1024,
+    integer: true,
+    default: 65536,
+    doc: 'Bytes of an HTTP header section, start line included, or of a trailer section. The packets that carry an incomplete header section are held until it is complete, so that a rule can refuse the request before any of it reaches the server; past it, anomaly http-header-too-large and parsing of the connection ends.',
+  },
+  ...Object.entries(httpAnomalies).map(
+    ([kind, entry]): Leaf => ({
+      key: `http.policies.${kind}`,
+      kind: 'enum',
+      values: ['accept', 'drop-flow', 'reset-flow'],
+      default: entry.policy,
+      doc: `Policy for the anomaly http-${kind}: ${entry.doc}`,
+    }),
+  ),
   {
     key: 'logLevel',
     kind: 'enum',

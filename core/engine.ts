@@ -41,6 +41,10 @@ import { FragmentReassembler } from '../dissectors/fragments.ts';
 import { NO_CONNECTION_REASON, FLOW_BYTES, KEPT_FRAME_OVERHEAD, TcpTracker, type KeptFrame } from '../dissectors/tcp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
 import { UdpTracker } from '../dissectors/udp-connection/index.ts';
+import type { Probe, TcpFlow } from '../dissectors/tcp-connection/index.ts';
+import { detectingDissectors, type DissectorPolicy, type FlowDissectorImpl } from './flow-dissector.ts';
+// Built-in protocol dissectors: defined (and so detectable) whether or not a rule file imports them.
+import '../dissectors/http/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 
@@ -120,6 +124,8 @@ export class Engine {
   #needTcp = false;
   #needUdp = false;
   #needIcmp = false;
+  /** Dissectors on by use that some rule listens to: protocol detection turns them on. */
+  #usedDetectors = new Set<FlowDissectorImpl>();
   #needConnections = false;
   #needUdpConnections = false;
 
@@ -159,6 +165,12 @@ export class Engine {
     this.#egress = new Egress(this.#pkt, turn, dispatch, this.stats, this.clock, options.output, passThrough, this.#flowStores, options.onFlow, this.#beat, () => this.#tracer);
     this.#scheduler = new Scheduler(dispatch, turn, this.#log, this.#beat, this.#between, () => this.#closed);
     dispatch.watch = this.#scheduler.watch;
+    this.#scheduler.host = {
+      anomaly: (flow, kind, policy, policyKey) => {
+        this.#dissectorAnomaly(flow, kind, policy, policyKey);
+      },
+      config: this.config,
+    };
 
     const nextId = (): number => this.#nextFlowId++;
     const scheduler = this.#scheduler;
@@ -201,9 +213,39 @@ export class Engine {
     this.#needUdp = used('udp') || this.#needUdpConnections;
     this.#needIcmp = used('icmp');
     this.#needIp = this.#needTcp || this.#needUdp || this.#needIcmp || used('ipv4') || used('ipv6');
+    // Protocol detection: dissectors on by use turn on where their protocol is seen; the others name the flow's protocol.
+    const usedDetectors = new Set(detectingDissectors.filter((d) => Object.values(d.events as Record<string, AnyEvent>).some((ev) => (lists[ev.id]?.length ?? 0) > 0)));
+    this.#usedDetectors = usedDetectors;
+    this.#tracker.probe = this.#needConnections ? this.#probe : null;
+    this.#tracker.probeData = usedDetectors.size > 0;
     // New flows get reassembly (or lose it) as the rules want; open ones keep what they have.
     this.#tracker.rulesChanged(streamed);
     this.#udpTracker.rulesChanged();
+  }
+
+  /** The protocol of a connection from its client's first bytes (app-detect.ts). */
+  readonly #probe: Probe = (flow, head) => {
+    if (flow.appProto !== null) return true;
+    let undecided = false;
+    for (const d of detectingDissectors) {
+      const known = (d.detect as NonNullable<typeof d.detect>)(head);
+      if (known === true) {
+        if (this.#usedDetectors.has(d)) d.enable(flow);
+        else flow.appProto = d.appProto;
+        return true;
+      }
+      if (known === undefined) undecided = true;
+    }
+    return undecided ? undefined : true;
+  };
+
+  /** What push-mode dissectors report their anomalies to: counted, then their policy. */
+  #dissectorAnomaly(flow: TcpFlow, kind: string, policy: DissectorPolicy, policyKey: string): void {
+    this.stats.anomaly(kind);
+    if (policy === 'accept' || flow.verdict !== 0) return;
+    flow.reason ??= policyReason('policy', policyKey, kind);
+    if (policy === 'drop-flow') flow.drop();
+    else flow.reset();
   }
 
   // ---- the packet path ---------------------------------------------------------------------

@@ -7,7 +7,8 @@
 import { defineEvent, type EventDescriptor } from './events.ts';
 import { activeContext } from './rules.ts';
 import { ruleInvalid } from './errors.ts';
-import { tcpConnectionEvents, type Direction, type TcpFlow, type TcpStream } from '../dissectors/tcp-connection/index.ts';
+import type { Config } from './config.ts';
+import { tcpConnectionEvents, type Direction, type StreamParser, type TcpFlow, type TcpStream } from '../dissectors/tcp-connection/index.ts';
 
 const flowEventBrand = Symbol('palisade.flowEvent');
 
@@ -32,16 +33,53 @@ export type FlowDissectorEvents<Ev extends AnyFlowEvents> = { readonly [K in key
 /** What receiveStreamed raises its events with: `emit.command(flow, cmd)`. */
 export type FlowDissectorEmit<Ev extends AnyFlowEvents> = { readonly [K in keyof Ev]: (...args: SpecArgs<Ev[K]>) => void };
 
-export interface FlowDissectorSpec<Ev extends AnyFlowEvents> {
+/** What a push-mode dissector is given beside its events: its anomalies, counted and policed. */
+export interface FlowDissectorHost {
+  /**
+   * Counts the anomaly `<name>-<kind>` in the stats and applies `policy` to the flow:
+   * `drop-flow` drops it, `reset-flow` resets it (the drop reason names the policy's key, `policyKey`).
+   */
+  anomaly(flow: TcpFlow, kind: string, policy: DissectorPolicy, policyKey: string): void;
+  /** The engine's configuration (limits and policies). */
+  readonly config: Config;
+}
+
+/** What an anomaly of a protocol dissector does to its flow. A stream cannot lose one packet without the receiver stalling on it, so there is no drop-packet. */
+export type DissectorPolicy = 'accept' | 'drop-flow' | 'reset-flow';
+
+interface SpecBase<Ev extends AnyFlowEvents> {
   /** Names the dissector: its events are `<name>.<event>`, its errors name it. */
   name: string;
   events: Ev;
+  /** The flow's `appProto` once the dissector is on for it (its name when not given). */
+  appProto?: string;
+  /**
+   * On by use: when a rule listens to one of its events, every connection's first client bytes
+   * are shown to it (as few as have come, up to 64), on any port: true turns the dissector on
+   * for the flow, false does not, undefined asks again with more bytes.
+   */
+  detect?: (head: Buffer) => boolean | undefined;
+}
+
+export interface StreamedFlowDissectorSpec<Ev extends AnyFlowEvents> extends SpecBase<Ev> {
   /**
    * One run per enabled flow and direction, from the direction's first byte to the end of the
    * stream. Bytes it has not read yet hold their packets back, as for streamed rules.
    */
   receiveStreamed: (flow: TcpFlow, stream: TcpStream, direction: Direction, emit: FlowDissectorEmit<Ev>) => Promise<void> | void;
 }
+
+export interface PushFlowDissectorSpec<Ev extends AnyFlowEvents> extends SpecBase<Ev> {
+  /**
+   * Push mode: one parser per enabled flow and direction, made at the direction's first byte and
+   * fed each chunk inside the packet that brought it (stream-parser.ts): no await, no copy. Its
+   * `buffered` bytes hold their packets back until it has judged them. A parser that throws is a
+   * rule error named for the dissector; the flow goes on as bytes.
+   */
+  parser: (flow: TcpFlow, direction: Direction, emit: FlowDissectorEmit<Ev>, host: FlowDissectorHost) => StreamParser;
+}
+
+export type FlowDissectorSpec<Ev extends AnyFlowEvents> = StreamedFlowDissectorSpec<Ev> | PushFlowDissectorSpec<Ev>;
 
 export interface FlowDissector<Ev extends AnyFlowEvents = AnyFlowEvents> {
   readonly name: string;
@@ -57,24 +95,38 @@ export interface FlowDissector<Ev extends AnyFlowEvents = AnyFlowEvents> {
 
 /** @internal how the engine runs a dissector. */
 export interface FlowDissectorImpl extends FlowDissector {
-  readonly receiveStreamed: FlowDissectorSpec<AnyFlowEvents>['receiveStreamed'];
+  readonly appProto: string;
+  readonly receiveStreamed?: StreamedFlowDissectorSpec<AnyFlowEvents>['receiveStreamed'];
+  readonly parser?: PushFlowDissectorSpec<AnyFlowEvents>['parser'];
+  readonly detect?: (head: Buffer) => boolean | undefined;
 }
 
+/** @internal dissectors that detect their protocol by its first bytes, in the order they were defined. */
+export const detectingDissectors: FlowDissectorImpl[] = [];
+
 export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissectorSpec<Ev>): FlowDissector<Ev> {
+  const streamed = 'receiveStreamed' in spec ? spec.receiveStreamed : undefined;
+  const parser = 'parser' in spec ? spec.parser : undefined;
+  if ((streamed === undefined) === (parser === undefined)) throw ruleInvalid(spec.name, 'a flow dissector has either receiveStreamed (read with awaits) or parser (push mode), and one of them');
   const events: Record<string, EventDescriptor> = {};
   for (const key of Object.keys(spec.events)) {
     const ev = defineEvent<readonly unknown[]>('tcpConnection', `${spec.name}.${key}`);
     events[key] = ev;
   }
+  const appProto = spec.appProto ?? spec.name;
   const dissector: FlowDissectorImpl = {
     name: spec.name,
+    appProto,
     events,
-    receiveStreamed: spec.receiveStreamed as FlowDissectorImpl['receiveStreamed'],
+    ...(streamed === undefined ? {} : { receiveStreamed: streamed as FlowDissectorImpl['receiveStreamed'] }),
+    ...(parser === undefined ? {} : { parser: parser as unknown as FlowDissectorImpl['parser'] }),
+    ...(spec.detect === undefined ? {} : { detect: spec.detect }),
     enable(flow) {
       // Kept on the flow: the tracker asks per flow whether its bytes are wanted.
       const list = flow.dissectors;
       if (list === null) flow.dissectors = [dissector];
       else if (!list.includes(dissector)) list.push(dissector);
+      flow.appProto ??= appProto;
     },
     onPort(port) {
       const ctx = activeContext();
@@ -88,6 +140,7 @@ export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissecto
       });
     },
   };
+  if (spec.detect !== undefined) detectingDissectors.push(dissector);
   return dissector as unknown as FlowDissector<Ev>;
 }
 

@@ -7,9 +7,10 @@
 import type { Logger } from 'pino';
 import { ARMED, BEAT } from './watchdog/heartbeat.js';
 import { Dispatch } from './dispatch.ts';
+import { defaultConfig } from './config.ts';
 import type { Turn } from '../dissectors/turn.ts';
-import { dissectorEmitter, enabledDissectors, type FlowDissector } from './flow-dissector.ts';
-import { TcpStream, type Direction, type Hold, type StreamScheduler, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
+import { dissectorEmitter, enabledDissectors, type FlowDissector, type FlowDissectorHost } from './flow-dissector.ts';
+import { ParserFeed, TcpStream, type Direction, type Hold, type StreamParser, type StreamScheduler, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
 
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;
@@ -33,6 +34,8 @@ export class Scheduler implements StreamScheduler {
    */
   readonly #between: () => void;
   readonly #closed: () => boolean;
+  /** What push-mode dissectors report their anomalies to (the engine sets it). */
+  host: FlowDissectorHost = { anomaly: () => undefined, config: defaultConfig() };
 
   constructor(dispatch: Dispatch, turn: Turn, log: Logger, beat: Int32Array, between: () => void, closed: () => boolean) {
     this.#dispatch = dispatch;
@@ -96,9 +99,55 @@ export class Scheduler implements StreamScheduler {
         this.#emitters.set(d, emit);
       }
       const e = emit;
-      this.#run(d.name, flow, hold, (stream) => d.receiveStreamed(flow, stream, direction, e));
+      if (d.parser !== undefined) this.#parse(d.name, flow, hold, () => (d.parser as NonNullable<typeof d.parser>)(flow, direction, e, this.host));
+      else if (d.receiveStreamed !== undefined) this.#run(d.name, flow, hold, (stream) => (d.receiveStreamed as NonNullable<typeof d.receiveStreamed>)(flow, stream, direction, e));
     }
-    if (hold.streams.length === 0) hold.active = false;
+    if (hold.consumers === 0) hold.active = false;
+  }
+
+  /**
+   * A push-mode dissector's parser for one direction, guarded: while it runs its name is the
+   * running rule's (its alerts and a flow action name it); when it throws, that is a rule error
+   * of its name and it gets no more bytes, the flow going on as bytes.
+   */
+  #parse(name: string, flow: TcpFlow, hold: Hold, make: () => StreamParser): void {
+    const dispatch = this.#dispatch;
+    const turn = this.#turn;
+    let feed: ParserFeed | null = null;
+    const guard = (fn: () => void): boolean => {
+      const outer = turn.running;
+      turn.running = name;
+      try {
+        fn();
+        return true;
+      } catch (err) {
+        feed?.stop();
+        dispatch.ruleError(name, err, flow);
+        return false;
+      } finally {
+        turn.running = outer;
+      }
+    };
+    let made: StreamParser | undefined;
+    if (!guard(() => (made = make())) || made === undefined) return;
+    const p: StreamParser = made;
+    const guarded: StreamParser = {
+      data: (chunk, offset) => {
+        guard(() => {
+          p.data(chunk, offset);
+        });
+      },
+      end: (truncated) => {
+        guard(() => {
+          p.end(truncated);
+        });
+      },
+      get buffered() {
+        return p.buffered;
+      },
+    };
+    feed = new ParserFeed(guarded, hold.next);
+    hold.parsers.push(feed);
   }
 
   #run(name: string, flow: TcpFlow, hold: Hold, body: (stream: TcpStream) => Promise<void> | void): void {

@@ -8,6 +8,7 @@ import { i32 } from '../bytes.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
 import { ipv4Text, ipv6TextAt } from '../../core/address-text.ts';
+import type { AppProto } from './types.ts';
 
 export interface Endpoint {
   readonly ip: string;
@@ -33,6 +34,8 @@ export abstract class FlowEndpoints {
   /** @internal */ readonly clientPort: number;
   /** @internal */ readonly serverPort: number;
   readonly #proto: number;
+  /** The protocol a dissector recognised in it (`http`, `tls`, `dns`…), null while none has: `app_proto` in its record and alerts. */
+  appProto: AppProto | null = null;
   #client: Endpoint | null = null;
   #server: Endpoint | null = null;
   #communityId: string | undefined = undefined;

@@ -30,6 +30,8 @@ export interface FlowRecord {
    */
   drop_reason?: DropReason;
   midstream: boolean;
+  /** The protocol a dissector recognised (`http`, `tls`, `dns`, `smtp`…), as eve's `app_proto` and Zeek's `service`; absent when none did. */
+  app_proto?: string;
 }
 
 /** What a finished flow of either protocol has: where it ran and when. */
@@ -39,10 +41,11 @@ export interface RecordedFlow {
   readonly lastTime: number;
   readonly client: { readonly ip: string; readonly port: number };
   readonly server: { readonly ip: string; readonly port: number };
+  readonly appProto: string | null;
 }
 
 /** The fields of a record that each protocol fills in its own way. */
-export type FlowCounts = Omit<FlowRecord, 'ts' | 'uid' | 'id.orig_h' | 'id.orig_p' | 'id.resp_h' | 'id.resp_p' | 'proto' | 'duration'>;
+export type FlowCounts = Omit<FlowRecord, 'ts' | 'uid' | 'id.orig_h' | 'id.orig_p' | 'id.resp_h' | 'id.resp_p' | 'proto' | 'duration' | 'app_proto'>;
 
 /**
  * A finished flow's record, the same head for TCP and UDP (Zeek's conn.log). One object literal
@@ -72,5 +75,6 @@ export function flowRecordOf<P extends FlowRecord['proto']>(flow: RecordedFlow, 
     end_reason: c.end_reason,
     drop_reason: c.drop_reason,
     midstream: c.midstream,
+    app_proto: flow.appProto ?? undefined,
   };
 }

@@ -13,3 +13,10 @@ export interface DirectionStats {
   /** IP bytes (headers included), as Zeek's orig_ip_bytes. */
   readonly ipBytes: number;
 }
+
+/**
+ * The application protocol a flow was recognised as (Suricata's `app_proto`, Zeek's `service`):
+ * set by the dissector that parsed it (`http`, `tls`, `dns`), or by a flow dissector of a rule
+ * file (`smtp` in the samples); null while none has.
+ */
+export type AppProto = 'http' | 'tls' | 'dns' | 'smtp' | (string & {});

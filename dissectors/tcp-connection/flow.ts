@@ -124,6 +124,12 @@ export class TcpFlow extends FlowEndpoints {
    * even when no rule asks for every flow's data. Opaque here: the engine runs them.
    */
   dissectors: object[] | null = null;
+  /** @internal the client's first bytes were shown to protocol detection (app-detect.ts). */
+  probed = false;
+  /** @internal the first client bytes kept while they are too few to tell the protocol. */
+  probeHead: Buffer | null = null;
+  /** @internal the sequence number that continues probeHead. */
+  probeNext = 0;
   /** @internal Zeek history string. */
   history = '';
   /** @internal hash-chain and timeout-list links. */

@@ -117,8 +117,8 @@ export class HoldKeeper implements HoldHost {
    * its direction already wait (order is kept). Returns true when the hold cap's policy drops it.
    */
   hold(flow: TcpFlow, tcp: TcpPacket, hold: Hold, end: number, direction: Direction): boolean {
-    if (hold.floor === Infinity && hold.queue.length === 0) return false;
-    if (end === 0 && hold.queue.length === 0) return false;
+    // Nothing waits, and every consumer is done with its bytes (a push parser judged them in this packet).
+    if (hold.queue.length === 0 && (end === 0 || end <= hold.floor)) return false;
     const frame = this.copyCurrent();
     // Monitor-only mode: nothing is held.
     if (frame === null) return false;
@@ -230,6 +230,15 @@ export class HoldKeeper implements HoldHost {
     if (hold.floor === Infinity) return;
     const trace = this.#turn.trace;
     if (trace !== null) trace.steps.push({ step: 'stream', direction, offset, length: chunk.length });
+    // Push parsers first, on the frame's own bytes: their events are this packet's.
+    const parsers = hold.parsers;
+    if (parsers.length > 0) {
+      let judged = false;
+      for (const p of parsers) if (p.push(chunk, offset)) judged = true;
+      // What they held back and have now judged goes, before this frame.
+      if (judged && hold.queue.length > 0) this.release(hold);
+      if (flow.verdict !== 0 || hold.streams.length === 0) return;
+    }
     const stable = this.#stable(chunk);
     const id = this.#packet.id;
     for (const s of hold.streams) {

@@ -7,6 +7,7 @@
  * bytes a rule had not cleared.
  */
 import type { StreamOwner, TcpStream } from './stream.ts';
+import type { ParserFeed } from './stream-parser.ts';
 import type { TcpFlow } from './flow.ts';
 import type { DropReason } from '../verdict.ts';
 
@@ -63,8 +64,10 @@ export class Hold implements StreamOwner {
   readonly flow: TcpFlow;
   /** The direction it holds: client→server when true. */
   readonly fromClient: boolean;
-  /** One per consumer (streamed rule, enabled flow dissector), started at the direction's first data. */
+  /** One per streamed consumer (streamed rule, flow dissector read with awaits), started at the direction's first data. */
   readonly streams: TcpStream[] = [];
+  /** One per flow dissector in push mode (stream-parser.ts), fed inside the packet. */
+  readonly parsers: ParserFeed[] = [];
   readonly queue: QueuedFrame[] = [];
   /** Bytes of the frames in `queue`. */
   bytes = 0;
@@ -87,6 +90,7 @@ export class Hold implements StreamOwner {
   get floor(): number {
     let c = Infinity;
     for (const s of this.streams) if (s.committed < c) c = s.committed;
+    for (const p of this.parsers) if (p.committed < c) c = p.committed;
     return c;
   }
 
@@ -94,8 +98,19 @@ export class Hold implements StreamOwner {
     this.#host.release(this);
   }
 
+  /** Consumers of either kind. */
+  get consumers(): number {
+    return this.streams.length + this.parsers.length;
+  }
+
   /** Ends every stream: their consumers get the end of stream (truncated: cut short). */
   end(truncated: boolean): void {
+    this.endParsers(truncated);
     for (const s of this.streams) s.end(truncated);
+  }
+
+  /** The push parsers get the end of the stream (before endConnection: what they raise at the end belongs to the connection). */
+  endParsers(truncated: boolean): void {
+    for (const p of this.parsers) p.end(truncated);
   }
 }

@@ -30,6 +30,7 @@ import { ACCEPT, DROP, policyReason, UNNAMED_REASON as UNNAMED, type DropReason,
 import type { DataTracker } from './segment-data.ts';
 import { OUT_ENDED, Outbox } from '../flow/outbox.ts';
 import { Turn } from '../turn.ts';
+import { decided, probeSegment, type Probe } from './app-detect.ts';
 import { traceFlow, traceFlowAfter } from '../flow/trace-flow.ts';
 
 export { tcpConnectionEvents } from './events.ts';
@@ -39,6 +40,8 @@ export { TcpStream } from './stream.ts';
 export type { KeptFrame, Hold } from './hold.ts';
 export { KEPT_FRAME_OVERHEAD } from './hold.ts';
 export type { StreamScheduler } from './stream.ts';
+export { ParserFeed, type StreamParser } from './stream-parser.ts';
+export type { Probe } from './app-detect.ts';
 export { flowRecord } from './flow-log.ts';
 export type { Direction, EndReason, FlowState, Endpoint, DirectionStats } from './flow.ts';
 export type { TcpAnomalyKind, AnomalyPolicy } from './anomalies.ts';
@@ -134,6 +137,10 @@ export class TcpTracker implements FlowActions, DataTracker {
   readonly out = new Outbox();
   /** Frames held for streamed consumers. */
   readonly holding: HoldKeeper;
+  /** Protocol detection (app-detect.ts): set by the engine with the rules, null for none. */
+  probe: Probe | null = null;
+  /** A dissector on by use may be turned on by the probe: flows keep their streams until it has looked. */
+  probeData = false;
   /** Streamed rules exist: every connection's data is streamed (the engine sets it with the rules). */
   streaming = false;
   readonly #events: EventSink;
@@ -303,7 +310,17 @@ export class TcpTracker implements FlowActions, DataTracker {
 
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need
     // reassembly. A flow dissector wants the flows it was enabled on (by newConnection) only.
-    const wantData = (this.#wantData ??= events_.listening(events.receiveData) || events_.listening(events.anomaly)) || this.streamed(flow);
+    const wantAll = (this.#wantData ??= events_.listening(events.receiveData) || events_.listening(events.anomaly));
+    // Which protocol it speaks, from the client's first bytes: a dissector on by use is turned on here.
+    if (!flow.probed && up && this.probe !== null) {
+      const before = probeSegment(flow, tcp, this.probe);
+      // A dissector turned on now reads the stream from its first byte: the ones it has not seen first.
+      if (before !== null && this.streamed(flow)) this.holding.feed(flow, 'up', before, 0);
+      // No dissector wants it after all: its streams, kept while it was probed, stop.
+      if (this.probeData && decided(flow) && !wantAll && !this.streamed(flow)) flow.ignoreData();
+    }
+    // A dissector on by use needs the streams of a flow still probed from their first byte.
+    const wantData = wantAll || this.streamed(flow) || (this.probeData && !flow.probed);
     if (trackSegment(this, flow, tcp, sender, receiver, up, direction, wantData) === DROP || this.#stopped(flow)) return this.#finish(flow, true);
     if (flow.bypassed) return this.#finish(flow, false);
 
@@ -319,7 +336,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     if (ack && receiver.stream !== null && !receiver.ignoreData) data.acknowledge(tcp, receiver);
     if (this.#stopped(flow)) return this.#finish(flow, true);
     const hold = sender.hold;
-    if (hold !== null && hold.active && hold.queue.length + hold.streams.length > 0) {
+    if (hold !== null && hold.active && hold.queue.length + hold.consumers > 0) {
       if (this.holding.hold(flow, tcp, hold, data.freshEnd, direction)) return this.#finish(flow, true);
     }
     return this.#finish(flow, this.#stopped(flow));
@@ -571,6 +588,9 @@ export class TcpTracker implements FlowActions, DataTracker {
     flow.ended = true;
     flow.endReason = reason;
     this.#progress[0] = (this.#progress[0] as number) + 1;
+    // Push parsers see the end first: what they raise at it (a response ended by the close) comes before endConnection.
+    flow.up.hold?.endParsers(false);
+    flow.down.hold?.endParsers(false);
     this.#events.emit(events.endConnection, flow);
     // Streamed consumers get the end of their streams; what they hold goes when they finish.
     flow.up.hold?.end(false);

@@ -1,0 +1,20 @@
+/**
+ * An HTTP/1.x request by its first bytes (Suricata's HTTP probing): a known method and a space.
+ * Only methods servers serve: an unknown token could be any line protocol.
+ */
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT'].map((m) =>
+  Buffer.from(`${m} `, 'latin1'),
+);
+
+/** True for a request line's start, false for anything else, undefined while too few bytes have come to tell. */
+export function looksLikeRequest(head: Buffer): boolean | undefined {
+  let maybe = false;
+  for (const m of METHODS) {
+    const n = Math.min(m.length, head.length);
+    if (head.compare(m, 0, n, 0, n) !== 0) continue;
+    if (n === m.length) return true;
+    maybe = true;
+  }
+  return maybe ? undefined : false;
+}

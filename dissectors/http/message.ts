@@ -1,0 +1,119 @@
+/**
+ * What the HTTP/1.x dissector hands to rules: requests, responses and the transaction that pairs
+ * them (RFC 9112). Objects last as long as a rule keeps them; bodies are not kept (they come as
+ * requestBody / responseBody events).
+ */
+import { HttpHeaders } from './headers.ts';
+import { normalizePath, targetQuery } from './uri.ts';
+
+/**
+ * How the body is delimited (RFC 9112 §6.3): `content-length`, `chunked`, `none` (no body: a
+ * request without either field, a HEAD response, 1xx, 204, 304), `until-close` (a response
+ * delimited by the end of the connection), `invalid` (conflicting or malformed framing: parsing
+ * of the connection ends there).
+ */
+export type HttpFraming = 'content-length' | 'chunked' | 'none' | 'until-close' | 'invalid';
+
+abstract class HttpMessage {
+  /** `HTTP/1.1` or `HTTP/1.0`, as sent. */
+  readonly version: string;
+  readonly headers: HttpHeaders;
+  framing: HttpFraming = 'none';
+  /** The Content-Length that frames the body, when one does. */
+  contentLength: number | null = null;
+  /** The trailer section of a chunked body (RFC 9112 §7.1.2), once it has come. */
+  trailers: HttpHeaders | null = null;
+  /** Stream offset of the start line's first byte. */
+  readonly offset: number;
+  /** Bytes of the start line and header section, the empty line included. */
+  readonly headLength: number;
+  /** Body bytes so far, decoded from chunked. */
+  bodyBytes = 0;
+  /** The whole body has come. */
+  complete = false;
+
+  constructor(version: string, headers: HttpHeaders, offset: number, headLength: number) {
+    this.version = version;
+    this.headers = headers;
+    this.offset = offset;
+    this.headLength = headLength;
+  }
+
+  /** The connection stays open after this message (RFC 9112 §9.3): 1.1 unless `Connection: close`, 1.0 only with `keep-alive`. */
+  get keepAlive(): boolean {
+    const c = this.headers.getAll('connection').join(',').toLowerCase();
+    if (this.version === 'HTTP/1.0') return /(^|[\s,])keep-alive($|[\s,])/.test(c);
+    return !/(^|[\s,])close($|[\s,])/.test(c);
+  }
+}
+
+export class HttpRequest extends HttpMessage {
+  /** As sent (methods are case-sensitive, RFC 9110 §9.1). */
+  readonly method: string;
+  /** The request target as sent (RFC 9112 §3.2). */
+  readonly uri: string;
+  #path: string | undefined = undefined;
+
+  /** @internal */
+  constructor(method: string, uri: string, version: string, headers: HttpHeaders, offset: number, headLength: number) {
+    super(version, headers, offset, headLength);
+    this.method = method;
+    this.uri = uri;
+  }
+
+  /** The target's path as a server resolves it: percent-decoded, dot segments removed, slashes collapsed (uri.ts). */
+  get path(): string {
+    return (this.#path ??= normalizePath(this.uri));
+  }
+
+  /** The target's query, without its `?`, as sent. */
+  get query(): string {
+    return targetQuery(this.uri);
+  }
+
+  /** The Host field's value ('' without one). */
+  get host(): string {
+    return this.headers.get('host') ?? '';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { method: this.method, uri: this.uri, version: this.version, headers: this.headers, framing: this.framing };
+  }
+}
+
+export class HttpResponse extends HttpMessage {
+  readonly status: number;
+  /** The reason phrase, as sent. */
+  readonly reason: string;
+  /**
+   * 1xx but 101 (RFC 9110 §15.2): an interim response, the final one follows for the same
+   * request. 101 Switching Protocols is the last HTTP of the connection: its final response.
+   */
+  readonly interim: boolean;
+  /** The request it answers: null when none was waiting (a picked-up connection). */
+  readonly request: HttpRequest | null;
+
+  /** @internal */
+  constructor(status: number, reason: string, version: string, headers: HttpHeaders, offset: number, headLength: number, request: HttpRequest | null) {
+    super(version, headers, offset, headLength);
+    this.status = status;
+    this.reason = reason;
+    this.interim = status >= 100 && status < 200 && status !== 101;
+    this.request = request;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { status: this.status, reason: this.reason, version: this.version, headers: this.headers, framing: this.framing, interim: this.interim };
+  }
+}
+
+/** One request and its response, for transactionEnd. */
+export interface HttpTransaction {
+  readonly request: HttpRequest | null;
+  /** The final response; null when the connection ended first. */
+  readonly response: HttpResponse | null;
+  /** The 1xx responses before it (100 Continue…). */
+  readonly interim: readonly HttpResponse[];
+  /** Both messages came whole; false when the connection ended (or parsing stopped) first. */
+  readonly complete: boolean;
+}
