@@ -10,41 +10,13 @@ let loaded: typeof X509 | undefined;
 
 export function x509(): typeof X509 {
   if (loaded === undefined) {
-    provideReflectMetadata();
-    loaded = createRequire(import.meta.url)('@peculiar/x509') as typeof X509;
+    const require = createRequire(import.meta.url);
+    // @peculiar/x509 registers its algorithms with tsyringe, which refuses to load without the
+    // Reflect metadata API: the polyfill its authors name, loaded with it and only then.
+    require('reflect-metadata');
+    loaded = require('@peculiar/x509') as typeof X509;
   }
   return loaded;
-}
-
-interface MetadataApi {
-  getMetadata(key: unknown, target: object): unknown;
-  getOwnMetadata(key: unknown, target: object): unknown;
-  defineMetadata(key: unknown, value: unknown, target: object): void;
-}
-
-/**
- * @peculiar/x509 registers its algorithms with tsyringe, which refuses to load unless the
- * Reflect metadata API (the `reflect-metadata` polyfill) is there, and reads only the
- * constructor parameter types that TypeScript decorators would have stored (none here). These
- * three functions are that API, installed only where nothing provides it already.
- */
-function provideReflectMetadata(): void {
-  const api = Reflect as unknown as Partial<MetadataApi>;
-  if (api.getMetadata !== undefined) return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  api.getOwnMetadata = (key, target) => store.get(target)?.get(key);
-  api.getMetadata = (key, target) => {
-    for (let t: object | null = target; t !== null; t = Object.getPrototypeOf(t) as object | null) {
-      const m = store.get(t);
-      if (m?.has(key) === true) return m.get(key);
-    }
-    return undefined;
-  };
-  api.defineMetadata = (key, value, target) => {
-    let m = store.get(target);
-    if (m === undefined) store.set(target, (m = new Map()));
-    m.set(key, value);
-  };
 }
 
 /**
