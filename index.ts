@@ -48,3 +48,6 @@ export const udpConnection = { events: udpConnectionEvents } as const;
 /** HTTP/1.x (RFC 9112): requests, responses, bodies and transactions of every connection that speaks it, on any port. */
 export { http } from './dissectors/http/index.ts';
 export type { HttpRequest, HttpResponse, HttpTransaction, HttpFraming, HttpHeaders, HttpHeader, HttpAnomaly, HttpAnomalyKind } from './dissectors/http/index.ts';
+/** TLS (RFC 8446, 5246): the hellos and TLS 1.2 certificates of every connection that speaks it, on any port, with JA3 and JA4. */
+export { tls } from './dissectors/tls/index.ts';
+export type { ClientHello, ServerHello, TlsCertificate, TlsCertificateChain, TlsExtension, TlsAnomalyEvent, TlsAnomalyKind } from './dissectors/tls/index.ts';

@@ -10,6 +10,8 @@ import { tcpAnomalies } from '../dissectors/tcp-connection/anomalies.ts';
 import type { UdpConnectionConfig } from '../dissectors/udp-connection/index.ts';
 import { httpAnomalies } from '../dissectors/http/anomalies.ts';
 import type { HttpConfig } from '../dissectors/http/config.ts';
+import { tlsAnomalies } from '../dissectors/tls/anomalies.ts';
+import type { TlsConfig } from '../dissectors/tls/config.ts';
 
 export interface Config {
   /** `auto` (Suricata's default) checks the first packets and stops when most fail, as offloaded captures do. */
@@ -25,6 +27,7 @@ export interface Config {
   tcp: TcpConnectionConfig;
   udp: UdpConnectionConfig;
   http: HttpConfig;
+  tls: TlsConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Bounds on what rules may cost: time per invocation, heap for the engine. */
   rules: { timeoutMs: number; heapLimitMb: number };
@@ -283,6 +286,24 @@ export const configSchema: readonly Leaf[] = [
       values: ['accept', 'drop-flow', 'reset-flow'],
       default: entry.policy,
       doc: `Policy for the anomaly http-${kind}: ${entry.doc}`,
+    }),
+  ),
+  {
+    key: 'tls.maxHandshakeBytes',
+    kind: 'number',
+    min: 1024,
+    max: 16 * 1024 * 1024,
+    integer: true,
+    default: 65536,
+    doc: 'Bytes held for one TLS handshake message the dissector reads whole (a ClientHello, a ServerHello, a TLS 1.2 Certificate), record headers included. The packets that carry an incomplete hello are held until it is complete, so that a rule can refuse it before any of it reaches the server; past it, anomaly tls-handshake-too-large and reading of the connection ends.',
+  },
+  ...Object.entries(tlsAnomalies).map(
+    ([kind, doc]): Leaf => ({
+      key: `tls.policies.${kind}`,
+      kind: 'enum',
+      values: ['accept', 'drop-flow', 'reset-flow'],
+      default: 'accept',
+      doc: `Policy for the anomaly tls-${kind}: ${doc}`,
     }),
   ),
   {

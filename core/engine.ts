@@ -45,6 +45,7 @@ import type { Probe, TcpFlow } from '../dissectors/tcp-connection/index.ts';
 import { detectingDissectors, type DissectorPolicy, type FlowDissectorImpl } from './flow-dissector.ts';
 // Built-in protocol dissectors: defined (and so detectable) whether or not a rule file imports them.
 import '../dissectors/http/index.ts';
+import '../dissectors/tls/index.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../dissectors/ethertypes.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../dissectors/ip-protocols.ts';
 

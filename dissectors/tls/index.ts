@@ -12,3 +12,4 @@ export { ja3, ja3s } from './ja3.ts';
 export { ja4 } from './ja4.ts';
 export { isGrease } from './grease.ts';
 export { cipherSuiteName, extensionName, versionName } from './names.ts';
+export { tls, type TlsAnomalyEvent } from './dissector.ts';
