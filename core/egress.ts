@@ -205,7 +205,10 @@ export class Egress {
 
   #ended<F extends TcpFlow | UdpFlow>(flow: F, record: (flow: F, now: number) => FlowRecord): void {
     releaseFlowState(this.#flowStores, flow);
-    this.#stats.connections++;
+    const stats = this.#stats;
+    stats.connections++;
+    const proto = flow.appProto ?? 'none';
+    stats.flowsByProto.set(proto, (stats.flowsByProto.get(proto) ?? 0) + 1);
     // An expiry that ends 50,000 connections at one packet writes 50,000 records before the next.
     this.#progress[0] = (this.#progress[0] as number) + 1;
     this.#onFlow?.(record(flow, this.#clock.now));

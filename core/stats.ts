@@ -19,6 +19,8 @@ export class Stats {
   injected = 0;
   /** Connections that ended (tcp_connection). */
   connections = 0;
+  /** Flows (TCP and UDP) that ended, by the protocol a dissector recognised in them (`none` when none did). */
+  readonly flowsByProto = new Map<string, number>();
   anomalyTotal = 0;
   /** The anomaly counted last: the check a malformed frame failed, for its drop reason. */
   lastAnomaly = '';
@@ -63,6 +65,7 @@ export class Stats {
       ruleTimeouts: this.ruleTimeouts,
       injected: this.injected,
       connections: this.connections,
+      flowsByProto: Object.fromEntries(this.flowsByProto),
       anomalies: this.anomalyTotal,
       anomalyKinds: Object.fromEntries(this.anomalies),
       memory: { rss: process.memoryUsage.rss() },

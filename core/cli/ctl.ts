@@ -9,6 +9,7 @@ import { DEFAULT_TRACE_PACKETS, DEFAULT_TRACE_SECONDS, MAX_TRACE_PACKETS, type T
 import { parseFlowSelection } from '../trace/flow-selection.ts';
 import { renderTrace } from '../trace/render.ts';
 import type { FrameTrace } from '../../dissectors/trace.ts';
+import { printable } from '../printable.ts';
 import { byteSize, count as n } from './figures.ts';
 
 export const ctlHelp = `Usage: palisade ctl <command> [--socket PATH] [--json]
@@ -85,6 +86,8 @@ export function statsTable(result: { uptime: number; queues: WorkerStats[]; tota
   lines.push('', ...table(kernel, rows));
   const by = Object.entries(result.total.droppedBy).filter(([, c]) => c > 0);
   if (by.length > 0) lines.push('', `dropped by reason: ${by.map(([k, c]) => `${k} ${n(c)}`).join(', ')}`);
+  const protos = Object.entries(result.total.flowsByProto).sort((a, b) => b[1] - a[1]);
+  if (protos.length > 0) lines.push(`ended flows by protocol: ${protos.map(([p, c]) => `${printable(p)} ${n(c)}`).join(', ')}`);
   if (result.unjudged !== undefined && result.unjudged !== null) {
     lines.push(`let through unjudged by the kernel (fail-open, queue bypass): ${n(result.unjudged)}`);
   }

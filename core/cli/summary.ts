@@ -10,7 +10,7 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
   const lines = [
     `packets     ${n(stats.packets)} (${byteSize(stats.bytes)}): ${n(stats.accepted)} accepted, ${n(stats.dropped)} dropped${options.passThrough ? ' (pass-through: forwarded anyway)' : ''}, ${n(stats.nonIp)} not IP`,
     ...(stats.dropsByReason.size > 0 ? [`drops by    ${dropDetail(stats)}`] : []),
-    `connections ${n(stats.connections)}`,
+    `connections ${n(stats.connections)}${protoDetail(stats)}`,
     `alerts      ${n(stats.alerts)}`,
     `anomalies   ${n(stats.anomalyTotal)}`,
     `rule errors ${n(stats.ruleErrors)}${ruleErrorDetail(stats)}`,
@@ -28,6 +28,13 @@ export function summary(stats: Stats, seconds: number, options: { passThrough: b
 /** `rule 12, policy 3, memcap 1`: frames dropped by the kind of their reason, in design order. */
 export function dropDetail(stats: Stats): string {
   return DROP_KINDS.filter((k) => stats.dropsByReason.has(k)).map((k) => `${k} ${n(stats.dropsByReason.get(k) ?? 0)}`).join(', ');
+}
+
+/** ` (http 1,200, tls 80, none 3)`: ended flows by the protocol recognised in them, most first; nothing when none was. */
+export function protoDetail(stats: Stats): string {
+  const by = [...stats.flowsByProto].sort((a, b) => b[1] - a[1]);
+  if (by.length === 0 || (by.length === 1 && by[0]?.[0] === 'none')) return '';
+  return ` (${by.map(([p, c]) => `${printable(p)} ${n(c)}`).join(', ')})`;
 }
 
 /** ` (bad-rule 1,230, other 4; 1 stopped by rules.timeoutMs)`: the rules that threw, most first. */

@@ -55,6 +55,8 @@ export interface WorkerStats {
   anomalies: number;
   /** Connections that ended, and those open now. */
   connections: number;
+  /** Ended flows by the protocol recognised in them (`none` when none was). */
+  flowsByProto: Record<string, number>;
   flows: number;
   /** Packets palisade failed on (a bug): given the fail-open or fail-closed verdict. */
   errors: number;
@@ -349,6 +351,7 @@ export class QueueWorker {
       ruleErrors: s.ruleErrors,
       anomalies: s.anomalyTotal,
       connections: s.connections,
+      flowsByProto: Object.fromEntries(s.flowsByProto),
       flows: this.#engine.flows,
       errors: this.#errors,
       restarts: 0,

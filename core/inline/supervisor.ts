@@ -216,12 +216,14 @@ export function total(per: readonly WorkerStats[]): Omit<WorkerStats, 'queue' | 
   const t = { packets: 0, bytes: 0, accepted: 0, dropped: 0, pending: 0, injected: 0, injectFailed: 0, alerts: 0, ruleErrors: 0, anomalies: 0, connections: 0, flows: 0, errors: 0, restarts: 0, rss: 0 };
   const k: QueueKernelStats = { waiting: 0, queueDropped: 0, userDropped: 0, queued: 0, undelivered: 0, batches: 0, verdictMessages: 0, batchVerdicts: 0, sends: 0, malformed: 0, refused: 0, failures: 0 };
   const droppedBy: Partial<Record<DropKind, number>> = {};
+  const flowsByProto: Record<string, number> = {};
   for (const s of per) {
+    for (const [proto, count] of Object.entries(s.flowsByProto)) flowsByProto[proto] = (flowsByProto[proto] ?? 0) + count;
     for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += s[key];
     for (const key of Object.keys(k) as (keyof QueueKernelStats)[]) k[key] += s.kernel[key];
     for (const [kind, count] of Object.entries(s.droppedBy) as [DropKind, number][]) droppedBy[kind] = (droppedBy[kind] ?? 0) + count;
   }
-  return { ...t, droppedBy, kernel: k };
+  return { ...t, droppedBy, flowsByProto, kernel: k };
 }
 
 /**

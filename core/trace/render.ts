@@ -19,7 +19,7 @@ function line(s: TraceStep): string {
     case 'anomaly':
       return `anomaly  ${s.anomaly}`;
     case 'stream':
-      return `stream   ${s.direction} bytes ${s.offset}-${s.offset + s.length} to streamed rules`;
+      return `stream   ${s.direction} bytes ${s.offset}-${s.offset + s.length} to stream readers`;
     case 'held':
       return 'held     for streamed rules';
     case 'released':
