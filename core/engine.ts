@@ -229,7 +229,7 @@ export class Engine {
     if (flow.appProto !== null) return true;
     let undecided = false;
     for (const d of detectingDissectors) {
-      const known = (d.detect as NonNullable<typeof d.detect>)(head);
+      const known = (d.detect as NonNullable<typeof d.detect>)(head, flow);
       if (known === true) {
         if (this.#usedDetectors.has(d)) d.enable(flow);
         else flow.appProto = d.appProto;

@@ -58,7 +58,7 @@ interface SpecBase<Ev extends AnyFlowEvents> {
    * are shown to it (as few as have come, up to 64), on any port: true turns the dissector on
    * for the flow, false does not, undefined asks again with more bytes.
    */
-  detect?: (head: Buffer) => boolean | undefined;
+  detect?: (head: Buffer, flow: TcpFlow) => boolean | undefined;
 }
 
 export interface StreamedFlowDissectorSpec<Ev extends AnyFlowEvents> extends SpecBase<Ev> {
@@ -69,17 +69,20 @@ export interface StreamedFlowDissectorSpec<Ev extends AnyFlowEvents> extends Spe
   receiveStreamed: (flow: TcpFlow, stream: TcpStream, direction: Direction, emit: FlowDissectorEmit<Ev>) => Promise<void> | void;
 }
 
-export interface PushFlowDissectorSpec<Ev extends AnyFlowEvents> extends SpecBase<Ev> {
+export interface PushFlowDissectorSpec<Ev extends AnyFlowEvents, C = undefined> extends SpecBase<Ev> {
+  /** What the two directions' parsers of one connection share (made once, with the first of them), kept on the flow. */
+  connection?: (flow: TcpFlow) => C;
   /**
    * Push mode: one parser per enabled flow and direction, made at the direction's first byte and
    * fed each chunk inside the packet that brought it (stream-parser.ts): no await, no copy. Its
    * `buffered` bytes hold their packets back until it has judged them. A parser that throws is a
    * rule error named for the dissector; the flow goes on as bytes.
    */
-  parser: (flow: TcpFlow, direction: Direction, emit: FlowDissectorEmit<Ev>, host: FlowDissectorHost) => StreamParser;
+  parser: (flow: TcpFlow, direction: Direction, emit: FlowDissectorEmit<Ev>, host: FlowDissectorHost, connection: C) => StreamParser;
 }
 
-export type FlowDissectorSpec<Ev extends AnyFlowEvents> = StreamedFlowDissectorSpec<Ev> | PushFlowDissectorSpec<Ev>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FlowDissectorSpec<Ev extends AnyFlowEvents, C = any> = StreamedFlowDissectorSpec<Ev> | PushFlowDissectorSpec<Ev, C>;
 
 export interface FlowDissector<Ev extends AnyFlowEvents = AnyFlowEvents> {
   readonly name: string;
@@ -97,14 +100,15 @@ export interface FlowDissector<Ev extends AnyFlowEvents = AnyFlowEvents> {
 export interface FlowDissectorImpl extends FlowDissector {
   readonly appProto: string;
   readonly receiveStreamed?: StreamedFlowDissectorSpec<AnyFlowEvents>['receiveStreamed'];
-  readonly parser?: PushFlowDissectorSpec<AnyFlowEvents>['parser'];
-  readonly detect?: (head: Buffer) => boolean | undefined;
+  readonly parser?: PushFlowDissectorSpec<AnyFlowEvents, unknown>['parser'];
+  readonly connection?: (flow: TcpFlow) => unknown;
+  readonly detect?: (head: Buffer, flow: TcpFlow) => boolean | undefined;
 }
 
 /** @internal dissectors that detect their protocol by its first bytes, in the order they were defined. */
 export const detectingDissectors: FlowDissectorImpl[] = [];
 
-export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissectorSpec<Ev>): FlowDissector<Ev> {
+export function defineFlowDissector<Ev extends AnyFlowEvents, C = undefined>(spec: StreamedFlowDissectorSpec<Ev> | PushFlowDissectorSpec<Ev, C>): FlowDissector<Ev> {
   const streamed = 'receiveStreamed' in spec ? spec.receiveStreamed : undefined;
   const parser = 'parser' in spec ? spec.parser : undefined;
   if ((streamed === undefined) === (parser === undefined)) throw ruleInvalid(spec.name, 'a flow dissector has either receiveStreamed (read with awaits) or parser (push mode), and one of them');
@@ -120,12 +124,14 @@ export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissecto
     events,
     ...(streamed === undefined ? {} : { receiveStreamed: streamed as FlowDissectorImpl['receiveStreamed'] }),
     ...(parser === undefined ? {} : { parser: parser as unknown as FlowDissectorImpl['parser'] }),
+    ...('connection' in spec && spec.connection !== undefined ? { connection: spec.connection } : {}),
     ...(spec.detect === undefined ? {} : { detect: spec.detect }),
     enable(flow) {
       // Kept on the flow: the tracker asks per flow whether its bytes are wanted.
       const list = flow.dissectors;
       if (list === null) flow.dissectors = [dissector];
       else if (!list.includes(dissector)) list.push(dissector);
+      else return;
       flow.appProto ??= appProto;
     },
     onPort(port) {
@@ -144,17 +150,36 @@ export function defineFlowDissector<Ev extends AnyFlowEvents>(spec: FlowDissecto
   return dissector as unknown as FlowDissector<Ev>;
 }
 
+/** @internal what a push dissector's parsers share on `flow` (its `connection`), made on first use. */
+export function connectionState(flow: TcpFlow, d: FlowDissectorImpl): unknown {
+  if (d.connection === undefined) return undefined;
+  const list = flow.dissectors ?? [];
+  const i = list.indexOf(d);
+  const states = (flow.dissectorState ??= []);
+  if (states[i] === undefined) states[i] = d.connection(flow);
+  return states[i];
+}
+
 /** @internal the dissectors enabled on a flow. */
 export function enabledDissectors(flow: TcpFlow): readonly FlowDissectorImpl[] {
   return (flow.dissectors ?? []) as FlowDissectorImpl[];
 }
 
-/** @internal the emit object for one dissector, raising its events through `emit`. */
-export function dissectorEmitter(d: FlowDissector, emit: (ev: EventDescriptor, args: readonly unknown[]) => void): Record<string, (...args: unknown[]) => void> {
+/** @internal where a dissector's emit object raises its events (the engine's Dispatch). */
+export interface FlowEventSink {
+  emitFlowEvent(ev: EventDescriptor, a: unknown, b?: unknown, c?: unknown, d?: unknown): void;
+  emitFlowEventArgs(ev: EventDescriptor, args: readonly unknown[]): void;
+}
+
+/** @internal the emit object for one dissector: `emit.command(flow, cmd)` raises `<name>.command`. */
+export function dissectorEmitter(d: FlowDissector, sink: FlowEventSink): Record<string, (...args: unknown[]) => void> {
   const out: Record<string, (...args: unknown[]) => void> = {};
   for (const [key, ev] of Object.entries(d.events as Record<string, EventDescriptor>)) {
-    out[key] = (...args: unknown[]) => {
-      emit(ev, args);
+    // No array per event: up to four arguments go as they are.
+    out[key] = function (a?: unknown, b?: unknown, c?: unknown, d4?: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      if (arguments.length > 4) sink.emitFlowEventArgs(ev, Array.from(arguments as ArrayLike<unknown>));
+      else sink.emitFlowEvent(ev, a, b, c, d4);
     };
   }
   return out;

@@ -44,6 +44,8 @@ export class UdpFlow extends FlowEndpoints {
   bypassed = false;
   /** @internal endConnection has fired. */
   ended = false;
+  /** @internal what the datagram dissector (DNS) keeps for the flow: the queries awaiting an answer. */
+  protocolState: unknown = null;
   /** @internal frame id of the latest datagram: drop() drops the current frame only if it is ours. */
   packetId = 0;
   /** @internal hash-chain and LRU links (flow-table.ts). */

@@ -41,6 +41,8 @@ export class UdpTracker implements UdpFlowActions {
   readonly #nextId: () => number;
   // Asked once: the rule set is fixed by the first packet.
   #wantData: boolean | undefined = undefined;
+  /** What reads each datagram's payload as a protocol (the engine sets it with the rules), null for nothing. */
+  datagram: ((flow: UdpFlow, udp: UdpPacket, up: boolean) => void) | null = null;
 
   /** The rule set changed (ctl reload): whether data is wanted is asked again. */
   rulesChanged(): void {
@@ -135,6 +137,15 @@ export class UdpTracker implements UdpFlowActions {
     if (flow.bypassed) return ACCEPT;
     if ((this.#wantData ??= host.listening(events.receiveData))) {
       host.emit(events.receiveData, flow, udp.payload, up ? 'up' : 'down', offset);
+      if (flow.verdict) {
+        this.#end(flow, 'dropped');
+        return this.#drop(flow);
+      }
+    }
+    // A protocol dissector on datagrams (DNS): after the rules on bytes, as a TCP stream's.
+    const datagram = this.datagram;
+    if (datagram !== null && !this.#packet.dropped) {
+      datagram(flow, udp, up);
       if (flow.verdict) {
         this.#end(flow, 'dropped');
         return this.#drop(flow);
