@@ -119,36 +119,62 @@ export class Dispatch {
     turn.rule = '';
   }
 
-  /** A flow dissector's event, raised from its run: once the flow is dropped, later listeners skip it. */
-  emitFlowEvent(ev: AnyEvent, args: readonly unknown[]): void {
+  /**
+   * A flow dissector's event, raised from its run: once the flow is dropped, later listeners
+   * skip it. Its arguments come as they were given, the flow first (no array made per event).
+   */
+  emitFlowEvent(ev: AnyEvent, a: unknown, b?: unknown, c?: unknown, d?: unknown): void {
     const list = this.lists[ev.id];
     if (list === undefined || list.length === 0) return;
-    const flow = args[0] as TcpFlow | undefined;
+    const flow = a as TcpFlow | undefined;
     const turn = this.#turn;
-    // Read through a call: a listener may drop the flow between two reads.
-    const stopped = (): boolean => flow?.dropped === true || (turn.frame !== null && this.#pkt.dropped);
+    const pkt = this.#pkt;
     // A dropped or reset flow's later events (bytes its dissector had buffered) reach no rule.
-    if (stopped()) return;
+    if (flow?.dropped === true || (turn.frame !== null && pkt.dropped)) return;
     const trace = turn.trace;
-    if (trace !== null) traceEvent(trace, ev, args[0], args[1], args[2], args[3]);
+    if (trace !== null) traceEvent(trace, ev, a, b, c, d);
     const outer = turn.rule;
     for (const l of list) {
       turn.rule = l.name;
       const t0 = trace === null ? 0 : performance.now();
       let ret: unknown;
       try {
-        ret = l.fn(...args);
+        ret = l.fn(a, b, c, d);
       } catch (err) {
         this.ruleError(l.name, err, flow);
         if (trace !== null) ret = thrown(err);
       }
-      if (trace !== null) traceRule(trace, l.name, ret, t0, turn.frame !== null && this.#pkt.dropped);
-      if (stopped()) {
-        if (turn.frame !== null && this.#pkt.dropped && this.#pkt.reason === null) this.#pkt.reason = l.reason;
+      if (trace !== null) traceRule(trace, l.name, ret, t0, turn.frame !== null && pkt.dropped);
+      // Read through a call: a listener may drop the flow or the packet.
+      if (this.#flowStopped(flow)) {
+        if (turn.frame !== null && pkt.dropped && pkt.reason === null) pkt.reason = l.reason;
         break;
       }
     }
     turn.rule = outer;
+  }
+
+  #flowStopped(flow: TcpFlow | undefined): boolean {
+    return flow?.dropped === true || (this.#turn.frame !== null && this.#pkt.dropped);
+  }
+
+  /** A flow dissector's event with more than four arguments. */
+  emitFlowEventArgs(ev: AnyEvent, args: readonly unknown[]): void {
+    const list = this.lists[ev.id];
+    if (list === undefined || list.length === 0) return;
+    const flow = args[0] as TcpFlow | undefined;
+    if (this.#flowStopped(flow)) return;
+    const outer = this.#turn.rule;
+    for (const l of list) {
+      this.#turn.rule = l.name;
+      try {
+        (l.fn)(...args);
+      } catch (err) {
+        this.ruleError(l.name, err, flow);
+      }
+      if (this.#flowStopped(flow)) break;
+    }
+    this.#turn.rule = outer;
   }
 
   /** Haka's group: init, then each rule with `continue` after it; `final` if none stopped it. */

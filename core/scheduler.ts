@@ -9,8 +9,8 @@ import { ARMED, BEAT } from './watchdog/heartbeat.js';
 import { Dispatch } from './dispatch.ts';
 import { defaultConfig } from './config.ts';
 import type { Turn } from '../dissectors/turn.ts';
-import { dissectorEmitter, enabledDissectors, type FlowDissector, type FlowDissectorHost } from './flow-dissector.ts';
-import { ParserFeed, TcpStream, type Direction, type Hold, type StreamParser, type StreamScheduler, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
+import { connectionState, dissectorEmitter, enabledDissectors, type FlowDissector, type FlowDissectorHost, type FlowDissectorImpl } from './flow-dissector.ts';
+import { ParserFeed, TcpStream, type Direction, type Hold, type ParserHost, type StreamParser, type StreamScheduler, type TcpFlow } from '../dissectors/tcp-connection/index.ts';
 
 /** How long settle() waits for a streamed rule that awaits something other than its stream. */
 const SETTLE_LIMIT_MS = 1000;
@@ -93,61 +93,46 @@ export class Scheduler implements StreamScheduler {
     for (const d of enabledDissectors(flow)) {
       let emit = this.#emitters.get(d);
       if (emit === undefined) {
-        emit = dissectorEmitter(d, (ev, args) => {
-          dispatch.emitFlowEvent(ev, args);
-        });
+        emit = dissectorEmitter(d, dispatch);
         this.#emitters.set(d, emit);
       }
       const e = emit;
-      if (d.parser !== undefined) this.#parse(d.name, flow, hold, () => (d.parser as NonNullable<typeof d.parser>)(flow, direction, e, this.host));
+      if (d.parser !== undefined) this.#parse(d, flow, direction, hold, e);
       else if (d.receiveStreamed !== undefined) this.#run(d.name, flow, hold, (stream) => (d.receiveStreamed as NonNullable<typeof d.receiveStreamed>)(flow, stream, direction, e));
     }
     if (hold.consumers === 0) hold.active = false;
   }
 
-  /**
-   * A push-mode dissector's parser for one direction, guarded: while it runs its name is the
-   * running rule's (its alerts and a flow action name it); when it throws, that is a rule error
-   * of its name and it gets no more bytes, the flow going on as bytes.
-   */
-  #parse(name: string, flow: TcpFlow, hold: Hold, make: () => StreamParser): void {
-    const dispatch = this.#dispatch;
-    const turn = this.#turn;
-    let feed: ParserFeed | null = null;
-    const guard = (fn: () => void): boolean => {
+  /** ParserHost: push parsers run under their dissector's name; one that throws is a rule error of that name. */
+  readonly #parsers: ParserHost = {
+    enter: (name) => {
+      const turn = this.#turn;
       const outer = turn.running;
       turn.running = name;
-      try {
-        fn();
-        return true;
-      } catch (err) {
-        feed?.stop();
-        dispatch.ruleError(name, err, flow);
-        return false;
-      } finally {
-        turn.running = outer;
-      }
-    };
-    let made: StreamParser | undefined;
-    if (!guard(() => (made = make())) || made === undefined) return;
-    const p: StreamParser = made;
-    const guarded: StreamParser = {
-      data: (chunk, offset) => {
-        guard(() => {
-          p.data(chunk, offset);
-        });
-      },
-      end: (truncated) => {
-        guard(() => {
-          p.end(truncated);
-        });
-      },
-      get buffered() {
-        return p.buffered;
-      },
-    };
-    feed = new ParserFeed(guarded, hold.next);
-    hold.parsers.push(feed);
+      return outer;
+    },
+    leave: (outer) => {
+      this.#turn.running = outer;
+    },
+    failed: (name, err, flow) => {
+      this.#dispatch.ruleError(name, err, flow);
+    },
+  };
+
+  /** A push-mode dissector's parser for one direction (stream-parser.ts). */
+  #parse(d: FlowDissectorImpl, flow: TcpFlow, direction: Direction, hold: Hold, emit: Record<string, (...args: unknown[]) => void>): void {
+    const host = this.#parsers;
+    const outer = host.enter(d.name);
+    let parser: StreamParser;
+    try {
+      parser = (d.parser as NonNullable<FlowDissectorImpl['parser']>)(flow, direction, emit, this.host, connectionState(flow, d));
+    } catch (err) {
+      host.failed(d.name, err, flow);
+      return;
+    } finally {
+      host.leave(outer);
+    }
+    hold.parsers.push(new ParserFeed(parser, d.name, flow, host, hold.next));
   }
 
   #run(name: string, flow: TcpFlow, hold: Hold, body: (stream: TcpStream) => Promise<void> | void): void {

@@ -19,7 +19,10 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
-export type Report = (kind: HttpAnomalyKind) => void;
+/** Where a head's anomalies go (the parser). */
+export interface Report {
+  report(kind: HttpAnomalyKind): void;
+}
 
 /**
  * Index just past the empty line that ends a head starting at `start`, or -1 when it has not
@@ -51,18 +54,20 @@ function contentEnd(buf: Buffer, start: number, lf: number, bareLf: { seen: bool
   if (lf > start && buf[lf - 1] === CR) return lf - 1;
   if (!bareLf.seen) {
     bareLf.seen = true;
-    report('bare-lf');
+    report.report('bare-lf');
   }
   return lf;
 }
 
-const latin1 = (buf: Buffer, a: number, b: number): string => buf.toString('latin1', a, b);
+function latin1(buf: Buffer, a: number, b: number): string {
+  return buf.toString('latin1', a, b);
+}
 
 /**
  * Reads the header fields from `from` to the empty line ending at `end` (the index past it) into
- * `headers`; `at` is the stream offset of buf[0].
+ * `headers`, whose bytes `buf` is.
  */
-export function parseFields(buf: Buffer, from: number, end: number, at: number, headers: HttpHeaders, bareLf: { seen: boolean }, report: Report): void {
+export function parseFields(buf: Buffer, from: number, end: number, headers: HttpHeaders, bareLf: { seen: boolean }, report: Report): void {
   let ls = from;
   while (ls < end) {
     const lf = lineEnd(buf, ls, end);
@@ -73,34 +78,35 @@ export function parseFields(buf: Buffer, from: number, end: number, at: number, 
     if (first === SP || first === HTAB) {
       // obs-fold (RFC 9112 §5.2): a continuation of the previous value.
       if (headers.length > 0) {
-        report('obs-fold');
-        headers.fold(latin1(buf, skipOws(buf, ls, ce), trimOws(buf, ls, ce)), lf + 1 - ls);
+        report.report('obs-fold');
+        const vs = skipOws(buf, ls, ce);
+        headers.fold(vs, trimOws(buf, vs, ce), lf + 1);
       } else {
-        report('invalid-header');
+        report.report('invalid-header');
       }
       ls = lf + 1;
       continue;
     }
     const colon = buf.indexOf(COLON, ls);
     if (colon < 0 || colon >= ce) {
-      report('invalid-header');
+      report.report('invalid-header');
       ls = lf + 1;
       continue;
     }
     let ne = colon;
     if (buf[ne - 1] === SP || buf[ne - 1] === HTAB) {
-      report('space-before-colon');
+      report.report('space-before-colon');
       while (ne > ls && (buf[ne - 1] === SP || buf[ne - 1] === HTAB)) ne--;
     }
     let token = ne > ls;
     for (let i = ls; token && i < ne; i++) if (TCHAR[buf[i] as number] === 0) token = false;
     if (!token) {
-      report('invalid-header');
+      report.report('invalid-header');
       ls = lf + 1;
       continue;
     }
     const vs = skipOws(buf, colon + 1, ce);
-    headers.add(latin1(buf, ls, ne), latin1(buf, vs, trimOws(buf, vs, ce)), at + ls, lf + 1 - ls);
+    headers.add(ls, ne, vs, trimOws(buf, vs, ce), ls, lf + 1);
     ls = lf + 1;
   }
 }

@@ -40,15 +40,10 @@ const events = {
   anomaly: flowEvent<[flow: TcpFlow, anomaly: HttpAnomaly]>(),
 };
 
-const sessions = new WeakMap<TcpFlow, HttpSession>();
-
 export const http = defineFlowDissector({
   name: 'http',
   events,
   detect: looksLikeRequest,
-  parser: (flow, direction, emit, host) => {
-    let session = sessions.get(flow);
-    if (session === undefined) sessions.set(flow, (session = new HttpSession()));
-    return new HttpParser(flow, direction, session, emit, host, host.config.http);
-  },
+  connection: () => new HttpSession(),
+  parser: (flow, direction, emit, host, session) => new HttpParser(flow, direction, session, emit, host, host.config.http),
 });

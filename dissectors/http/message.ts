@@ -3,7 +3,7 @@
  * them (RFC 9112). Objects last as long as a rule keeps them; bodies are not kept (they come as
  * requestBody / responseBody events).
  */
-import { HttpHeaders } from './headers.ts';
+import type { HttpHeader, HttpHeaders } from './headers.ts';
 import { normalizePath, targetQuery } from './uri.ts';
 
 /**
@@ -21,8 +21,8 @@ abstract class HttpMessage {
   framing: HttpFraming = 'none';
   /** The Content-Length that frames the body, when one does. */
   contentLength: number | null = null;
-  /** The trailer section of a chunked body (RFC 9112 §7.1.2), once it has come. */
-  trailers: HttpHeaders | null = null;
+  /** The trailer fields of a chunked body (RFC 9112 §7.1.2), once they have come; null without any. */
+  trailers: HttpHeader[] | null = null;
   /** Stream offset of the start line's first byte. */
   readonly offset: number;
   /** Bytes of the start line and header section, the empty line included. */

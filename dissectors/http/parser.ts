@@ -9,10 +9,11 @@ import type { Direction, TcpFlow } from '../tcp-connection/flow.ts';
 import type { DissectorPolicy, FlowDissectorHost } from '../../core/flow-dissector.ts';
 import type { HttpConfig } from './config.ts';
 import type { HttpAnomalyKind } from './anomalies.ts';
-import { HttpHeaders } from './headers.ts';
+import { HttpHeaders, type HttpHeader } from './headers.ts';
+import { copyHead } from './head-arena.ts';
 import { HttpRequest, HttpResponse } from './message.ts';
 import { findHeadEnd, lineEnd, parseFields, parseRequestLine, parseStatusLine, skipEmptyLines } from './head.ts';
-import { requestFraming, responseFraming } from './framing.ts';
+import { requestFraming, responseFraming, type Framing } from './framing.ts';
 import { Transaction, type HttpSession } from './session.ts';
 
 /** The dissector's events, as the parser raises them. */
@@ -63,6 +64,9 @@ export class HttpParser implements StreamParser {
   #sawCr = false;
   /** Bytes of the trailer section so far. */
   #trailerBytes = 0;
+  /** Reused per head: whether a bare LF was reported in it, and its framing. */
+  readonly #bareLf = { seen: false };
+  readonly #framing: Framing = { framing: 'none', length: 0 };
 
   constructor(flow: TcpFlow, direction: Direction, session: HttpSession, emit: HttpEmit, host: FlowDissectorHost, config: HttpConfig) {
     this.#flow = flow;
@@ -187,28 +191,32 @@ export class HttpParser implements StreamParser {
   }
 
   /** A complete head in buf[start, end), at stream offset `at` of buf[0]. */
-  #parseHead(buf: Buffer, start: number, end: number, at: number): void {
-    const bareLf = { seen: false };
-    const report = (kind: HttpAnomalyKind): void => this.#anomaly(kind);
+  #parseHead(src: Buffer, start: number, end: number, at: number): void {
     const flow = this.#flow;
-    const first = lineEnd(buf, start, end);
-    if (first - start > this.#config.maxStartLine + 1) {
+    if (lineEnd(src, start, end) - start > this.#config.maxStartLine + 1) {
       this.#anomaly('start-line-too-long');
       this.#stop();
       return;
     }
+    // One copy of the head: the message keeps it, its fields are read from it when asked.
+    const n = end - start;
+    const buf = copyHead(src, start, end);
+    const base = at + start;
+    const bareLf = this.#bareLf;
+    bareLf.seen = false;
+    const framing = this.#framing;
     if (this.#request) {
-      const line = parseRequestLine(buf, start, end, bareLf, report);
+      const line = parseRequestLine(buf, 0, n, bareLf, this);
       if (line === null) {
-        this.#invalidStart(buf, start, end);
+        this.#invalidStart(buf, 0, n);
         return;
       }
-      const headers = new HttpHeaders();
-      parseFields(buf, line.next, end, at, headers, bareLf, report);
-      const req = new HttpRequest(line.method, line.uri, line.version, headers, at + start, end - start);
-      const f = requestFraming(headers, report);
-      req.framing = f.framing;
-      if (f.framing === 'content-length') req.contentLength = f.length;
+      const headers = new HttpHeaders(buf, base);
+      parseFields(buf, line.next, n, headers, bareLf, this);
+      const req = new HttpRequest(line.method, line.uri, line.version, headers, base, n);
+      requestFraming(headers, this, framing);
+      req.framing = framing.framing;
+      if (framing.framing === 'content-length') req.contentLength = framing.length;
       const tx = new Transaction(req);
       this.#session.open.push(tx);
       this.#tx = tx;
@@ -219,16 +227,16 @@ export class HttpParser implements StreamParser {
         this.#stop();
         return;
       }
-      this.#bodyStart(f.framing, f.length);
+      this.#bodyStart(framing.framing, framing.length);
       return;
     }
-    const line = parseStatusLine(buf, start, end, bareLf, report);
+    const line = parseStatusLine(buf, 0, n, bareLf, this);
     if (line === null) {
-      this.#invalidStart(buf, start, end);
+      this.#invalidStart(buf, 0, n);
       return;
     }
-    const headers = new HttpHeaders();
-    parseFields(buf, line.next, end, at, headers, bareLf, report);
+    const headers = new HttpHeaders(buf, base);
+    parseFields(buf, line.next, n, headers, bareLf, this);
     const session = this.#session;
     let tx = session.awaitingResponse();
     if (tx === null) {
@@ -238,10 +246,10 @@ export class HttpParser implements StreamParser {
       session.open.push(tx);
     }
     const req = tx.request;
-    const res = new HttpResponse(line.status, line.reason, line.version, headers, at + start, end - start, req);
-    const f = responseFraming(headers, line.status, req?.method ?? null, report);
-    res.framing = f.framing;
-    if (f.framing === 'content-length') res.contentLength = f.length;
+    const res = new HttpResponse(line.status, line.reason, line.version, headers, base, n, req);
+    responseFraming(headers, line.status, req?.method ?? null, this, framing);
+    res.framing = framing.framing;
+    if (framing.framing === 'content-length') res.contentLength = framing.length;
     if (res.interim) tx.interim.push(res);
     else tx.response = res;
     this.#tx = tx;
@@ -266,7 +274,7 @@ export class HttpParser implements StreamParser {
       this.#state = HEAD;
       return;
     }
-    this.#bodyStart(f.framing, f.length);
+    this.#bodyStart(framing.framing, framing.length);
   }
 
   #invalidStart(buf: Buffer, start: number, end: number): void {
@@ -400,8 +408,14 @@ export class HttpParser implements StreamParser {
       return;
     }
     const msg = this.#message as HttpRequest | HttpResponse;
-    const trailers = (msg.trailers ??= new HttpHeaders());
-    parseFields(buf, start, end, at, trailers, { seen: false }, (kind) => this.#anomaly(kind));
+    // Each trailer line is its own copy: trailers are rare, and come a line at a time.
+    const copy = copyHead(buf, start, end);
+    const trailers = new HttpHeaders(copy, at + start);
+    parseFields(copy, 0, copy.length, trailers, this.#bareLf, this);
+    if (trailers.length > 0) {
+      const h = trailers.at(0) as HttpHeader;
+      (msg.trailers ??= []).push(h);
+    }
   }
 
   // ---- transactions ---------------------------------------------------------------------------
@@ -447,6 +461,11 @@ export class HttpParser implements StreamParser {
     this.#state = DONE;
     this.#len = 0;
     this.#buf = null;
+  }
+
+  /** @internal Report: an anomaly of the head being parsed. */
+  report(kind: HttpAnomalyKind): void {
+    this.#anomaly(kind);
   }
 
   #anomaly(kind: HttpAnomalyKind): void {

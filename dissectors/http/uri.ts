@@ -76,6 +76,7 @@ export function removeDotSegments(path: string): string {
 /** The normalised path of a request target. */
 export function normalizePath(target: string): string {
   const path = targetPath(target);
-  if (path === '') return path;
+  // Most paths are already normal: nothing encoded, no dot segment, no empty one.
+  if (path === '' || (!path.includes('%') && !path.includes('/.') && !path.includes('//'))) return path;
   return removeDotSegments(percentDecode(path));
 }

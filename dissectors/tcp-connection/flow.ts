@@ -124,6 +124,8 @@ export class TcpFlow extends FlowEndpoints {
    * even when no rule asks for every flow's data. Opaque here: the engine runs them.
    */
   dissectors: object[] | null = null;
+  /** @internal what each enabled dissector keeps for the connection, by its index in `dissectors`. */
+  dissectorState: unknown[] | null = null;
   /** @internal the client's first bytes were shown to protocol detection (app-detect.ts). */
   probed = false;
   /** @internal the first client bytes kept while they are too few to tell the protocol. */

@@ -233,10 +233,10 @@ export class HoldKeeper implements HoldHost {
     // Push parsers first, on the frame's own bytes: their events are this packet's.
     const parsers = hold.parsers;
     if (parsers.length > 0) {
-      let judged = false;
-      for (const p of parsers) if (p.push(chunk, offset)) judged = true;
-      // What they held back and have now judged goes, before this frame.
-      if (judged && hold.queue.length > 0) this.release(hold);
+      for (const p of parsers) p.push(chunk, offset);
+      // What waited for these bytes (held back by a parser, or out of order before them) and is now judged goes, before this frame.
+      const q = hold.queue;
+      if (q.length > 0 && (q[0] as (typeof q)[number]).end <= hold.floor) this.release(hold);
       if (flow.verdict !== 0 || hold.streams.length === 0) return;
     }
     const stable = this.#stable(chunk);

@@ -40,7 +40,7 @@ export { TcpStream } from './stream.ts';
 export type { KeptFrame, Hold } from './hold.ts';
 export { KEPT_FRAME_OVERHEAD } from './hold.ts';
 export type { StreamScheduler } from './stream.ts';
-export { ParserFeed, type StreamParser } from './stream-parser.ts';
+export { ParserFeed, type ParserHost, type StreamParser } from './stream-parser.ts';
 export type { Probe } from './app-detect.ts';
 export { flowRecord } from './flow-log.ts';
 export type { Direction, EndReason, FlowState, Endpoint, DirectionStats } from './flow.ts';

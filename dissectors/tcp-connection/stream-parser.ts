@@ -7,6 +7,8 @@
  * reaches the receiver.
  */
 
+import type { TcpFlow } from './flow.ts';
+
 export interface StreamParser {
   /** In-order bytes at stream offset `offset`; `chunk` is a view valid only during the call. */
   data(chunk: Buffer, offset: number): void;
@@ -16,35 +18,66 @@ export interface StreamParser {
   readonly buffered: number;
 }
 
+/**
+ * Who runs the parsers (the engine's scheduler): while one runs its name is the running rule's
+ * (its alerts and the flow actions it takes name it); one that throws is a rule error.
+ */
+export interface ParserHost {
+  /** A parser starts running; returns what ran before it. */
+  enter(name: string): string;
+  leave(outer: string): void;
+  failed(name: string, err: unknown, flow: TcpFlow): void;
+}
+
 /** One parser's place in a Hold: what it has judged, as a TcpStream's `committed`. */
 export class ParserFeed {
   /** Stream offset before which the parser is done (Infinity once it ended or failed). */
   committed: number;
-  readonly parser: StreamParser;
+  readonly #parser: StreamParser;
+  readonly #name: string;
+  readonly #flow: TcpFlow;
+  readonly #host: ParserHost;
 
-  constructor(parser: StreamParser, offset: number) {
-    this.parser = parser;
+  constructor(parser: StreamParser, name: string, flow: TcpFlow, host: ParserHost, offset: number) {
+    this.#parser = parser;
+    this.#name = name;
+    this.#flow = flow;
+    this.#host = host;
     this.committed = offset;
   }
 
-  /** Gives the parser its bytes; true when it judged bytes it had been holding back. */
-  push(chunk: Buffer, offset: number): boolean {
-    if (this.committed === Infinity) return false;
-    const before = this.committed;
-    this.parser.data(chunk, offset);
-    if (this.committed === Infinity) return true;
-    this.committed = offset + chunk.length - this.parser.buffered;
-    return this.committed > before && before < offset;
+  /** Gives the parser its bytes; what it has judged is then all but what it still buffers. */
+  push(chunk: Buffer, offset: number): void {
+    if (this.committed === Infinity) return;
+    const host = this.#host;
+    const outer = host.enter(this.#name);
+    try {
+      this.#parser.data(chunk, offset);
+      this.committed = offset + chunk.length - this.#parser.buffered;
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      host.leave(outer);
+    }
   }
 
   end(truncated: boolean): void {
     if (this.committed === Infinity) return;
     this.committed = Infinity;
-    this.parser.end(truncated);
+    const host = this.#host;
+    const outer = host.enter(this.#name);
+    try {
+      this.#parser.end(truncated);
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      host.leave(outer);
+    }
   }
 
   /** The parser failed (it threw): it holds nothing back and gets no more bytes. */
-  stop(): void {
+  #fail(err: unknown): void {
     this.committed = Infinity;
+    this.#host.failed(this.#name, err, this.#flow);
   }
 }
