@@ -6,6 +6,7 @@ import { engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEven
 import { ipv4Addr, ipv4Network, ipv6Addr, ipv6Network } from './core/addresses.ts';
 import { tcpConnectionEvents } from './dissectors/tcp-connection/index.ts';
 import { udpConnectionEvents } from './dissectors/udp-connection/index.ts';
+import { dnsEvents, inZone, sameName } from './dissectors/dns/index.ts';
 
 export { defineRules, flowState } from './core/rules.ts';
 export type { RuleContext, RuleSet, RuleSpec, RuleGroup, RuleGroupSpec, GroupRuleSpec, RuleFunction, StreamedRuleSpec } from './core/rules.ts';
@@ -51,3 +52,6 @@ export type { HttpRequest, HttpResponse, HttpTransaction, HttpFraming, HttpHeade
 /** TLS (RFC 8446, 5246): the hellos and TLS 1.2 certificates of every connection that speaks it, on any port, with JA3 and JA4. */
 export { tls } from './dissectors/tls/index.ts';
 export type { ClientHello, ServerHello, TlsCertificate, TlsCertificateChain, TlsExtension, TlsAnomalyEvent, TlsAnomalyKind } from './dissectors/tls/index.ts';
+/** DNS (RFC 1035) over UDP and TCP: every query and response, decoded, a response with the query it answers. */
+export const dns = { events: dnsEvents, sameName, inZone } as const;
+export type { DnsMessage, DnsQuestion, DnsRecord, DnsMx, DnsSoa, DnsSrv, DnsCaa, DnsSvcb, DnsOpt, DnsFlow, DnsAnomalyEvent, DnsAnomalyKind } from './dissectors/dns/index.ts';

@@ -12,6 +12,8 @@ import { httpAnomalies } from '../dissectors/http/anomalies.ts';
 import type { HttpConfig } from '../dissectors/http/config.ts';
 import { tlsAnomalies } from '../dissectors/tls/anomalies.ts';
 import type { TlsConfig } from '../dissectors/tls/config.ts';
+import { dnsAnomalies } from '../dissectors/dns/anomalies.ts';
+import type { DnsConfig } from '../dissectors/dns/config.ts';
 
 export interface Config {
   /** `auto` (Suricata's default) checks the first packets and stops when most fail, as offloaded captures do. */
@@ -28,6 +30,7 @@ export interface Config {
   udp: UdpConnectionConfig;
   http: HttpConfig;
   tls: TlsConfig;
+  dns: DnsConfig;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Bounds on what rules may cost: time per invocation, heap for the engine. */
   rules: { timeoutMs: number; heapLimitMb: number };
@@ -304,6 +307,15 @@ export const configSchema: readonly Leaf[] = [
       values: ['accept', 'drop-flow', 'reset-flow'],
       default: 'accept',
       doc: `Policy for the anomaly tls-${kind}: ${doc}`,
+    }),
+  ),
+  ...Object.entries(dnsAnomalies).map(
+    ([kind, doc]): Leaf => ({
+      key: `dns.policies.${kind}`,
+      kind: 'enum',
+      values: ['accept', 'drop-flow', 'reset-flow'],
+      default: 'accept',
+      doc: `Policy for the anomaly dns-${kind} (over UDP \`reset-flow\` drops the flow: a datagram flow has nothing to reset): ${doc}`,
     }),
   ),
   {

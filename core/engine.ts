@@ -40,9 +40,10 @@ import { IcmpPacket, dissectIcmp } from '../dissectors/icmp.ts';
 import { FragmentReassembler } from '../dissectors/fragments.ts';
 import { NO_CONNECTION_REASON, FLOW_BYTES, KEPT_FRAME_OVERHEAD, TcpTracker, type KeptFrame } from '../dissectors/tcp-connection/index.ts';
 import type { FlowRecord } from '../dissectors/flow/record.ts';
-import { UdpTracker } from '../dissectors/udp-connection/index.ts';
+import { UdpFlow, UdpTracker } from '../dissectors/udp-connection/index.ts';
+import { dnsDatagram, dnsEvents, dnsOverTcp, markDnsFlow, type DnsEmit } from '../dissectors/dns/index.ts';
 import type { Probe, TcpFlow } from '../dissectors/tcp-connection/index.ts';
-import { detectingDissectors, type DissectorPolicy, type FlowDissectorImpl } from './flow-dissector.ts';
+import { detectingDissectors, dissectorEmitter, type DissectorPolicy, type FlowDissectorImpl } from './flow-dissector.ts';
 // Built-in protocol dissectors: defined (and so detectable) whether or not a rule file imports them.
 import '../dissectors/http/index.ts';
 import '../dissectors/tls/index.ts';
@@ -209,7 +210,9 @@ export class Engine {
     const used = (layer: Layer): boolean => allEvents().some((ev) => ev.layer === layer && (lists[ev.id]?.length ?? 0) > 0);
     const streamed = this.#dispatch.streamed.length > 0;
     this.#needConnections = used('tcpConnection') || streamed;
-    this.#needUdpConnections = used('udpConnection');
+    const dnsUsed = Object.values(dnsEvents as Record<string, AnyEvent>).some((ev) => (lists[ev.id]?.length ?? 0) > 0);
+    // DNS over UDP: a rule on a DNS event tracks UDP flows too.
+    this.#needUdpConnections = used('udpConnection') || dnsUsed;
     this.#needTcp = used('tcp') || this.#needConnections;
     this.#needUdp = used('udp') || this.#needUdpConnections;
     this.#needIcmp = used('icmp');
@@ -222,6 +225,8 @@ export class Engine {
     // New flows get reassembly (or lose it) as the rules want; open ones keep what they have.
     this.#tracker.rulesChanged(streamed);
     this.#udpTracker.rulesChanged();
+    // Port 53 datagrams: parsed for the rules on DNS, or only named for the flow records.
+    this.#udpTracker.datagram = dnsUsed ? this.#dnsDatagram : this.#needUdpConnections ? this.#markDns : null;
   }
 
   /** The protocol of a connection from its client's first bytes (app-detect.ts). */
@@ -241,13 +246,27 @@ export class Engine {
   };
 
   /** What push-mode dissectors report their anomalies to: counted, then their policy. */
-  #dissectorAnomaly(flow: TcpFlow, kind: string, policy: DissectorPolicy, policyKey: string): void {
+  #dissectorAnomaly(flow: TcpFlow | UdpFlow, kind: string, policy: DissectorPolicy, policyKey: string): void {
     this.stats.anomaly(kind);
-    if (policy === 'accept' || flow.verdict !== 0) return;
+    if (policy === 'accept' || flow.dropped) return;
     flow.reason ??= policyReason('policy', policyKey, kind);
-    if (policy === 'drop-flow') flow.drop();
+    // A UDP flow has nothing to reset: reset-flow drops it.
+    if (policy === 'drop-flow' || flow instanceof UdpFlow) flow.drop();
     else flow.reset();
   }
+
+  /** DNS over UDP (dissectors/dns): its events raised as the TCP dissector's are. */
+  #dnsEmit: DnsEmit | null = null;
+  readonly #dnsDatagram = (flow: UdpFlow, udp: UdpPacket, up: boolean): void => {
+    this.#dnsEmit ??= dissectorEmitter(dnsOverTcp, this.#dispatch) as unknown as DnsEmit;
+    dnsDatagram(flow, udp.payload, up, this.#dnsEmit, this.#dnsAnomaly, this.config.dns);
+  };
+  readonly #dnsAnomaly = (flow: TcpFlow | UdpFlow, kind: string, policy: DissectorPolicy, policyKey: string): void => {
+    this.#dissectorAnomaly(flow, kind, policy, policyKey);
+  };
+  readonly #markDns = (flow: UdpFlow, udp: UdpPacket): void => {
+    markDnsFlow(flow, udp.payload);
+  };
 
   // ---- the packet path ---------------------------------------------------------------------
 
