@@ -131,56 +131,84 @@ function version(buf: Buffer, i: number, end: number): string | null {
   return d === 0x31 ? 'HTTP/1.1' : d === 0x30 ? 'HTTP/1.0' : latin1(buf, i, end);
 }
 
+/** Where the request line's parts are (RFC 9112 §3); the target is decoded when a rule reads it. */
 export interface RequestLine {
   method: string;
-  uri: string;
+  uriStart: number;
+  uriEnd: number;
   version: string;
   /** Index of the first header line. */
   next: number;
 }
 
-/** The request line starting at `start` (RFC 9112 §3): method SP request-target SP HTTP-version. */
-export function parseRequestLine(buf: Buffer, start: number, end: number, bareLf: { seen: boolean }, report: Report): RequestLine | null {
+/** The methods servers serve, as strings made once: most requests' method needs no new one. */
+const KNOWN_METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+
+function methodAt(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  for (const m of KNOWN_METHODS) {
+    if (m.length !== n) continue;
+    let k = 0;
+    while (k < n && buf[start + k] === m.charCodeAt(k)) k++;
+    if (k === n) return m;
+  }
+  return latin1(buf, start, end);
+}
+
+/** The request line starting at `start` into `out` (RFC 9112 §3): method SP request-target SP HTTP-version. False when it does not parse. */
+export function parseRequestLine(buf: Buffer, start: number, end: number, bareLf: { seen: boolean }, report: Report, out: RequestLine): boolean {
   const lf = lineEnd(buf, start, end);
-  if (lf < 0) return null;
+  if (lf < 0) return false;
   const ce = contentEnd(buf, start, lf, bareLf, report);
   let i = start;
   while (i < ce && TCHAR[buf[i] as number] === 1) i++;
-  if (i === start || buf[i] !== SP) return null;
+  if (i === start || buf[i] !== SP) return false;
   const sp1 = i;
   const sp2 = buf.indexOf(SP, sp1 + 1);
-  if (sp2 < 0 || sp2 >= ce || sp2 === sp1 + 1) return null;
+  if (sp2 < 0 || sp2 >= ce || sp2 === sp1 + 1) return false;
   const v = version(buf, sp2 + 1, ce);
-  if (v === null) return null;
-  for (let k = sp1 + 1; k < sp2; k++) if ((buf[k] as number) <= SP || buf[k] === 0x7f) return null;
-  return { method: latin1(buf, start, sp1), uri: latin1(buf, sp1 + 1, sp2), version: v, next: lf + 1 };
+  if (v === null) return false;
+  for (let k = sp1 + 1; k < sp2; k++) if ((buf[k] as number) <= SP || buf[k] === 0x7f) return false;
+  out.method = methodAt(buf, start, sp1);
+  out.uriStart = sp1 + 1;
+  out.uriEnd = sp2;
+  out.version = v;
+  out.next = lf + 1;
+  return true;
 }
 
+/** Where the status line's parts are (RFC 9112 §4); the reason phrase is decoded when read. */
 export interface StatusLine {
   status: number;
-  reason: string;
+  reasonStart: number;
+  reasonEnd: number;
   version: string;
   next: number;
 }
 
-/** The status line starting at `start` (RFC 9112 §4): HTTP-version SP 3DIGIT SP [reason]. */
-export function parseStatusLine(buf: Buffer, start: number, end: number, bareLf: { seen: boolean }, report: Report): StatusLine | null {
+/** The status line starting at `start` into `out` (RFC 9112 §4): HTTP-version SP 3DIGIT SP [reason]. False when it does not parse. */
+export function parseStatusLine(buf: Buffer, start: number, end: number, bareLf: { seen: boolean }, report: Report, out: StatusLine): boolean {
   const lf = lineEnd(buf, start, end);
-  if (lf < 0) return null;
+  if (lf < 0) return false;
   const ce = contentEnd(buf, start, lf, bareLf, report);
-  if (ce - start < 12) return null;
+  if (ce - start < 12) return false;
   const v = version(buf, start, start + 8);
-  if (v === null || buf[start + 8] !== SP) return null;
+  if (v === null || buf[start + 8] !== SP) return false;
   let status = 0;
   for (let k = start + 9; k < start + 12; k++) {
     const d = (buf[k] as number) - 0x30;
-    if (d < 0 || d > 9) return null;
+    if (d < 0 || d > 9) return false;
     status = status * 10 + d;
   }
-  if (status < 100) return null;
+  if (status < 100) return false;
   // "HTTP/1.1 200" with no space nor reason is read as servers read it.
-  if (ce > start + 12 && buf[start + 12] !== SP) return null;
-  return { status, reason: ce > start + 13 ? latin1(buf, start + 13, ce) : '', version: v, next: lf + 1 };
+  if (ce > start + 12 && buf[start + 12] !== SP) return false;
+  out.status = status;
+  out.reasonStart = Math.min(start + 13, ce);
+  out.reasonEnd = ce;
+  out.version = v;
+  out.next = lf + 1;
+  return true;
 }
 
 /** Bytes before a head that are line ends (RFC 9112 §2.2: a server ignores empty lines before a request). */

@@ -96,6 +96,30 @@ export class HttpHeaders implements Iterable<HttpHeader> {
     return this.#buf.toString('latin1', f[i * STRIDE + VS], f[i * STRIDE + VE]);
   }
 
+  /**
+   * The i-th field's value as a decimal number read from its bytes (a Content-Length): -1 when it
+   * is not 1 to 15 digits, -2 when it holds a comma (a list: read it with valueAt).
+   */
+  decimalAt(i: number): number {
+    if (this.#folded?.has(i) === true) return -1;
+    const f = this.#f;
+    const buf = this.#buf;
+    const ve = f[i * STRIDE + VE] as number;
+    let n = 0;
+    let digits = 0;
+    for (let k = f[i * STRIDE + VS] as number; k < ve; k++) {
+      const c = buf[k] as number;
+      if (c === 0x2c) return -2;
+      const d = c - 0x30;
+      if (d < 0 || d > 9 || ++digits > 15) {
+        for (let j = k + 1; j < ve; j++) if (buf[j] === 0x2c) return -2;
+        return -1;
+      }
+      n = n * 10 + d;
+    }
+    return digits === 0 ? -1 : n;
+  }
+
   /** The i-th field, in the order they came. */
   at(i: number): HttpHeader | undefined {
     if (i < 0 || i >= this.length) return undefined;

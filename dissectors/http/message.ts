@@ -50,15 +50,24 @@ abstract class HttpMessage {
 export class HttpRequest extends HttpMessage {
   /** As sent (methods are case-sensitive, RFC 9110 §9.1). */
   readonly method: string;
-  /** The request target as sent (RFC 9112 §3.2). */
-  readonly uri: string;
+  readonly #head: Buffer;
+  readonly #uriStart: number;
+  readonly #uriEnd: number;
+  #uri: string | undefined = undefined;
   #path: string | undefined = undefined;
 
-  /** @internal */
-  constructor(method: string, uri: string, version: string, headers: HttpHeaders, offset: number, headLength: number) {
+  /** @internal `head`: the head's copy, the target at [uriStart, uriEnd) of it. */
+  constructor(method: string, head: Buffer, uriStart: number, uriEnd: number, version: string, headers: HttpHeaders, offset: number, headLength: number) {
     super(version, headers, offset, headLength);
     this.method = method;
-    this.uri = uri;
+    this.#head = head;
+    this.#uriStart = uriStart;
+    this.#uriEnd = uriEnd;
+  }
+
+  /** The request target as sent (RFC 9112 §3.2). */
+  get uri(): string {
+    return (this.#uri ??= this.#head.toString('latin1', this.#uriStart, this.#uriEnd));
   }
 
   /** The target's path as a server resolves it: percent-decoded, dot segments removed, slashes collapsed (uri.ts). */
@@ -83,8 +92,6 @@ export class HttpRequest extends HttpMessage {
 
 export class HttpResponse extends HttpMessage {
   readonly status: number;
-  /** The reason phrase, as sent. */
-  readonly reason: string;
   /**
    * 1xx but 101 (RFC 9110 §15.2): an interim response, the final one follows for the same
    * request. 101 Switching Protocols is the last HTTP of the connection: its final response.
@@ -92,14 +99,24 @@ export class HttpResponse extends HttpMessage {
   readonly interim: boolean;
   /** The request it answers: null when none was waiting (a picked-up connection). */
   readonly request: HttpRequest | null;
+  readonly #head: Buffer;
+  readonly #reasonStart: number;
+  readonly #reasonEnd: number;
 
-  /** @internal */
-  constructor(status: number, reason: string, version: string, headers: HttpHeaders, offset: number, headLength: number, request: HttpRequest | null) {
+  /** @internal `head`: the head's copy, the reason phrase at [reasonStart, reasonEnd) of it. */
+  constructor(status: number, head: Buffer, reasonStart: number, reasonEnd: number, version: string, headers: HttpHeaders, offset: number, headLength: number, request: HttpRequest | null) {
     super(version, headers, offset, headLength);
     this.status = status;
-    this.reason = reason;
     this.interim = status >= 100 && status < 200 && status !== 101;
     this.request = request;
+    this.#head = head;
+    this.#reasonStart = reasonStart;
+    this.#reasonEnd = reasonEnd;
+  }
+
+  /** The reason phrase, as sent. */
+  get reason(): string {
+    return this.#head.toString('latin1', this.#reasonStart, this.#reasonEnd);
   }
 
   toJSON(): Record<string, unknown> {

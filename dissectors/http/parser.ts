@@ -11,8 +11,8 @@ import type { HttpConfig } from './config.ts';
 import type { HttpAnomalyKind } from './anomalies.ts';
 import { HttpHeaders, type HttpHeader } from './headers.ts';
 import { copyHead } from './head-arena.ts';
-import { HttpRequest, HttpResponse } from './message.ts';
-import { findHeadEnd, lineEnd, parseFields, parseRequestLine, parseStatusLine, skipEmptyLines } from './head.ts';
+import { HttpRequest, HttpResponse, type HttpTransaction } from './message.ts';
+import { findHeadEnd, lineEnd, parseFields, parseRequestLine, parseStatusLine, skipEmptyLines, type RequestLine, type StatusLine } from './head.ts';
 import { requestFraming, responseFraming, type Framing } from './framing.ts';
 import { Transaction, type HttpSession } from './session.ts';
 
@@ -22,7 +22,7 @@ export interface HttpEmit {
   response(flow: TcpFlow, response: HttpResponse): void;
   requestBody(flow: TcpFlow, data: Buffer, request: HttpRequest): void;
   responseBody(flow: TcpFlow, data: Buffer, response: HttpResponse): void;
-  transactionEnd(flow: TcpFlow, tx: { request: HttpRequest | null; response: HttpResponse | null; interim: readonly HttpResponse[]; complete: boolean }): void;
+  transactionEnd(flow: TcpFlow, tx: HttpTransaction): void;
   anomaly(flow: TcpFlow, anomaly: { kind: HttpAnomalyKind; direction: Direction }): void;
 }
 
@@ -40,6 +40,16 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** A chunk-size line, extensions included (RFC 9112 §7.1.1 sets no limit; servers cut far below). */
 const MAX_CHUNK_LINE = 4096;
+
+/**
+ * Scratch for the head being parsed, shared by every parser: a head is parsed in one call, and
+ * what its events' rules do cannot start another parse. Per parser they would be four more
+ * objects for each connection's lifetime.
+ */
+const bareLfSeen = { seen: false };
+const framingOut: Framing = { framing: 'none', length: 0 };
+const requestLineOut: RequestLine = { method: '', uriStart: 0, uriEnd: 0, version: '', next: 0 };
+const statusLineOut: StatusLine = { status: 0, reasonStart: 0, reasonEnd: 0, version: '', next: 0 };
 
 export class HttpParser implements StreamParser {
   #state = HEAD;
@@ -64,9 +74,7 @@ export class HttpParser implements StreamParser {
   #sawCr = false;
   /** Bytes of the trailer section so far. */
   #trailerBytes = 0;
-  /** Reused per head: whether a bare LF was reported in it, and its framing. */
-  readonly #bareLf = { seen: false };
-  readonly #framing: Framing = { framing: 'none', length: 0 };
+
 
   constructor(flow: TcpFlow, direction: Direction, session: HttpSession, emit: HttpEmit, host: FlowDissectorHost, config: HttpConfig) {
     this.#flow = flow;
@@ -202,18 +210,18 @@ export class HttpParser implements StreamParser {
     const n = end - start;
     const buf = copyHead(src, start, end);
     const base = at + start;
-    const bareLf = this.#bareLf;
+    const bareLf = bareLfSeen;
     bareLf.seen = false;
-    const framing = this.#framing;
+    const framing = framingOut;
     if (this.#request) {
-      const line = parseRequestLine(buf, 0, n, bareLf, this);
-      if (line === null) {
+      const line = requestLineOut;
+      if (!parseRequestLine(buf, 0, n, bareLf, this, line)) {
         this.#invalidStart(buf, 0, n);
         return;
       }
       const headers = new HttpHeaders(buf, base);
       parseFields(buf, line.next, n, headers, bareLf, this);
-      const req = new HttpRequest(line.method, line.uri, line.version, headers, base, n);
+      const req = new HttpRequest(line.method, buf, line.uriStart, line.uriEnd, line.version, headers, base, n);
       requestFraming(headers, this, framing);
       req.framing = framing.framing;
       if (framing.framing === 'content-length') req.contentLength = framing.length;
@@ -227,11 +235,11 @@ export class HttpParser implements StreamParser {
         this.#stop();
         return;
       }
-      this.#bodyStart(framing.framing, framing.length);
+      this.#bodyStart(req.framing, req.contentLength ?? 0);
       return;
     }
-    const line = parseStatusLine(buf, 0, n, bareLf, this);
-    if (line === null) {
+    const line = statusLineOut;
+    if (!parseStatusLine(buf, 0, n, bareLf, this, line)) {
       this.#invalidStart(buf, 0, n);
       return;
     }
@@ -246,11 +254,11 @@ export class HttpParser implements StreamParser {
       session.open.push(tx);
     }
     const req = tx.request;
-    const res = new HttpResponse(line.status, line.reason, line.version, headers, base, n, req);
+    const res = new HttpResponse(line.status, buf, line.reasonStart, line.reasonEnd, line.version, headers, base, n, req);
     responseFraming(headers, line.status, req?.method ?? null, this, framing);
     res.framing = framing.framing;
     if (framing.framing === 'content-length') res.contentLength = framing.length;
-    if (res.interim) tx.interim.push(res);
+    if (res.interim) tx.addInterim(res);
     else tx.response = res;
     this.#tx = tx;
     this.#message = res;
@@ -274,7 +282,7 @@ export class HttpParser implements StreamParser {
       this.#state = HEAD;
       return;
     }
-    this.#bodyStart(framing.framing, framing.length);
+    this.#bodyStart(res.framing, res.contentLength ?? 0);
   }
 
   #invalidStart(buf: Buffer, start: number, end: number): void {
@@ -411,7 +419,7 @@ export class HttpParser implements StreamParser {
     // Each trailer line is its own copy: trailers are rare, and come a line at a time.
     const copy = copyHead(buf, start, end);
     const trailers = new HttpHeaders(copy, at + start);
-    parseFields(copy, 0, copy.length, trailers, this.#bareLf, this);
+    parseFields(copy, 0, copy.length, trailers, bareLfSeen, this);
     if (trailers.length > 0) {
       const h = trailers.at(0) as HttpHeader;
       (msg.trailers ??= []).push(h);
@@ -440,7 +448,8 @@ export class HttpParser implements StreamParser {
       const tx = open[0] as Transaction;
       if (!tx.requestDone || !tx.responseDone) return;
       open.shift();
-      this.#emit.transactionEnd(this.#flow, { request: tx.request, response: tx.response, interim: tx.interim, complete: true });
+      tx.complete = true;
+      this.#emit.transactionEnd(this.#flow, tx);
     }
   }
 
@@ -449,7 +458,7 @@ export class HttpParser implements StreamParser {
     const open = this.#session.open;
     while (open.length > 0) {
       const tx = open.shift() as Transaction;
-      this.#emit.transactionEnd(this.#flow, { request: tx.request, response: tx.response, interim: tx.interim, complete: false });
+      this.#emit.transactionEnd(this.#flow, tx);
     }
   }
 

@@ -3,16 +3,26 @@
  * order (responses come in that order, RFC 9112 §9.3.2), and whether the connection has left
  * HTTP (an upgrade, a CONNECT tunnel).
  */
-import type { HttpRequest, HttpResponse } from './message.ts';
+import type { HttpRequest, HttpResponse, HttpTransaction } from './message.ts';
 
-export class Transaction {
+const NO_INTERIM: readonly HttpResponse[] = Object.freeze([]);
+
+/** One request and its responses; handed to transactionEnd as it is. */
+export class Transaction implements HttpTransaction {
   request: HttpRequest | null;
   response: HttpResponse | null = null;
-  readonly interim: HttpResponse[] = [];
-  requestDone = false;
-  responseDone = false;
+  /** The 1xx responses, made on the first (most transactions have none). */
+  interim: readonly HttpResponse[] = NO_INTERIM;
+  complete = false;
+  /** @internal */ requestDone = false;
+  /** @internal */ responseDone = false;
   constructor(request: HttpRequest | null) {
     this.request = request;
+  }
+
+  /** @internal */
+  addInterim(res: HttpResponse): void {
+    this.interim = this.interim === NO_INTERIM ? [res] : [...this.interim, res];
   }
 }
 

@@ -23,6 +23,7 @@ import { pickedUpMidstream, TcpState } from './state.ts';
 import { tcpConnectionEvents as events, type TcpAnomaly } from './events.ts';
 import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import { flowResets } from './reset.ts';
+import type { Hold } from './hold.ts';
 import { forwarded, HoldKeeper, segmentEnd, type HoldCaps, type OpenStreams } from './hold-keeper.ts';
 import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } from './timeouts.ts';
 import { invalidFlags, trackSegment } from './track.ts';
@@ -595,6 +596,11 @@ export class TcpTracker implements FlowActions, DataTracker {
     // Streamed consumers get the end of their streams; what they hold goes when they finish.
     flow.up.hold?.end(false);
     flow.down.hold?.end(false);
+    // Holds with only push parsers, done now and holding nothing, go: the flow may stay in the
+    // table for its closing timeout, and what parsed it need not.
+    if (releasable(flow.up.hold)) flow.up.hold = null;
+    if (releasable(flow.down.hold)) flow.down.hold = null;
+    flow.dissectorState = null;
     this.out.push(OUT_ENDED, flow);
     this.#release(flow);
   }
@@ -655,4 +661,9 @@ export class TcpTracker implements FlowActions, DataTracker {
     }
     return table.size === 0;
   }
+}
+
+/** A hold that only push parsers used (they have ended) and that holds no frame. */
+function releasable(hold: Hold | null): boolean {
+  return hold !== null && hold.streams.length === 0 && hold.queue.length === 0;
 }
