@@ -9,6 +9,8 @@
  *     portScan(ctx);
  *     tcpHardening(ctx, { mode: 'block' });
  *   });
+ *
+ * Over the protocol dissectors (docs/protocols.md): httpSmugglingGuard and httpRequestPolicy.
  */
 export { firewall } from './firewall.ts';
 export type { FirewallAllow, FirewallOptions } from './firewall.ts';
@@ -20,5 +22,9 @@ export { keywordReset } from './keyword-reset.ts';
 export type { Keyword, KeywordResetOptions } from './keyword-reset.ts';
 export { tcpHardening, tcpAnomalyRules } from './tcp-hardening.ts';
 export type { HardeningAction, TcpAnomalyRule, TcpHardeningOptions } from './tcp-hardening.ts';
+export { httpSmugglingGuard, httpAnomalyRules } from './http-smuggling-guard.ts';
+export type { HttpSmugglingGuardOptions, HttpAnomalyRule } from './http-smuggling-guard.ts';
+export { httpRequestPolicy } from './http-request-policy.ts';
+export type { HttpRequestPolicyOptions } from './http-request-policy.ts';
 export type { AddressList } from './networks.ts';
 export type { PortList } from './ports.ts';
