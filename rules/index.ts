@@ -10,7 +10,8 @@
  *     tcpHardening(ctx, { mode: 'block' });
  *   });
  *
- * Over the protocol dissectors (docs/protocols.md): httpSmugglingGuard and httpRequestPolicy.
+ * Over the protocol dissectors (docs/protocols.md): httpSmugglingGuard, httpRequestPolicy and
+ * nameList (HTTP hosts, TLS server names, DNS queries).
  */
 export { firewall } from './firewall.ts';
 export type { FirewallAllow, FirewallOptions } from './firewall.ts';
@@ -26,5 +27,8 @@ export { httpSmugglingGuard, httpAnomalyRules } from './http-smuggling-guard.ts'
 export type { HttpSmugglingGuardOptions, HttpAnomalyRule } from './http-smuggling-guard.ts';
 export { httpRequestPolicy } from './http-request-policy.ts';
 export type { HttpRequestPolicyOptions } from './http-request-policy.ts';
+export { nameList } from './name-list.ts';
+export type { NameListOptions, NameListProtocol } from './name-list.ts';
 export type { AddressList } from './networks.ts';
+export type { NameList } from './name-patterns.ts';
 export type { PortList } from './ports.ts';
