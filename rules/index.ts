@@ -10,8 +10,8 @@
  *     tcpHardening(ctx, { mode: 'block' });
  *   });
  *
- * Over the protocol dissectors (docs/protocols.md): httpSmugglingGuard, httpRequestPolicy and
- * nameList (HTTP hosts, TLS server names, DNS queries).
+ * Over the protocol dissectors (docs/protocols.md): httpSmugglingGuard, httpRequestPolicy,
+ * nameList (HTTP hosts, TLS server names, DNS queries) and passiveDns.
  */
 export { firewall } from './firewall.ts';
 export type { FirewallAllow, FirewallOptions } from './firewall.ts';
@@ -29,6 +29,8 @@ export { httpRequestPolicy } from './http-request-policy.ts';
 export type { HttpRequestPolicyOptions } from './http-request-policy.ts';
 export { nameList } from './name-list.ts';
 export type { NameListOptions, NameListProtocol } from './name-list.ts';
+export { passiveDns } from './passive-dns.ts';
+export type { PassiveDnsOptions, PassiveDnsSection } from './passive-dns.ts';
 export type { AddressList } from './networks.ts';
 export type { NameList } from './name-patterns.ts';
 export type { PortList } from './ports.ts';
