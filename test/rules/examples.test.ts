@@ -8,7 +8,18 @@ const examples = readdirSync(new URL('../../docs/examples/', import.meta.url)).f
 
 describe('docs/rules.md examples', () => {
   it('are all here', () => {
-    expect(examples).toEqual(['rules-firewall.ts', 'rules-flow-quota.ts', 'rules-keyword-reset.ts', 'rules-modules.ts', 'rules-port-scan.ts', 'rules-tcp-hardening.ts']);
+    expect(examples).toEqual([
+      'rules-firewall.ts',
+      'rules-flow-quota.ts',
+      'rules-http-request-policy.ts',
+      'rules-http-smuggling-guard.ts',
+      'rules-keyword-reset.ts',
+      'rules-modules.ts',
+      'rules-name-list.ts',
+      'rules-passive-dns.ts',
+      'rules-port-scan.ts',
+      'rules-tcp-hardening.ts',
+    ]);
   });
 
   it.each(examples)('%s installs and runs over a connection', async (file) => {
