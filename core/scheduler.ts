@@ -86,11 +86,17 @@ export class Scheduler implements StreamScheduler {
     });
   };
 
-  /** A direction's first byte: one stream and one run per streamed rule and enabled dissector. */
-  openStreams(flow: TcpFlow, direction: Direction, hold: Hold): void {
+  /**
+   * A direction's first byte: one stream and one run per streamed rule and enabled dissector.
+   * `dissectorsOnly`: the hold is open already (protocol detection decided later), only the
+   * dissectors not reading it yet start.
+   */
+  openStreams(flow: TcpFlow, direction: Direction, hold: Hold, dissectorsOnly = false): void {
     const dispatch = this.#dispatch;
-    for (const r of dispatch.streamed) this.#run(r.name, flow, hold, (stream) => r.fn(flow, stream, direction));
+    if (!dissectorsOnly) for (const r of dispatch.streamed) this.#run(r.name, flow, hold, (stream) => r.fn(flow, stream, direction));
     for (const d of enabledDissectors(flow)) {
+      if (dissectorsOnly && hold.readers.includes(d)) continue;
+      hold.readers.push(d);
       let emit = this.#emitters.get(d);
       if (emit === undefined) {
         emit = dissectorEmitter(d, dispatch);

@@ -14,15 +14,38 @@ import { Hold, heldSize, type KeptFrame, type HoldHost } from './hold.ts';
 import { OUT_DISCARD, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import type { PolicedTcpAnomaly } from './anomalies.ts';
+import { ParserFeed, type ParserHost, type StreamParser } from './stream-parser.ts';
 
 /** What holding needs of the tracker: anomalies with their policies, and dropping a flow. */
 export interface HoldKeeperTracker {
   anomaly(flow: TcpFlow, kind: PolicedTcpAnomaly, direction: Direction, packet?: TcpPacket): boolean;
   drop(flow: TcpFlow): void;
+  /** The flow's bytes go to streamed consumers. */
+  streamed(flow: TcpFlow): boolean;
 }
 
-/** Starts a direction's streamed consumers at its first byte (the engine's streamed rules and flow dissectors). */
-export type OpenStreams = (flow: TcpFlow, direction: Direction, hold: Hold) => void;
+/** Starts a direction's streamed consumers at its first byte (the engine's streamed rules and flow dissectors); `dissectorsOnly` on a hold already open. */
+export type OpenStreams = (flow: TcpFlow, direction: Direction, hold: Hold, dissectorsOnly?: boolean) => void;
+
+/**
+ * Holds a client's first bytes while protocol detection cannot tell yet what they are: a
+ * consumer that judges nothing, so that a request written a byte at a time waits whole for the
+ * dissector detection turns on, and none of it reaches the server before a rule has seen it.
+ */
+class ProbeGate implements StreamParser {
+  buffered = 0;
+  /** The bytes held, copied: the dissectors turned on read them first. */
+  readonly chunks: Buffer[] = [];
+  data(chunk: Buffer): void {
+    this.buffered += chunk.length;
+    this.chunks.push(Buffer.from(chunk));
+  }
+  end(): void {
+    this.buffered = 0;
+  }
+}
+
+const NO_HOST: ParserHost = { enter: () => '', leave: () => undefined, failed: () => undefined };
 
 export interface HoldCaps {
   /** Bytes one direction may hold. */
@@ -48,6 +71,8 @@ export class HoldKeeper implements HoldHost {
   bytes = 0;
   /** Holds with frames queued, for releaseAll(). */
   readonly #holding = new Set<Hold>();
+  /** The gates of the holds detection is waiting on, with what they hold. */
+  readonly #gates = new WeakMap<ParserFeed, { gate: ProbeGate; offset: number }>();
   /** The current frame went into a hold queue (#heldIn's): its verdict waits. */
   #held: KeptFrame | null = null;
   #heldIn: Hold | null = null;
@@ -207,6 +232,58 @@ export class HoldKeeper implements HoldHost {
     hold.bytes -= size;
     this.bytes -= size;
     if (hold.queue.length === 0) this.#holding.delete(hold);
+  }
+
+  /**
+   * Detection needs more of the client's first bytes: its direction is held from them (a gate
+   * in the hold, opened for the streamed consumers already there, if any).
+   */
+  gate(flow: TcpFlow): void {
+    if (!this.#holdFrames) return;
+    let hold = flow.up.hold;
+    if (hold === null) {
+      // The client's stream from its first byte (detection sees only the segments that start it).
+      hold = new Hold(this, flow, true, 0);
+      flow.up.hold = hold;
+      this.#openStreams(flow, 'up', hold);
+      hold.active = true;
+    }
+    if (hold.gate !== null || !hold.active) return;
+    const gate = new ProbeGate();
+    hold.gate = new ParserFeed(gate, '', flow, NO_HOST, hold.next);
+    this.#gates.set(hold.gate, { gate, offset: hold.next });
+    hold.parsers.push(hold.gate);
+  }
+
+  /**
+   * Detection has decided: the dissectors it turned on read the client's stream from its first
+   * byte (`head`, the bytes held so far, at `offset`), and what waited for the decision goes on
+   * to them, or out when none wants it.
+   */
+  decided(flow: TcpFlow, kept: Buffer | null): void {
+    const hold = flow.up.hold;
+    const feed = hold?.gate ?? null;
+    const gated = feed === null ? undefined : this.#gates.get(feed);
+    if (hold === null || feed === null || gated === undefined) {
+      // Nothing was held (a first segment that told, or monitor only): the bytes detection kept, from the stream's start.
+      if (kept !== null && this.#tracker.streamed(flow)) this.feed(flow, 'up', kept, 0);
+      return;
+    }
+    this.#gates.delete(feed);
+    hold.gate = null;
+    hold.parsers.splice(hold.parsers.indexOf(feed), 1);
+    if (!hold.active) return;
+    const head = gated.gate.chunks.length === 0 ? null : Buffer.concat(gated.gate.chunks);
+    const offset = gated.offset;
+    const before = hold.parsers.length;
+    const next = hold.next;
+    // New parsers start where the held bytes do, and read them first.
+    hold.next = offset;
+    this.#openStreams(flow, 'up', hold, true);
+    hold.next = next;
+    if (head !== null) for (let i = before; i < hold.parsers.length; i++) (hold.parsers[i] as ParserFeed).push(head, offset);
+    if (hold.consumers === 0) hold.active = false;
+    if (hold.queue.length > 0) this.release(hold);
   }
 
   /** In-order bytes for the streamed consumers of one direction (from the data sink). */

@@ -68,6 +68,10 @@ export class Hold implements StreamOwner {
   readonly streams: TcpStream[] = [];
   /** One per flow dissector in push mode (stream-parser.ts), fed inside the packet. */
   readonly parsers: ParserFeed[] = [];
+  /** While protocol detection waits for more of the client's first bytes: the consumer that holds them (hold-keeper.ts). */
+  gate: ParserFeed | null = null;
+  /** The dissectors reading this direction (opaque here, as TcpFlow.dissectors). */
+  readonly readers: object[] = [];
   readonly queue: QueuedFrame[] = [];
   /** Bytes of the frames in `queue`. */
   bytes = 0;
@@ -111,6 +115,9 @@ export class Hold implements StreamOwner {
 
   /** The push parsers get the end of the stream (before endConnection: what they raise at the end belongs to the connection). */
   endParsers(truncated: boolean): void {
+    if (this.parsers.length === 0) return;
     for (const p of this.parsers) p.end(truncated);
+    // What they were holding back (an incomplete head) is theirs no more.
+    if (this.queue.length > 0) this.#host.release(this);
   }
 }

@@ -226,7 +226,7 @@ export class TcpTracker implements FlowActions, DataTracker {
 
   /** DataTracker: this flow's bytes go to streamed consumers: streamed rules, or a dissector enabled on it. */
   streamed(flow: TcpFlow): boolean {
-    return this.streaming || flow.dissectors !== null;
+    return this.streaming || flow.dissectors !== null || (flow.up.hold?.gate ?? null) !== null;
   }
 
   /** Handles one segment: ACCEPT or DROP (the packet's reason says why). */
@@ -314,11 +314,16 @@ export class TcpTracker implements FlowActions, DataTracker {
     const wantAll = (this.#wantData ??= events_.listening(events.receiveData) || events_.listening(events.anomaly));
     // Which protocol it speaks, from the client's first bytes: a dissector on by use is turned on here.
     if (!flow.probed && up && this.probe !== null) {
-      const before = probeSegment(flow, tcp, this.probe);
-      // A dissector turned on now reads the stream from its first byte: the ones it has not seen first.
-      if (before !== null && this.streamed(flow)) this.holding.feed(flow, 'up', before, 0);
-      // No dissector wants it after all: its streams, kept while it was probed, stop.
-      if (this.probeData && decided(flow) && !wantAll && !this.streamed(flow)) flow.ignoreData();
+      const kept = probeSegment(flow, tcp, this.probe);
+      if (decided(flow)) {
+        // A dissector turned on now reads the stream from its first byte; what waited for the decision goes on.
+        this.holding.decided(flow, kept);
+        // No dissector wants it after all: its streams, kept while it was probed, stop.
+        if (this.probeData && !wantAll && !this.streamed(flow)) flow.ignoreData();
+      } else if (this.probeData && flow.probeHead !== null) {
+        // Too few bytes to tell: they wait (a request written a byte at a time leaves nothing before its rule).
+        this.holding.gate(flow);
+      }
     }
     // A dissector on by use needs the streams of a flow still probed from their first byte.
     const wantData = wantAll || this.streamed(flow) || (this.probeData && !flow.probed);
