@@ -71,8 +71,6 @@ export class HoldKeeper implements HoldHost {
   bytes = 0;
   /** Holds with frames queued, for releaseAll(). */
   readonly #holding = new Set<Hold>();
-  /** The gates of the holds detection is waiting on, with what they hold. */
-  readonly #gates = new WeakMap<ParserFeed, { gate: ProbeGate; offset: number }>();
   /** The current frame went into a hold queue (#heldIn's): its verdict waits. */
   #held: KeptFrame | null = null;
   #heldIn: Hold | null = null;
@@ -250,9 +248,9 @@ export class HoldKeeper implements HoldHost {
     }
     if (hold.gate !== null || !hold.active) return;
     const gate = new ProbeGate();
-    hold.gate = new ParserFeed(gate, '', flow, NO_HOST, hold.next);
-    this.#gates.set(hold.gate, { gate, offset: hold.next });
-    hold.parsers.push(hold.gate);
+    const feed = new ParserFeed(gate, '', flow, NO_HOST, hold.next);
+    hold.gate = { feed, chunks: gate.chunks, offset: hold.next };
+    hold.parsers.push(feed);
   }
 
   /**
@@ -262,18 +260,16 @@ export class HoldKeeper implements HoldHost {
    */
   decided(flow: TcpFlow, kept: Buffer | null): void {
     const hold = flow.up.hold;
-    const feed = hold?.gate ?? null;
-    const gated = feed === null ? undefined : this.#gates.get(feed);
-    if (hold === null || feed === null || gated === undefined) {
+    const gated = hold?.gate ?? null;
+    if (hold === null || gated === null) {
       // Nothing was held (a first segment that told, or monitor only): the bytes detection kept, from the stream's start.
       if (kept !== null && this.#tracker.streamed(flow)) this.feed(flow, 'up', kept, 0);
       return;
     }
-    this.#gates.delete(feed);
     hold.gate = null;
-    hold.parsers.splice(hold.parsers.indexOf(feed), 1);
+    hold.parsers.splice(hold.parsers.indexOf(gated.feed), 1);
     if (!hold.active) return;
-    const head = gated.gate.chunks.length === 0 ? null : Buffer.concat(gated.gate.chunks);
+    const head = gated.chunks.length === 0 ? null : Buffer.concat(gated.chunks);
     const offset = gated.offset;
     const before = hold.parsers.length;
     const next = hold.next;

@@ -60,6 +60,13 @@ export interface HoldHost {
   release(hold: Hold): void;
 }
 
+/** What a gate holds (hold-keeper.ts): its place among the parsers, and the bytes, from `offset`. */
+export interface HoldGate {
+  readonly feed: ParserFeed;
+  readonly chunks: readonly Buffer[];
+  readonly offset: number;
+}
+
 export class Hold implements StreamOwner {
   readonly flow: TcpFlow;
   /** The direction it holds: client→server when true. */
@@ -69,7 +76,7 @@ export class Hold implements StreamOwner {
   /** One per flow dissector in push mode (stream-parser.ts), fed inside the packet. */
   readonly parsers: ParserFeed[] = [];
   /** While protocol detection waits for more of the client's first bytes: the consumer that holds them (hold-keeper.ts). */
-  gate: ParserFeed | null = null;
+  gate: HoldGate | null = null;
   /** The dissectors reading this direction (opaque here, as TcpFlow.dissectors). */
   readonly readers: object[] = [];
   readonly queue: QueuedFrame[] = [];
