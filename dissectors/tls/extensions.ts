@@ -27,7 +27,7 @@ export interface TlsExtension {
   length: number;
 }
 
-/** @internal An extension and where its data sits in the message body. */
+/** An extension and where its data sits in the message body (internal to the TLS readers). */
 export interface ExtensionAt {
   type: number;
   off: number;
