@@ -188,7 +188,14 @@ export interface RstTemplate {
  * §3.10.7.3); `synSeq` is the SYN's sequence number when the tracker has not recorded it yet.
  */
 export function flowResets(flow: TcpFlow, t: RstTemplate, up: boolean, synSeq: number, out: Outbox): void {
-  const link = { frame: t.frame, linkType: t.linkType, linkHeaderLength: t.linkHeaderLength };
+  // The ports come from the flow: a template that is an IP datagram's last fragment has no TCP header.
+  const link = {
+    frame: t.frame,
+    linkType: t.linkType,
+    linkHeaderLength: t.linkHeaderLength,
+    srcport: up ? flow.clientPort : flow.serverPort,
+    dstport: up ? flow.serverPort : flow.clientPort,
+  };
   if (flow.verdict === FLOW_RESET) {
     // To the client, travelling server→client.
     const answered = flow.down.forwarded;

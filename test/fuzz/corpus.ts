@@ -1,6 +1,8 @@
 /**
  * The fuzzer's seeds: every capture palisade ships or tests with (samples/, test/), as bytes and,
- * where palisade reads it whole and it has one link type, as records to mutate one by one.
+ * where palisade reads it whole and it has one link type, as records to mutate one by one. The
+ * real HTTP, TLS and DNS captures are marked with their protocol, so that mutate.ts can aim at
+ * the protocol dissectors as often as at the layers below them.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -19,6 +21,22 @@ export interface Seed {
   /** Null when the file does not read whole or mixes link types: bytes mutations only. */
   records: SeedRecord[] | null;
   linkType: number;
+  /** The application protocol the capture was recorded for, or null. */
+  protocol: SeedProtocol | null;
+}
+
+export type SeedProtocol = 'http' | 'tls' | 'dns';
+
+/** Captures of real HTTP, TLS and DNS traffic, by path (samples' and the dissectors' tests'). */
+const PROTOCOL_CAPTURES: readonly (readonly [RegExp, SeedProtocol])[] = [
+  [/^samples\/(http|haka\/httpfilter|haka\/stats_on_exit)\//, 'http'],
+  [/^(samples|test\/captures)\/tls\//, 'tls'],
+  [/^(samples|test\/captures)\/dns\//, 'dns'],
+];
+
+function protocolOf(name: string): SeedProtocol | null {
+  for (const [path, protocol] of PROTOCOL_CAPTURES) if (path.test(name)) return protocol;
+  return null;
 }
 
 /** Seeds larger than this are left out: a fuzz input should take milliseconds. */
@@ -57,5 +75,8 @@ export function loadSeeds(root: string): Seed[] {
   const paths: string[] = [];
   for (const dir of ['samples', 'test']) captures(join(root, dir), paths);
   paths.sort();
-  return paths.map((path) => ({ name: relative(root, path), bytes: readFileSync(path), ...readRecords(path) }));
+  return paths.map((path) => {
+    const name = relative(root, path);
+    return { name, bytes: readFileSync(path), ...readRecords(path), protocol: protocolOf(name) };
+  });
 }

@@ -7,14 +7,21 @@
  *   to a boundary value, the records re-encoded by palisade's pcap writer;
  * - records: packets dropped, repeated, swapped, cut short, given hostile timestamps;
  * - fragments: IPv4 packets split into fragments, overlapping and out of order;
- * - overlaps: TCP data segments sent again at shifted sequence numbers with other bytes.
+ * - overlaps: TCP data segments sent again at shifted sequence numbers with other bytes;
+ * - payload: the bytes of TCP and UDP payloads, for the protocol dissectors (payload.ts).
+ *
+ * Half the inputs come from the real HTTP, TLS and DNS captures (corpus.ts), and half of those
+ * have their payloads mutated: the protocol dissectors get as many inputs as the layers below.
  */
 import { encodePcap } from '../../core/io/pcap-writer.ts';
 import { Prng } from '../../bench/prng.ts';
 import type { Seed, SeedRecord } from './corpus.ts';
+import { ipOffset, ones16 } from './layout.ts';
+import { mutatePayloads } from './payload.ts';
+import { getField, interesting, pick, setField, swap, type Field } from './values.ts';
 
-export type Strategy = 'bytes' | 'fields' | 'records' | 'fragments' | 'overlaps';
-export const strategies: readonly Strategy[] = ['bytes', 'fields', 'records', 'fragments', 'overlaps'];
+export type Strategy = 'bytes' | 'fields' | 'records' | 'fragments' | 'overlaps' | 'payload';
+export const strategies: readonly Strategy[] = ['bytes', 'fields', 'records', 'fragments', 'overlaps', 'payload'];
 
 export interface FuzzInput {
   strategy: Strategy;
@@ -22,50 +29,6 @@ export interface FuzzInput {
   /** A whole capture file. */
   pcap: Buffer;
 }
-
-/** One element of a non-empty array. */
-function pick<T>(rng: Prng, from: readonly T[]): T {
-  const v = from[rng.int(0, from.length - 1)];
-  if (v === undefined) throw new Error('pick from an empty array');
-  return v;
-}
-
-/** Swaps two elements in place. */
-function swap(a: unknown[], i: number, j: number): void {
-  const t = a[i];
-  a[i] = a[j];
-  a[j] = t;
-}
-
-const INTERESTING = [0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
-
-/** Offset of the IP header in a frame of this link type, or -1. */
-export function ipOffset(data: Uint8Array, linkType: number): number {
-  switch (linkType) {
-    case 1: {
-      if (data.length < 14) return -1;
-      const type = ((data[12] ?? 0) << 8) | (data[13] ?? 0);
-      return type === 0x8100 || type === 0x88a8 ? 18 : 14;
-    }
-    case 0:
-    case 109:
-      return 4;
-    case 12:
-    case 101:
-    case 228:
-    case 229:
-      return 0;
-    case 113:
-      return 16;
-    case 276:
-      return 20;
-    default:
-      return -1;
-  }
-}
-
-/** A header field: offset and width in bytes. */
-type Field = [offset: number, width: 1 | 2 | 4];
 
 function fieldsOf(data: Uint8Array, ip: number): Field[] {
   if (ip < 0 || ip >= data.length) return [];
@@ -95,23 +58,6 @@ function fieldsOf(data: Uint8Array, ip: number): Field[] {
     fields.push([l4, 1], [l4 + 1, 1], [l4 + 4, 4]);
   }
   return fields.filter(([o, w]) => o + w <= data.length);
-}
-
-function interesting(rng: Prng, old: number, width: number): number {
-  const max = width === 4 ? 0xffffffff : width === 2 ? 0xffff : 0xff;
-  const how = rng.int(0, 3);
-  const v = how === 0 ? pick(rng, INTERESTING) : how === 1 ? old + rng.int(-16, 16) : how === 2 ? rng.u32() : old ^ (1 << rng.int(0, width * 8 - 1));
-  return (v >>> 0) % (max + 1);
-}
-
-function setField(data: Buffer, [o, w]: Field, v: number): void {
-  if (w === 1) data[o] = v;
-  else if (w === 2) data.writeUInt16BE(v, o);
-  else data.writeUInt32BE(v >>> 0, o);
-}
-
-function getField(data: Buffer, [o, w]: Field): number {
-  return w === 1 ? (data[o] ?? 0) : w === 2 ? data.readUInt16BE(o) : data.readUInt32BE(o);
 }
 
 function mutateBytes(rng: Prng, bytes: Buffer): Buffer {
@@ -200,14 +146,6 @@ function mutateRecords(rng: Prng, records: SeedRecord[]): SeedRecord[] {
   return records;
 }
 
-function ones16(data: Buffer, from: number, to: number): number {
-  let sum = 0;
-  for (let o = from; o + 1 < to; o += 2) sum += data.readUInt16BE(o);
-  if ((to - from) % 2 === 1) sum += (data[to - 1] ?? 0) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 /** IPv4 packets cut into 8-byte-aligned fragments, some overlapping, shuffled. */
 function fragment(rng: Prng, records: SeedRecord[], linkType: number): SeedRecord[] {
   const out: SeedRecord[] = [];
@@ -269,8 +207,9 @@ function overlap(rng: Prng, records: SeedRecord[], linkType: number): SeedRecord
 /** Input number `n` of the run seeded with `seed`: the same bytes every time. */
 export function makeInput(seeds: readonly Seed[], seed: number, n: number): FuzzInput {
   const rng = new Prng((seed ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0);
-  const s = pick(rng, seeds);
-  let strategy = pick(rng, strategies);
+  const protocols = seeds.filter((c) => c.protocol !== null);
+  const s = protocols.length > 0 && rng.chance(0.5) ? pick(rng, protocols) : pick(rng, seeds);
+  let strategy: Strategy = s.protocol !== null && rng.chance(0.5) ? 'payload' : pick(rng, strategies);
   if (s.records === null) strategy = 'bytes';
   const name = `${s.name} ${strategy} ${seed}:${n}`;
   if (strategy === 'bytes' || s.records === null) return { strategy, seed: name, pcap: mutateBytes(rng, s.bytes) };
@@ -278,7 +217,8 @@ export function makeInput(seeds: readonly Seed[], seed: number, n: number): Fuzz
   if (strategy === 'fields') mutateFields(rng, records, s.linkType);
   else if (strategy === 'records') records = mutateRecords(rng, records);
   else if (strategy === 'fragments') records = fragment(rng, records, s.linkType);
-  else records = overlap(rng, records, s.linkType);
+  else if (strategy === 'overlaps') records = overlap(rng, records, s.linkType);
+  else mutatePayloads(rng, records, s.linkType);
   // A mix, now and then: several faults in one capture.
   if (rng.chance(0.25)) mutateFields(rng, records, s.linkType);
   return { strategy, seed: name, pcap: encodePcap(records, { linkType: s.linkType }) };
