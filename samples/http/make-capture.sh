@@ -7,7 +7,7 @@
 #   2. curl -I: a HEAD (Content-Length in the answer, no body);
 #   3. curl with If-None-Match: a 304 Not Modified;
 #   4. curl POST of 3000 bytes with Expect: 100-continue (100, then 201);
-#   5. curl -0: HTTP/1.0, the answer delimited by the close;
+#   5. curl -0: HTTP/1.0 (the server answers with a Content-Length and Connection: close);
 #   6. a chunked answer with a trailer (Node res.write in pieces, addTrailers);
 #   7. curl upload with Transfer-Encoding: chunked;
 #   8. three requests pipelined in one write from a Node net client;
