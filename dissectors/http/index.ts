@@ -34,7 +34,7 @@ const events = {
   requestBody: flowEvent<[flow: TcpFlow, data: Buffer, request: HttpRequest]>(),
   /** Response body bytes as they come, decoded from chunked: a view valid only during the event (copy what you keep). */
   responseBody: flowEvent<[flow: TcpFlow, data: Buffer, response: HttpResponse]>(),
-  /** A request and its final response have both ended (or the connection has, `complete: false`). */
+  /** A request and its final response have both ended (or the connection has, `complete: false`); none once palisade dropped or reset the flow. */
   transactionEnd: flowEvent<[flow: TcpFlow, transaction: HttpTransaction]>(),
   /** A named anomaly (anomalies.ts): counted as `http-<kind>`, with its policy `http.policies.<kind>` applied after this event. */
   anomaly: flowEvent<[flow: TcpFlow, anomaly: HttpAnomaly]>(),

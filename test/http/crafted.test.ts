@@ -123,6 +123,14 @@ describe('http: framing and segmentation', () => {
     expect(r.bodies.get('1 down')).toBe('ok');
   });
 
+  it('a response with neither Content-Length nor chunked runs to the close (RFC 9112 §6.3 item 8): its whole body, then the transaction ends complete', async () => {
+    const r = await runHttp({ packets: exchange('GET /old HTTP/1.0\r\n\r\n', 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it\nuntil the FIN\n', 3) });
+    expect(only(r.seen, 'response')[0]?.framing).toBe('until-close');
+    expect(r.bodies.get('1 down')).toBe('all of it\nuntil the FIN\n');
+    expect(only(r.seen, 'transactionEnd').map((t) => `${t.status} ${t.complete}`)).toEqual(['200 true']);
+    expect(kinds(r.seen)).toEqual([]);
+  });
+
   it('a gap inside a message: anomaly gap, the transaction ends incomplete', async () => {
     const head = 'POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n';
     const frames = tcpSession().handshake().send('up', head + 'b'.repeat(100), { segments: 3, ack: false }).ack('down').close().frames();

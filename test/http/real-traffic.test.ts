@@ -78,7 +78,7 @@ describe('http over real traffic', () => {
     expect(r).toMatchObject({ uri: '/admin/../etc/passwd', path: '/etc/passwd' });
   });
 
-  it('frames bodies: Content-Length, chunked both ways (trailer included), HEAD and 304 without, HTTP/1.0 to the close', () => {
+  it('frames bodies: Content-Length, chunked both ways (trailer included), HEAD and 304 without, and the HTTP/1.0 answer (Node gives it a Content-Length)', () => {
     const framing = (flow: number): string[] => run.seen.filter((s) => s.flow === flow && (s.ev === 'request' || s.ev === 'response')).map((s) => (s as { framing: string }).framing);
     expect(framing(2)).toEqual(['none', 'none']); // HEAD: its answer's Content-Length frames nothing
     expect(framing(3)).toEqual(['none', 'none']); // 304
@@ -91,6 +91,7 @@ describe('http over real traffic', () => {
     expect(run.bodies.has('2 down')).toBe(false);
     const v10 = only(run.seen, 'request').find((q) => q.flow === 5);
     expect(v10?.version).toBe('HTTP/1.0');
+    expect(framing(5)).toEqual(['none', 'content-length']);
   });
 
   it('marks the 100 Continue interim, before the body it let through', () => {
