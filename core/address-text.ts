@@ -55,3 +55,51 @@ export function ipv6TextAt(b: Uint8Array, o: number): string {
   }
   return s;
 }
+
+/** Dotted-quad text (four decimal octets, no leading zeros past one digit) as a uint32, or -1. */
+export function parseIpv4(text: string): number {
+  const parts = text.split('.');
+  if (parts.length !== 4) return -1;
+  let v = 0;
+  for (const p of parts) {
+    // Leading zeros are refused: inet_aton would read them as octal (RFC 6943 §3.1.1).
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return -1;
+    const n = Number(p);
+    if (n > 255) return -1;
+    v = v * 256 + n;
+  }
+  return v >>> 0;
+}
+
+/** RFC 4291 §2.2 text (`::` once, an IPv4 tail allowed) written as 16 bytes at `out[o]`; false when it is not an address. */
+export function parseIpv6Into(text: string, out: Uint8Array, o: number): boolean {
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const words = (s: string): number[] | null => {
+    if (s === '') return [];
+    const groups = s.split(':');
+    const list: number[] = [];
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i] as string;
+      if (i === groups.length - 1 && g.includes('.')) {
+        const v4 = parseIpv4(g);
+        if (v4 < 0) return null;
+        list.push(v4 >>> 16, v4 & 0xffff);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) list.push(parseInt(g, 16));
+      else return null;
+    }
+    return list;
+  };
+  const head = words(halves[0] as string);
+  const tail = halves.length === 2 ? words(halves[1] as string) : [];
+  if (head === null || tail === null) return false;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return false;
+  const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
+  for (let i = 0; i < 8; i++) {
+    const w = all[i] as number;
+    out[o + 2 * i] = w >>> 8;
+    out[o + 2 * i + 1] = w & 0xff;
+  }
+  return true;
+}

@@ -33,6 +33,7 @@ import { ACCEPT, DROP, PENDING, policyReason, UNNAMED_REASON, type DropReason, t
 import { BEAT } from './watchdog/heartbeat.js';
 import { LinkLayer, dissectLink } from '../dissectors/link.ts';
 import { Ipv4Packet, dissectIpv4 } from '../dissectors/ipv4.ts';
+import { settleWrites } from '../dissectors/rewrite.ts';
 import { Ipv6Packet, dissectIpv6 } from '../dissectors/ipv6.ts';
 import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
@@ -210,6 +211,7 @@ export class Engine {
     const used = (layer: Layer): boolean => allEvents().some((ev) => ev.layer === layer && (lists[ev.id]?.length ?? 0) > 0);
     const streamed = this.#dispatch.streamed.length > 0;
     this.#needConnections = used('tcpConnection') || streamed;
+    this.#tcp.tracked = this.#needConnections;
     const dnsUsed = Object.values(dnsEvents as Record<string, AnyEvent>).some((ev) => (lists[ev.id]?.length ?? 0) > 0);
     // DNS over UDP: a rule on a DNS event tracks UDP flows too.
     this.#needUdpConnections = used('udpConnection') || dnsUsed;
@@ -421,18 +423,30 @@ export class Engine {
       if (trace !== null) traceLayer(trace, 'ipv4', ip);
       if (this.#checksums.verify && !this.#checksums.ok(ip.verifyChecksum(), 'ipv4-bad-checksum', false)) return this.#badChecksum();
       if (ip.isFragment) return this.#fragment(ip);
-      return this.#ip(ip, ipv4Events.receivePacket, ipv4Events.sendPacket);
+      return this.#settle(ip, this.#ip(ip, ipv4Events.receivePacket, ipv4Events.sendPacket));
     }
     if (link.etherType === ETHERTYPE_IPV6) {
       const ip = this.#ipv6;
       if (!dissectIpv6(ip, pkt, pkt.bytes, link.offset, this.stats)) return this.#malformed();
       if (trace !== null) traceLayer(trace, 'ipv6', ip);
       if (ip.isFragment) return this.#fragment(ip);
-      return this.#ip(ip, ipv6Events.receivePacket, ipv6Events.sendPacket);
+      return this.#settle(ip, this.#ip(ip, ipv6Events.receivePacket, ipv6Events.sendPacket));
     }
     // ARP, STP, LLDP…: not ours to judge.
     this.stats.nonIp++;
     return ACCEPT;
+  }
+
+  /**
+   * What rules wrote in the frame owes its checksums, fixed once, before the frame leaves or
+   * waits; a copy made to hold it takes the written bytes. Returns the verdict `v`.
+   */
+  #settle(ip: Ipv4Packet | Ipv6Packet, v: number): number {
+    const pkt = this.#pkt;
+    if (pkt.writes === 0) return v;
+    settleWrites(pkt, ip);
+    if (this.#needConnections) this.#tracker.holding.takeWrites();
+    return v;
   }
 
   /** A header failed a check (the anomaly just counted names it). */

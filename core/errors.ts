@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'PAL_ERR_CONFIG'
   | 'PAL_ERR_RULE_LOAD'
   | 'PAL_ERR_RULE_INVALID'
+  | 'PAL_ERR_REWRITE'
   | 'PAL_ERR_TYPECHECK'
   | 'PAL_ERR_CAPTURE_FORMAT'
   | 'PAL_ERR_LINKTYPE_UNSUPPORTED'
@@ -41,6 +42,7 @@ const exitCodes: Record<ErrorCode, number> = {
   PAL_ERR_CONFIG: 2,
   PAL_ERR_RULE_LOAD: 1,
   PAL_ERR_RULE_INVALID: 1,
+  PAL_ERR_REWRITE: 1,
   PAL_ERR_TYPECHECK: 1,
   PAL_ERR_CAPTURE_FORMAT: 1,
   PAL_ERR_LINKTYPE_UNSUPPORTED: 1,
@@ -105,6 +107,10 @@ export const ruleLoadError = (file: string, detail: string, cause?: unknown): Pa
 
 export const ruleInvalid = (where: string, detail: string): PalisadeError =>
   new PalisadeError('PAL_ERR_RULE_INVALID', `${where}: ${detail}`);
+
+/** A rule wrote a packet what it cannot take: a value out of the field's range, a datagram reassembled from fragments. */
+export const rewriteError = (where: string, detail: string): PalisadeError =>
+  new PalisadeError('PAL_ERR_REWRITE', `${where}: ${detail}`);
 
 export const typecheckError = (file: string, count: number): PalisadeError =>
   new PalisadeError(

@@ -7,6 +7,7 @@ import { onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_ICMPV6 } from './ip-protocols.ts';
 import { Ipv4Packet } from './ipv4.ts';
 import type { Ipv6Packet } from './ipv6.ts';
+import { checkRange, computeTransportChecksum, replaceTail, setL4Byte, setL4Word, W_KEEP_L4, W_L4_FULL, writable } from './rewrite.ts';
 
 export const ICMP_HEADER_LENGTH = 4;
 
@@ -47,15 +48,52 @@ export class IcmpPacket {
   get type(): number {
     return this.bytes[this.off] as number;
   }
+  set type(v: number) {
+    writable(this.packet, this.bytes, 'icmp.type');
+    setL4Byte(this.packet, this.bytes, this.off, this.off, checkRange('icmp.type', v, 0xff));
+  }
   get code(): number {
     return this.bytes[this.off + 1] as number;
+  }
+  set code(v: number) {
+    writable(this.packet, this.bytes, 'icmp.code');
+    setL4Byte(this.packet, this.bytes, this.off + 1, this.off, checkRange('icmp.code', v, 0xff));
   }
   get checksum(): number {
     return u16(this.bytes, this.off + 2);
   }
+  /** Computed again when the packet leaves, unless keepChecksum() says otherwise. */
+  set checksum(v: number) {
+    writable(this.packet, this.bytes, 'icmp.checksum');
+    setL4Word(this.packet, this.bytes, this.off + 2, checkRange('icmp.checksum', v, 0xffff));
+    this.packet.writes |= W_L4_FULL;
+  }
+  /** The checksum computed now (over the message; for ICMPv6 with the pseudo header). */
+  computeChecksum(): void {
+    writable(this.packet, this.bytes, 'icmp.computeChecksum');
+    computeTransportChecksum(this.#ip);
+  }
+  /** The checksum goes out as it is now (written or not): for crafting a bad one. */
+  keepChecksum(): void {
+    this.packet.writes |= W_KEEP_L4;
+  }
   /** Everything after type, code and checksum (for echo: identifier, sequence number, data): a view, valid only during the event; `Buffer.from(icmp.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.off + ICMP_HEADER_LENGTH, this.end));
+  }
+  /** New bytes after type, code and checksum (another length makes a new frame, the IP length fixed); the checksum is computed again when it leaves. */
+  set payload(data: Uint8Array) {
+    writable(this.packet, this.bytes, 'icmp.payload');
+    const current = this.payload;
+    if (data.length === current.length) {
+      if (data !== current) current.set(data);
+    } else {
+      this.bytes = replaceTail(this.#ip, this.off + ICMP_HEADER_LENGTH, data, 'icmp.payload');
+      this.end = this.#ip.end;
+    }
+    this.#payload = undefined;
+    this.packet.writes |= W_L4_FULL;
+    this.packet.rewritten = true;
   }
   get timestamp(): Timestamp {
     return this.packet.timestamp;

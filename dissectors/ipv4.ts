@@ -8,12 +8,16 @@
 import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
-import { ipv4PseudoSum, onesSum, sumVerifies } from './checksum.ts';
-import { ipv4TextAt } from '../core/address-text.ts';
+import { ipv4PseudoSum, onesSum, sumVerifies, writeIpv4HeaderChecksum } from './checksum.ts';
+import { ipv4TextAt, parseIpv4 } from '../core/address-text.ts';
+import { rewriteError } from '../core/errors.ts';
+import { checkRange, computeTransportChecksum, ipHeaderWritten, setAddress, W_IP_HEADER, W_KEEP_IP, W_PROTO, W_WRITTEN, writable } from './rewrite.ts';
 
 export const IPV4_MIN_HEADER_LENGTH = 20;
 
 const EMPTY = Buffer.alloc(0);
+/** An address being written, as bytes. */
+const ADDRESS = new Uint8Array(4);
 
 /** One IPv4 option (RFC 791 §3.1). EOL and NOP have length 1 and empty data. */
 export interface Ipv4Option {
@@ -34,13 +38,29 @@ export class Ipv4Flags {
   get rb(): boolean {
     return ((this.#ip.bytes[this.#ip.off + 6] as number) & 0x80) !== 0;
   }
+  set rb(on: boolean) {
+    this.#set(0x80, on, 'rb');
+  }
   /** Don't fragment. */
   get df(): boolean {
     return ((this.#ip.bytes[this.#ip.off + 6] as number) & 0x40) !== 0;
   }
+  set df(on: boolean) {
+    this.#set(0x40, on, 'df');
+  }
   /** More fragments. */
   get mf(): boolean {
     return ((this.#ip.bytes[this.#ip.off + 6] as number) & 0x20) !== 0;
+  }
+  set mf(on: boolean) {
+    this.#set(0x20, on, 'mf');
+  }
+  #set(bit: number, on: boolean, name: string): void {
+    const ip = this.#ip;
+    writable(ip.packet, ip.bytes, `ipv4.flags.${name}`);
+    const at = ip.off + 6;
+    ip.bytes[at] = on ? (ip.bytes[at] as number) | bit : (ip.bytes[at] as number) & ~bit;
+    ipHeaderWritten(ip.packet);
   }
   toJSON(): { rb: boolean; df: boolean; mf: boolean } {
     return { rb: this.rb, df: this.df, mf: this.mf };
@@ -90,12 +110,18 @@ export class Ipv4Packet {
   get tos(): number {
     return this.bytes[this.off + 1] as number;
   }
+  set tos(v: number) {
+    this.#setByte(1, checkRange('ipv4.tos', v, 0xff), 'ipv4.tos');
+  }
   /** Total length from the header (header and data), even when the capture cut the datagram. */
   get len(): number {
     return u16(this.bytes, this.off + 2);
   }
   get id(): number {
     return u16(this.bytes, this.off + 4);
+  }
+  set id(v: number) {
+    this.#setWord(4, checkRange('ipv4.id', v, 0xffff), 'ipv4.id');
   }
   get flags(): Ipv4Flags {
     return this.#flags;
@@ -104,14 +130,48 @@ export class Ipv4Packet {
   get fragOffset(): number {
     return (u16(this.bytes, this.off + 6) & 0x1fff) * 8;
   }
+  /** In bytes, a multiple of 8 up to 65528 (the header holds it in units of 8). */
+  set fragOffset(v: number) {
+    if (checkRange('ipv4.fragOffset', v, 0x1fff * 8) % 8 !== 0) throw rewriteError('ipv4.fragOffset', `${v} is not a multiple of 8 (the header counts in 8-byte units)`);
+    this.#setWord(6, (u16(this.bytes, this.off + 6) & 0xe000) | (v / 8), 'ipv4.fragOffset');
+  }
   get ttl(): number {
     return this.bytes[this.off + 8] as number;
+  }
+  set ttl(v: number) {
+    this.#setByte(8, checkRange('ipv4.ttl', v, 0xff), 'ipv4.ttl');
   }
   get proto(): number {
     return this.bytes[this.off + 9] as number;
   }
+  /** Writing it leaves the bytes after the header as they are, their checksum included. */
+  set proto(v: number) {
+    this.#setByte(9, checkRange('ipv4.proto', v, 0xff), 'ipv4.proto');
+    this.packet.writes |= W_PROTO;
+  }
   get checksum(): number {
     return u16(this.bytes, this.off + 10);
+  }
+  /** Computed again when the packet leaves, as any written header's, unless keepChecksum() says otherwise. */
+  set checksum(v: number) {
+    this.#setWord(10, checkRange('ipv4.checksum', v, 0xffff), 'ipv4.checksum');
+  }
+  /** The header checksum computed now from the header's bytes (Haka's compute_checksum). */
+  computeChecksum(): void {
+    writable(this.packet, this.bytes, 'ipv4.computeChecksum');
+    writeIpv4HeaderChecksum(this.bytes, this.off);
+    this.packet.writes = (this.packet.writes & ~W_IP_HEADER) | W_WRITTEN;
+    this.packet.rewritten = true;
+  }
+  /** The header checksum goes out as it is now (written or not): for crafting a bad one. */
+  keepChecksum(): void {
+    this.packet.writes |= W_KEEP_IP;
+  }
+  /** The TCP, UDP or ICMP checksum computed now from the payload's bytes. */
+  computeTransportChecksum(): void {
+    writable(this.packet, this.bytes, 'ipv4.computeTransportChecksum');
+    computeTransportChecksum(this);
+    this.packet.rewritten = true;
   }
   /** The header checksum is right (RFC 791; the checksum covers the header only). */
   verifyChecksum(): boolean {
@@ -123,6 +183,15 @@ export class Ipv4Packet {
   }
   get dst(): string {
     return (this.#dst ??= ipv4TextAt(this.bytes, this.off + 16));
+  }
+  /** Dotted text, a uint32, or an `ipv4.addr()`; the TCP or UDP checksum follows (its pseudo header holds the addresses). */
+  set src(v: string | number | { readonly value: number }) {
+    this.#setAddress(12, v, 'ipv4.src');
+    this.#src = undefined;
+  }
+  set dst(v: string | number | { readonly value: number }) {
+    this.#setAddress(16, v, 'ipv4.dst');
+    this.#dst = undefined;
   }
   /** Source address as an unsigned 32-bit integer, for comparisons without strings. */
   get srcInt(): number {
@@ -155,9 +224,38 @@ export class Ipv4Packet {
     this.packet.drop();
   }
 
+  /** @internal The datagram now lives in `bytes` (its payload was resized), ending at `end`. */
+  rebase(bytes: Buffer, end: number): void {
+    this.bytes = bytes;
+    this.end = end;
+    this.#payload = undefined;
+  }
+
   /** @internal Folded sum of the pseudo header for an upper-layer checksum. */
   pseudoHeaderSum(proto: number, length: number): number {
     return ipv4PseudoSum(this.bytes, this.off, proto, length);
+  }
+
+  #setByte(rel: number, v: number, where: string): void {
+    writable(this.packet, this.bytes, where);
+    this.bytes[this.off + rel] = v;
+    ipHeaderWritten(this.packet);
+  }
+  #setWord(rel: number, v: number, where: string): void {
+    writable(this.packet, this.bytes, where);
+    this.bytes.writeUInt16BE(v, this.off + rel);
+    ipHeaderWritten(this.packet);
+  }
+  #setAddress(rel: number, v: string | number | { readonly value: number }, where: string): void {
+    writable(this.packet, this.bytes, where);
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? parseIpv4(v) : v.value;
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw rewriteError(where, `${typeof v === 'object' ? `{ value: ${String(v.value)} }` : JSON.stringify(v)} is not an IPv4 address`);
+    ADDRESS[0] = n >>> 24;
+    ADDRESS[1] = (n >>> 16) & 0xff;
+    ADDRESS[2] = (n >>> 8) & 0xff;
+    ADDRESS[3] = n & 0xff;
+    setAddress(this.packet, this.bytes, this.off + rel, ADDRESS, 4);
+    ipHeaderWritten(this.packet);
   }
 
   toJSON(): Record<string, unknown> {

@@ -8,7 +8,9 @@ import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv6PseudoSum } from './checksum.ts';
-import { ipv6TextAt } from '../core/address-text.ts';
+import { ipv6TextAt, parseIpv6Into } from '../core/address-text.ts';
+import { rewriteError } from '../core/errors.ts';
+import { checkRange, computeTransportChecksum, setAddress, W_WRITTEN, writable } from './rewrite.ts';
 import {
   IPPROTO_AH,
   IPPROTO_DSTOPTS,
@@ -25,6 +27,8 @@ export const IPV6_HEADER_LENGTH = 40;
 export const IPV6_FRAGMENT_HEADER_LENGTH = 8;
 
 const EMPTY = Buffer.alloc(0);
+/** An address being written, as bytes. */
+const ADDRESS = new Uint8Array(16);
 
 /** One extension header of the chain, in order. */
 export interface Ipv6ExtensionHeader {
@@ -103,8 +107,18 @@ export class Ipv6Packet {
   get trafficClass(): number {
     return (u16(this.bytes, this.off) >> 4) & 0xff;
   }
+  set trafficClass(v: number) {
+    this.#writable('ipv6.trafficClass');
+    const first = u32(this.bytes, this.off);
+    this.bytes.writeUInt32BE(((first & 0xf00fffff) | (checkRange('ipv6.trafficClass', v, 0xff) << 20)) >>> 0, this.off);
+  }
   get flowLabel(): number {
     return u32(this.bytes, this.off) & 0xfffff;
+  }
+  set flowLabel(v: number) {
+    this.#writable('ipv6.flowLabel');
+    const first = u32(this.bytes, this.off);
+    this.bytes.writeUInt32BE(((first & 0xfff00000) | checkRange('ipv6.flowLabel', v, 0xfffff)) >>> 0, this.off);
   }
   /** Payload length from the header: everything after the 40-byte fixed header. */
   get payloadLength(): number {
@@ -116,6 +130,10 @@ export class Ipv6Packet {
   }
   get hopLimit(): number {
     return this.bytes[this.off + 7] as number;
+  }
+  set hopLimit(v: number) {
+    this.#writable('ipv6.hopLimit');
+    this.bytes[this.off + 7] = checkRange('ipv6.hopLimit', v, 0xff);
   }
   /** Total length: 40 + payload length. */
   get len(): number {
@@ -143,6 +161,32 @@ export class Ipv6Packet {
   }
   get dst(): string {
     return (this.#dst ??= ipv6TextAt(this.bytes, this.off + 24));
+  }
+  /** RFC 4291 text or an `ipv6.addr()`; the transport checksum follows (its pseudo header holds the addresses). */
+  set src(v: string | { toString(): string }) {
+    this.#setAddress(8, v, 'ipv6.src', true);
+    this.#src = undefined;
+  }
+  /** With a routing header, the pseudo header holds the final destination, not this one: the transport checksum stays. */
+  set dst(v: string | { toString(): string }) {
+    this.#setAddress(24, v, 'ipv6.dst', this.#finalDstOffset === this.off + 24);
+    this.#dst = undefined;
+  }
+  /** The TCP, UDP or ICMPv6 checksum computed now from the payload's bytes. */
+  computeTransportChecksum(): void {
+    this.#writable('ipv6.computeTransportChecksum');
+    computeTransportChecksum(this);
+  }
+  #writable(where: string): void {
+    writable(this.packet, this.bytes, where);
+    this.packet.writes |= W_WRITTEN;
+    this.packet.rewritten = true;
+  }
+  #setAddress(rel: number, v: string | { toString(): string }, where: string, pseudo: boolean): void {
+    this.#writable(where);
+    const text = typeof v === 'string' ? v : String(v);
+    if (!parseIpv6Into(text, ADDRESS, 0)) throw rewriteError(where, `${JSON.stringify(text)} is not an IPv6 address`);
+    setAddress(this.packet, this.bytes, this.off + rel, ADDRESS, 16, pseudo);
   }
   /** The 16 bytes of the source address (a view), for comparisons without strings. */
   get srcBytes(): Buffer {
@@ -182,6 +226,13 @@ export class Ipv6Packet {
   /** Drops the frame that carried this packet (for a reassembled datagram: all its fragments). */
   drop(): void {
     this.packet.drop();
+  }
+
+  /** @internal The datagram now lives in `bytes` (its payload was resized), ending at `end`. */
+  rebase(bytes: Buffer, end: number): void {
+    this.bytes = bytes;
+    this.end = end;
+    this.#payload = undefined;
   }
 
   /** @internal Folded sum of the pseudo header for an upper-layer checksum (RFC 8200 §8.1). */

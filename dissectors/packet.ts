@@ -41,8 +41,14 @@ export class Packet {
    * then may an IP length run past the frame's end; otherwise such a length is a lie.
    */
   cut = false;
-  /** palisade rewrote its bytes in place (a normalised segment): the output must send these, not the original. */
+  /** palisade rewrote its bytes in place (a normalised segment, a rule's write): the output must send these, not the original. */
   rewritten = false;
+  /** @internal What rules wrote in this frame's headers (rewrite.ts W_*): the checksums settleWrites fixes. */
+  writes = 0;
+  /** @internal Sum of the transport header's changed words, ~old + new each (RFC 1624 eqn. 3). */
+  l4Delta = 0;
+  /** @internal The same for the pseudo header's words (the IP addresses). */
+  pseudoDelta = 0;
 
   /** Verdict NF_DROP for this frame (inline), or leave it out of the output capture (replay). */
   drop(): void {
@@ -66,6 +72,9 @@ export class Packet {
     this.bytes = bytes;
     this.cut = cut;
     this.rewritten = false;
+    this.writes = 0;
+    this.l4Delta = 0;
+    this.pseudoDelta = 0;
     const ts = this.#ts;
     ts.secs = secs;
     ts.nsecs = nsecs;

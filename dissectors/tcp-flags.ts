@@ -16,30 +16,66 @@ export const TCP_CWR = 0x80;
 export class TcpFlags {
   /** @internal The segment's flags byte (byte 13 of the TCP header). */
   bits = 0;
+  /** Writes a changed byte back to the segment (the view's flags); null for flags on their own. */
+  readonly #write: ((bits: number) => void) | null;
+
+  constructor(write: ((bits: number) => void) | null = null) {
+    this.#write = write;
+  }
 
   get fin(): boolean {
     return (this.bits & TCP_FIN) !== 0;
   }
+  set fin(on: boolean) {
+    this.#set(TCP_FIN, on);
+  }
   get syn(): boolean {
     return (this.bits & TCP_SYN) !== 0;
+  }
+  set syn(on: boolean) {
+    this.#set(TCP_SYN, on);
   }
   get rst(): boolean {
     return (this.bits & TCP_RST) !== 0;
   }
+  set rst(on: boolean) {
+    this.#set(TCP_RST, on);
+  }
   get psh(): boolean {
     return (this.bits & TCP_PSH) !== 0;
+  }
+  set psh(on: boolean) {
+    this.#set(TCP_PSH, on);
   }
   get ack(): boolean {
     return (this.bits & TCP_ACK) !== 0;
   }
+  set ack(on: boolean) {
+    this.#set(TCP_ACK, on);
+  }
   get urg(): boolean {
     return (this.bits & TCP_URG) !== 0;
+  }
+  set urg(on: boolean) {
+    this.#set(TCP_URG, on);
   }
   get ece(): boolean {
     return (this.bits & TCP_ECE) !== 0;
   }
+  set ece(on: boolean) {
+    this.#set(TCP_ECE, on);
+  }
   get cwr(): boolean {
     return (this.bits & TCP_CWR) !== 0;
+  }
+  set cwr(on: boolean) {
+    this.#set(TCP_CWR, on);
+  }
+
+  #set(bit: number, on: boolean): void {
+    const bits = on ? this.bits | bit : this.bits & ~bit;
+    if (this.#write !== null) this.#write(bits);
+    this.bits = bits;
   }
 
   toJSON(): Record<'fin' | 'syn' | 'rst' | 'psh' | 'ack' | 'urg' | 'ece' | 'cwr', boolean> {

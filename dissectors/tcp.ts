@@ -11,6 +11,8 @@ import { IPPROTO_TCP } from './ip-protocols.ts';
 import { Ipv4Packet } from './ipv4.ts';
 import type { Ipv6Packet } from './ipv6.ts';
 import { TcpFlags } from './tcp-flags.ts';
+import { rewriteError } from '../core/errors.ts';
+import { checkRange, computeTransportChecksum, replaceTail, setL4Byte, setL4U32, setL4Word, W_KEEP_L4, W_L4_FULL, writable } from './rewrite.ts';
 
 export const TCP_MIN_HEADER_LENGTH = 20;
 
@@ -50,8 +52,13 @@ export class TcpPacket {
   end = 0;
   /** @internal The frame the segment came in. */
   packet: Packet = new Packet();
-  /** The control bits; one instance, re-pointed with the view. */
-  readonly flags = new TcpFlags();
+  /** The control bits; one instance, re-pointed with the view. Writing one writes the segment. */
+  readonly flags = new TcpFlags((bits) => {
+    this.#writable('tcp.flags');
+    setL4Byte(this.packet, this.bytes, this.off + 13, this.off + 12, bits);
+  });
+  /** @internal Connection tracking follows this segment's sequence numbers: its length cannot change here. */
+  tracked = false;
 
   #ip: Ipv4Packet | Ipv6Packet = new Ipv4Packet();
   #hdrLen = TCP_MIN_HEADER_LENGTH;
@@ -85,16 +92,30 @@ export class TcpPacket {
   get srcport(): number {
     return u16(this.bytes, this.off);
   }
+  set srcport(v: number) {
+    this.#setWord(0, v, 'tcp.srcport');
+  }
   get dstport(): number {
     return u16(this.bytes, this.off + 2);
+  }
+  set dstport(v: number) {
+    this.#setWord(2, v, 'tcp.dstport');
   }
   /** Sequence number, unsigned 32-bit. */
   get seq(): number {
     return u32(this.bytes, this.off + 4);
   }
+  set seq(v: number) {
+    this.#writable('tcp.seq');
+    setL4U32(this.packet, this.bytes, this.off + 4, checkRange('tcp.seq', v, 0xffffffff));
+  }
   /** Acknowledgment number, unsigned 32-bit (meaningful when flags.ack is set). */
   get ack(): number {
     return u32(this.bytes, this.off + 8);
+  }
+  set ack(v: number) {
+    this.#writable('tcp.ack');
+    setL4U32(this.packet, this.bytes, this.off + 8, checkRange('tcp.ack', v, 0xffffffff));
   }
   /** @internal seq as an int32, for connection tracking: no number boxed per packet. */
   get seqRaw(): number {
@@ -116,14 +137,39 @@ export class TcpPacket {
   get flagsByte(): number {
     return this.flags.bits;
   }
+  set flagsByte(v: number) {
+    this.#writable('tcp.flagsByte');
+    setL4Byte(this.packet, this.bytes, this.off + 13, this.off + 12, checkRange('tcp.flagsByte', v, 0xff));
+    this.flags.bits = v;
+  }
   get window(): number {
     return u16(this.bytes, this.off + 14);
+  }
+  set window(v: number) {
+    this.#setWord(14, v, 'tcp.window');
   }
   get checksum(): number {
     return u16(this.bytes, this.off + 16);
   }
+  /** Computed again when the packet leaves, as after any write, unless keepChecksum() says otherwise. */
+  set checksum(v: number) {
+    this.#setWord(16, v, 'tcp.checksum');
+    this.packet.writes |= W_L4_FULL;
+  }
   get urgentPointer(): number {
     return u16(this.bytes, this.off + 18);
+  }
+  set urgentPointer(v: number) {
+    this.#setWord(18, v, 'tcp.urgentPointer');
+  }
+  /** The checksum computed now, over the pseudo header and the segment's bytes (Haka's compute_checksum). */
+  computeChecksum(): void {
+    this.#writable('tcp.computeChecksum');
+    computeTransportChecksum(this.#ip);
+  }
+  /** The checksum goes out as it is now (written or not): for crafting a bad one. */
+  keepChecksum(): void {
+    this.packet.writes |= W_KEEP_L4;
   }
   /** Options, parsed on first access; parsing stops at EOL or at an option whose length is wrong. */
   get options(): TcpOption[] {
@@ -181,6 +227,30 @@ export class TcpPacket {
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.#dataOff, this.end));
   }
+  /**
+   * New data for the segment: bytes of the same length are copied over the old (assigning the
+   * `payload` view itself after editing it in place says it changed); another length makes a new
+   * frame with the IP length fixed. On a tracked connection the length cannot change here: the
+   * stream's sequence numbers would no longer match (edit the stream instead). The checksum is
+   * computed again when the packet leaves.
+   */
+  set payload(data: Uint8Array) {
+    this.#writable('tcp.payload');
+    const current = this.payload;
+    if (data.length === current.length) {
+      if (data !== current) current.set(data);
+    } else {
+      if (this.tracked) {
+        throw rewriteError('tcp.payload', `${data.length} bytes for a segment of ${current.length} on a tracked connection: its sequence numbers would no longer match the stream's; write as many bytes, or edit the stream (insert, erase, replace)`);
+      }
+      const b = replaceTail(this.#ip, this.#dataOff, data, 'tcp.payload');
+      this.bytes = b;
+      this.end = this.#ip.end;
+    }
+    this.#payload = undefined;
+    this.packet.writes |= W_L4_FULL;
+    this.packet.rewritten = true;
+  }
   get timestamp(): Timestamp {
     return this.packet.timestamp;
   }
@@ -209,6 +279,14 @@ export class TcpPacket {
   /** Drops the frame that carried this segment. */
   drop(): void {
     this.packet.drop();
+  }
+
+  #writable(where: string): void {
+    writable(this.packet, this.bytes, where);
+  }
+  #setWord(rel: number, v: number, where: string): void {
+    this.#writable(where);
+    setL4Word(this.packet, this.bytes, this.off + rel, checkRange(where, v, 0xffff));
   }
 
   /** Offset of the first option of `kind` with exactly `length` bytes, or -1; allocates nothing. */

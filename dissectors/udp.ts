@@ -7,6 +7,7 @@ import { onesSum, sumVerifies } from './checksum.ts';
 import { IPPROTO_UDP } from './ip-protocols.ts';
 import { Ipv4Packet } from './ipv4.ts';
 import type { Ipv6Packet } from './ipv6.ts';
+import { checkRange, computeTransportChecksum, replaceTail, setL4Word, W_KEEP_L4, W_L4_FULL, W_WRITTEN, writable } from './rewrite.ts';
 
 export const UDP_HEADER_LENGTH = 8;
 
@@ -43,8 +44,14 @@ export class UdpPacket {
   get srcport(): number {
     return u16(this.bytes, this.off);
   }
+  set srcport(v: number) {
+    this.#setWord(0, v, 'udp.srcport');
+  }
   get dstport(): number {
     return u16(this.bytes, this.off + 2);
+  }
+  set dstport(v: number) {
+    this.#setWord(2, v, 'udp.dstport');
   }
   /** Length from the header: 8 + data. */
   get length(): number {
@@ -53,6 +60,21 @@ export class UdpPacket {
   get checksum(): number {
     return u16(this.bytes, this.off + 6);
   }
+  /** Computed again when the packet leaves, unless keepChecksum() says otherwise (0 over IPv4: none, and kept so). */
+  set checksum(v: number) {
+    this.#setWord(6, v, 'udp.checksum');
+    if (v !== 0 || this.#ip.version === 6) this.packet.writes |= W_L4_FULL;
+    else this.packet.writes |= W_KEEP_L4;
+  }
+  /** The checksum computed now, over the pseudo header and the datagram (Haka's compute_checksum). */
+  computeChecksum(): void {
+    writable(this.packet, this.bytes, 'udp.computeChecksum');
+    computeTransportChecksum(this.#ip);
+  }
+  /** The checksum goes out as it is now (written or not): for crafting a bad one. */
+  keepChecksum(): void {
+    this.packet.writes |= W_KEEP_L4;
+  }
   /** Where the data starts in `ip.bytes`. */
   get payloadOffset(): number {
     return this.off + UDP_HEADER_LENGTH;
@@ -60,6 +82,26 @@ export class UdpPacket {
   /** The data, up to the header's length (bytes after it are not UDP's): a view, valid only during the event; `Buffer.from(udp.payload)` to keep it. */
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.off + UDP_HEADER_LENGTH, this.end));
+  }
+  /**
+   * New data: the same length is copied over the old (assigning the `payload` view after editing
+   * it in place says it changed), another makes a new frame with the UDP and IP lengths fixed;
+   * the checksum is computed again when the packet leaves.
+   */
+  set payload(data: Uint8Array) {
+    writable(this.packet, this.bytes, 'udp.payload');
+    const current = this.payload;
+    if (data.length === current.length) {
+      if (data !== current) current.set(data);
+    } else {
+      const b = replaceTail(this.#ip, this.off + UDP_HEADER_LENGTH, data, 'udp.payload');
+      this.bytes = b;
+      this.end = this.#ip.end;
+      b.writeUInt16BE(this.end - this.off, this.off + 4);
+    }
+    this.#payload = undefined;
+    this.packet.writes |= u16(this.bytes, this.off + 6) !== 0 || this.#ip.version === 6 ? W_L4_FULL | W_WRITTEN : W_WRITTEN;
+    this.packet.rewritten = true;
   }
   get timestamp(): Timestamp {
     return this.packet.timestamp;
@@ -73,6 +115,10 @@ export class UdpPacket {
     if (u16(this.bytes, this.off + 6) === 0) return this.#ip.version === 4;
     if (this.end - this.off < length) return false;
     return sumVerifies(onesSum(this.bytes, this.off, this.off + length, this.#ip.pseudoHeaderSum(IPPROTO_UDP, length)));
+  }
+  #setWord(rel: number, v: number, where: string): void {
+    writable(this.packet, this.bytes, where);
+    setL4Word(this.packet, this.bytes, this.off + rel, checkRange(where, v, 0xffff));
   }
   /** Drops the frame that carried this datagram. */
   drop(): void {

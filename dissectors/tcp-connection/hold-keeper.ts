@@ -191,6 +191,16 @@ export class HoldKeeper implements HoldHost {
     if (this.#frameCopy !== null) this.#frameCopy.rewritten = true;
   }
 
+  /** Rules wrote the current frame (its fields, its checksums) after it was copied to be held: the copy takes the bytes that go out. */
+  takeWrites(): void {
+    const c = this.#frameCopy;
+    if (c === null || c.parts !== undefined) return;
+    const b = this.#packet.bytes;
+    // A tracked segment's length cannot change (tcp.payload refuses it): the copy is as long.
+    if (b.length === c.bytes.length) b.copy(c.bytes);
+    c.rewritten = true;
+  }
+
   /** Stops streaming a direction: its streams end (truncated: cut short), what it held goes. */
   cut(flow: TcpFlow, hold: Hold, truncated: boolean): void {
     hold.active = false;
