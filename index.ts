@@ -4,6 +4,7 @@
  */
 import { engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEvents, udpEvents } from './core/events.ts';
 import { ipv4Addr, ipv4Network, ipv6Addr, ipv6Network } from './core/addresses.ts';
+import { createIcmp, createIpv4, createIpv6, createTcp, createUdp } from './dissectors/create.ts';
 import { tcpConnectionEvents } from './dissectors/tcp-connection/index.ts';
 import { udpConnectionEvents } from './dissectors/udp-connection/index.ts';
 import { dnsEvents, inZone, sameName } from './dissectors/dns/index.ts';
@@ -27,6 +28,7 @@ export type { Ipv6Packet } from './dissectors/ipv6.ts';
 export type { TcpPacket } from './dissectors/tcp.ts';
 export type { UdpPacket } from './dissectors/udp.ts';
 export type { IcmpPacket } from './dissectors/icmp.ts';
+export type { AddressInput, IpFields, Ipv4CreateSpec, TcpCreateSpec, UdpCreateSpec, IcmpCreateSpec } from './dissectors/create.ts';
 export type { Ipv4Addr, Ipv4Network, Ipv6Addr, Ipv6Network } from './core/addresses.ts';
 export type { TcpFlow, Direction, EndReason, FlowState, Endpoint, DirectionStats, TcpAnomaly, TcpAnomalyKind } from './dissectors/tcp-connection/index.ts';
 export type { FlowRecord } from './dissectors/flow/record.ts';
@@ -37,11 +39,11 @@ export type { UdpFlow, UdpEndReason } from './dissectors/udp-connection/index.ts
 export const engine = { events: engineEvents } as const;
 /** The raw frame, before any dissection. */
 export const packet = { events: packetEvents } as const;
-export const ipv4 = { events: ipv4Events, addr: ipv4Addr, network: ipv4Network } as const;
-export const ipv6 = { events: ipv6Events, addr: ipv6Addr, network: ipv6Network } as const;
-export const tcp = { events: tcpEvents } as const;
-export const udp = { events: udpEvents } as const;
-export const icmp = { events: icmpEvents } as const;
+export const ipv4 = { events: ipv4Events, addr: ipv4Addr, network: ipv4Network, create: createIpv4 } as const;
+export const ipv6 = { events: ipv6Events, addr: ipv6Addr, network: ipv6Network, create: createIpv6 } as const;
+export const tcp = { events: tcpEvents, create: createTcp } as const;
+export const udp = { events: udpEvents, create: createUdp } as const;
+export const icmp = { events: icmpEvents, create: createIcmp } as const;
 /** Connection tracking and stream reassembly over TCP (Haka's tcp_connection). */
 export const tcpConnection = { events: tcpConnectionEvents } as const;
 /** UDP flows: datagrams of one 4-tuple, both directions, until an idle timeout. */

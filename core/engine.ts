@@ -10,11 +10,11 @@
  * (scheduler.ts) runs streamed rules between packets.
  */
 import type { Logger } from 'pino';
-import { Packet } from '../dissectors/packet.ts';
+import { Packet, setCreatedSender, type CreatedSender, type CreatedViews } from '../dissectors/packet.ts';
 import { Stats } from './stats.ts';
 import { PacketClock } from './clock.ts';
 import { defaultConfig, validateConfig, type Config } from './config.ts';
-import type { PalisadeError } from './errors.ts';
+import { rewriteError, type PalisadeError } from './errors.ts';
 import { allEvents, engineEvents, icmpEvents, ipv4Events, ipv6Events, packetEvents, tcpEvents, udpEvents, type AnyEvent, type Layer } from './events.ts';
 import type { FlowStores, RuleSet } from './rules.ts';
 import { AlertWriter, type AlertAction, type AlertRecord } from './alert.ts';
@@ -31,9 +31,10 @@ import { traceLayer } from './trace/layers.ts';
 import { ChecksumPolicy } from './checksums.ts';
 import { ACCEPT, DROP, PENDING, policyReason, UNNAMED_REASON, type DropReason, type Verdict } from '../dissectors/verdict.ts';
 import { BEAT } from './watchdog/heartbeat.js';
-import { LinkLayer, dissectLink } from '../dissectors/link.ts';
+import { LinkLayer, dissectLink, writeLinkEtherType, writeLinkHeader } from '../dissectors/link.ts';
+import { LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW } from './link-types.ts';
 import { Ipv4Packet, dissectIpv4 } from '../dissectors/ipv4.ts';
-import { settleWrites } from '../dissectors/rewrite.ts';
+import { settleWrites, W_L4_FULL } from '../dissectors/rewrite.ts';
 import { Ipv6Packet, dissectIpv6 } from '../dissectors/ipv6.ts';
 import { TcpPacket, dissectTcp } from '../dissectors/tcp.ts';
 import { UdpPacket, dissectUdp } from '../dissectors/udp.ts';
@@ -90,6 +91,8 @@ export interface EngineOptions {
 const DRAIN_EVERY = 256;
 
 
+const isRawIp = (linkType: number): boolean => linkType === LINKTYPE_RAW || linkType === LINKTYPE_IPV4 || linkType === LINKTYPE_IPV6;
+
 export class Engine {
   readonly config: Config;
   readonly stats = new Stats();
@@ -137,6 +140,10 @@ export class Engine {
   #frames = 0;
   /** A frame is being judged (push() has not given its verdict yet): a halt drops it. */
   #inFrame = false;
+  /** Where rules' created packets go while this engine's turns run (dissectors/create.ts). */
+  readonly #sender: CreatedSender = { send: (packet, views) => this.#sendCreated(packet, views) };
+  /** Created packets being sent now, one inside another's sendPacket rules. */
+  #sending = 0;
   /** The frame of this turn waits for streamed rules (its alerts say `held`). */
   #held = false;
   /** Turns open: 1 inside a turn, more when an entry joined it. */
@@ -290,6 +297,7 @@ export class Engine {
    */
   #begin(frame: Packet | null): void {
     if (this.#depth++ > 0) return;
+    setCreatedSender(this.#sender);
     const turn = this.#turn;
     turn.frame = frame;
     turn.rule = '';
@@ -309,6 +317,57 @@ export class Engine {
     turn.blocked = null;
     turn.frame = null;
     turn.trace = null;
+    setCreatedSender(null);
+  }
+
+  /**
+   * A packet a rule created goes out: the sendPacket events of its layers, from the inside out
+   * (a rule there may write it or drop it), then its checksums, and it is injected behind the
+   * current frame's link header (turned around when it goes back to that frame's sender).
+   */
+  #sendCreated(packet: Packet, views: CreatedViews): void {
+    if (this.#sending >= 4) throw rewriteError('send', 'a packet sent from the sendPacket rules of a packet sent four deep: some rule sends a packet for every packet sent');
+    const { ip, l4 } = views;
+    const turn = this.#turn;
+    const outer = turn.releasing;
+    this.#sending++;
+    packet.clearVerdict();
+    turn.releasing = packet;
+    try {
+      settleWrites(packet, ip);
+      const dispatch = this.#dispatch;
+      if (l4 !== null) dispatch.emit(l4 instanceof TcpPacket ? tcpEvents.sendPacket : l4 instanceof UdpPacket ? udpEvents.sendPacket : icmpEvents.sendPacket, l4);
+      if (!packet.dropped) dispatch.emit(ip.version === 4 ? ipv4Events.sendPacket : ipv6Events.sendPacket, ip);
+    } finally {
+      turn.releasing = outer;
+      this.#sending--;
+    }
+    if (packet.dropped) return;
+    settleWrites(packet, ip);
+    this.#egress.inject(this.#framed(ip));
+  }
+
+  /** A created IP packet behind the link header of the frame being judged (raw IP when there is none, or it has none). */
+  #framed(ip: Ipv4Packet | Ipv6Packet): { bytes: Buffer; linkType: number } {
+    const bytes = ip.packet.bytes.subarray(0, ip.end);
+    const frame = this.#pkt;
+    const link = this.#link;
+    if (!this.#inFrame) {
+      // Between frames the last one's bytes may be gone (a reader's reused buffer): only raw IP has no header to copy.
+      if (isRawIp(frame.linkType)) return { bytes: Buffer.from(bytes), linkType: frame.linkType };
+      throw rewriteError('send', 'between packets a created packet has no link header to go behind: send it from a rule on a packet (a receivePacket, sendPacket or receiveData event of the frame being judged)');
+    }
+    const len = link.offset;
+    if (len === 0) return { bytes: Buffer.from(bytes), linkType: frame.linkType };
+    const out = Buffer.alloc(len + bytes.length);
+    // Back to the frame's sender when it goes to the address that frame came from.
+    const version = (frame.bytes[len] as number) >> 4;
+    const theirs = version === 4 ? frame.bytes.subarray(len + 12, len + 16) : frame.bytes.subarray(len + 8, len + 24);
+    const dst = ip.version === 4 ? bytes.subarray(ip.off + 16, ip.off + 20) : bytes.subarray(ip.off + 24, ip.off + 40);
+    writeLinkHeader(out, { frame: frame.bytes, linkType: frame.linkType, linkHeaderLength: len, sameDirection: version !== ip.version || !dst.equals(theirs) });
+    if (version !== ip.version) writeLinkEtherType(out, frame.linkType, len, ip.version);
+    out.set(bytes, len);
+    return { bytes: out, linkType: frame.linkType };
   }
 
   /** The one drain of the trackers' outboxes (held frames, RSTs, ended flows), in the order they were filled. */
@@ -444,6 +503,10 @@ export class Engine {
   #settle(ip: Ipv4Packet | Ipv6Packet, v: number): number {
     const pkt = this.#pkt;
     if (pkt.writes === 0) return v;
+    // Its transport checksum is not computed yet (GSO, checksum offload): the field holds the
+    // pseudo header's sum for the NIC to finish. A verdict with new bytes makes the kernel take
+    // the field as final, so any write computes it whole.
+    if (this.#checksumPartial) pkt.writes |= W_L4_FULL;
     settleWrites(pkt, ip);
     if (this.#needConnections) this.#tracker.holding.takeWrites();
     return v;

@@ -107,6 +107,14 @@ export class IcmpPacket {
     const initial = this.#ip.version === 6 ? this.#ip.pseudoHeaderSum(IPPROTO_ICMPV6, this.end - this.off) : 0;
     return sumVerifies(onesSum(this.bytes, this.off, this.end, initial));
   }
+  /**
+   * Sends a packet made with `icmp.create()`: through the `sendPacket` events of its layers, then
+   * into the output capture (replay) or out of the raw socket (inline), its checksums fixed. A
+   * received packet goes out by itself: calling this on one is PAL_ERR_REWRITE.
+   */
+  send(): void {
+    this.packet.sendCreated('icmp.send');
+  }
   /** Drops the frame that carried this message. */
   drop(): void {
     this.packet.drop();
@@ -130,4 +138,12 @@ export function dissectIcmp(view: IcmpPacket, ip: Ipv4Packet | Ipv6Packet, stats
   }
   view.point(ip, off);
   return true;
+}
+
+/** Writes type, code and a zero checksum at `b[off]` (the checksum is computed once the message is whole); returns 4. */
+export function writeIcmpHeader(b: Buffer, off: number, h: { type: number; code?: number }): number {
+  b[off] = h.type;
+  b[off + 1] = h.code ?? 0;
+  b.writeUInt16BE(0, off + 2);
+  return ICMP_HEADER_LENGTH;
 }

@@ -219,6 +219,14 @@ export class Ipv4Packet {
   get timestamp(): Timestamp {
     return this.packet.timestamp;
   }
+  /**
+   * Sends a packet made with `ipv4.create()`: through the `sendPacket` events of its layers, then
+   * into the output capture (replay) or out of the raw socket (inline), its checksums fixed. A
+   * received packet goes out by itself: calling this on one is PAL_ERR_REWRITE.
+   */
+  send(): void {
+    this.packet.sendCreated('ipv4.send');
+  }
   /** Drops the frame that carried this datagram (for a reassembled datagram: all its fragments). */
   drop(): void {
     this.packet.drop();
@@ -345,4 +353,39 @@ function parseOptions(b: Buffer, start: number, end: number): Ipv4Option[] {
     i += length;
   }
   return options;
+}
+
+/** The fields a new IPv4 header is written with (ipv4.create, palisade/testing); addresses as uint32. */
+export interface Ipv4Header {
+  src: number;
+  dst: number;
+  proto: number;
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  rb?: boolean;
+  df?: boolean;
+  mf?: boolean;
+  /** In bytes, a multiple of 8. */
+  fragOffset?: number;
+  /** Already padded to a multiple of 4 bytes (RFC 791 §3.1). */
+  options?: Uint8Array;
+}
+
+/** Writes an IPv4 header at `b[off]` for `payloadLength` bytes after it, its checksum computed; returns its length. */
+export function writeIpv4Header(b: Buffer, off: number, h: Ipv4Header, payloadLength: number): number {
+  const options = h.options?.length ?? 0;
+  const hdrLen = IPV4_MIN_HEADER_LENGTH + options;
+  b[off] = 0x40 | (hdrLen / 4);
+  b[off + 1] = h.tos ?? 0;
+  b.writeUInt16BE(hdrLen + payloadLength, off + 2);
+  b.writeUInt16BE(h.id ?? 0, off + 4);
+  b.writeUInt16BE((h.rb === true ? 0x8000 : 0) | (h.df === true ? 0x4000 : 0) | (h.mf === true ? 0x2000 : 0) | ((h.fragOffset ?? 0) / 8), off + 6);
+  b[off + 8] = h.ttl ?? 64;
+  b[off + 9] = h.proto;
+  b.writeUInt32BE(h.src >>> 0, off + 12);
+  b.writeUInt32BE(h.dst >>> 0, off + 16);
+  if (h.options !== undefined) b.set(h.options, off + IPV4_MIN_HEADER_LENGTH);
+  writeIpv4HeaderChecksum(b, off);
+  return hdrLen;
 }

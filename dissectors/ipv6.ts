@@ -223,6 +223,14 @@ export class Ipv6Packet {
   get timestamp(): Timestamp {
     return this.packet.timestamp;
   }
+  /**
+   * Sends a packet made with `ipv6.create()`: through the `sendPacket` events of its layers, then
+   * into the output capture (replay) or out of the raw socket (inline), its checksums fixed. A
+   * received packet goes out by itself: calling this on one is PAL_ERR_REWRITE.
+   */
+  send(): void {
+    this.packet.sendCreated('ipv6.send');
+  }
   /** Drops the frame that carried this packet (for a reassembled datagram: all its fragments). */
   drop(): void {
     this.packet.drop();
@@ -371,3 +379,23 @@ function finalDestination(view: Ipv6Packet, b: Buffer, p: number, hlen: number):
   else if (type === 2 || type === 4) view.setFinalDestination(p + 8);
 }
 
+/** The fields a new IPv6 fixed header is written with (ipv6.create, palisade/testing). */
+export interface Ipv6Header {
+  src: Uint8Array;
+  dst: Uint8Array;
+  nextHeader: number;
+  hopLimit?: number;
+  flowLabel?: number;
+  trafficClass?: number;
+}
+
+/** Writes the 40-byte fixed header at `b[off]` for `payloadLength` bytes after it (RFC 8200 §3); returns 40. */
+export function writeIpv6Header(b: Buffer, off: number, h: Ipv6Header, payloadLength: number): number {
+  b.writeUInt32BE(((6 << 28) | ((h.trafficClass ?? 0) << 20) | (h.flowLabel ?? 0)) >>> 0, off);
+  b.writeUInt16BE(payloadLength, off + 4);
+  b[off + 6] = h.nextHeader;
+  b[off + 7] = h.hopLimit ?? 64;
+  b.set(h.src.subarray(0, 16), off + 8);
+  b.set(h.dst.subarray(0, 16), off + 24);
+  return IPV6_HEADER_LENGTH;
+}

@@ -15,6 +15,7 @@ import {
   LINKTYPE_RAW,
   normalizeLinkType,
 } from '../core/link-types.ts';
+import { u16 } from './bytes.ts';
 import { dissectEthernet } from './ethernet.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './ethertypes.ts';
 import { dissectLoopback } from './loopback.ts';
@@ -85,4 +86,67 @@ function rawIp(bytes: Buffer, etherType: number, out: LinkLayer, stats: AnomalyC
   out.etherType = etherType;
   out.offset = 0;
   return true;
+}
+
+/** A frame whose link header another frame goes out behind (a RST, a packet a rule created). */
+export interface LinkHeaderSpec {
+  frame: Buffer;
+  linkType: number;
+  /** Where the IP header starts in `frame`: the link header's length. */
+  linkHeaderLength: number;
+  /** true: the new frame travels as `frame` did; false: the other way. */
+  sameDirection: boolean;
+}
+
+/** Linux packet types (if_packet.h): to us, sent by us, between others. */
+const PACKET_HOST = 0;
+const PACKET_OTHERHOST = 3;
+const PACKET_OUTGOING = 4;
+
+/**
+ * The trigger's link header, turned around for the opposite direction where the link type says
+ * who sent it; written at the start of `out`. Crafted RSTs and packets rules create and send go
+ * out behind it.
+ */
+export function writeLinkHeader(out: Buffer, spec: LinkHeaderSpec): void {
+  const { frame, linkHeaderLength: len } = spec;
+  frame.copy(out, 0, 0, len);
+  if (spec.sameDirection) return;
+  switch (spec.linkType) {
+    case LINKTYPE_ETHERNET:
+      // Destination and source MACs change places; VLAN tags and EtherType stay.
+      frame.copy(out, 0, 6, 12);
+      frame.copy(out, 6, 0, 6);
+      break;
+    case LINKTYPE_LINUX_SLL:
+      // Packet type (2), ARPHRD (2), address length (2), address (8) of the sender: not known for the peer.
+      out.writeUInt16BE(mirrorPacketType(u16(frame, 0)), 0);
+      out.fill(0, 4, 14);
+      break;
+    case LINKTYPE_LINUX_SLL2:
+      // Protocol (2), reserved (2), ifindex (4), ARPHRD (2), packet type (1), address length (1), address (8).
+      out[10] = mirrorPacketType(frame[10] as number);
+      out.fill(0, 11, 20);
+      break;
+    default:
+      // Null/loopback (the address family fits both ways), raw IP (no header).
+      break;
+  }
+}
+
+/** The packet type of a packet going the other way on the same interface. */
+function mirrorPacketType(type: number): number {
+  if (type === PACKET_HOST) return PACKET_OUTGOING;
+  if (type === PACKET_OUTGOING) return PACKET_HOST;
+  return PACKET_OTHERHOST;
+}
+
+
+
+/** The link header at the start of `out` names IPv`version` as its payload: a frame of the other version goes out behind a copy of it. */
+export function writeLinkEtherType(out: Buffer, linkType: number, linkHeaderLength: number, version: 4 | 6): void {
+  const type = version === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
+  if (linkType === LINKTYPE_ETHERNET) out.writeUInt16BE(type, linkHeaderLength - 2);
+  else if (linkType === LINKTYPE_LINUX_SLL) out.writeUInt16BE(type, 14);
+  else if (linkType === LINKTYPE_LINUX_SLL2) out.writeUInt16BE(type, 0);
 }

@@ -1,5 +1,29 @@
 /** The raw frame as it came from the packet source, plus its verdict state. */
 import type { DropReason } from './verdict.ts';
+import { rewriteError } from '../core/errors.ts';
+import type { Ipv4Packet } from './ipv4.ts';
+import type { Ipv6Packet } from './ipv6.ts';
+import type { TcpPacket } from './tcp.ts';
+import type { UdpPacket } from './udp.ts';
+import type { IcmpPacket } from './icmp.ts';
+
+/** The views of a packet made by ipv4/ipv6/tcp/udp/icmp.create: its IP layer, and the one above it if any. */
+export interface CreatedViews {
+  readonly ip: Ipv4Packet | Ipv6Packet;
+  readonly l4: TcpPacket | UdpPacket | IcmpPacket | null;
+}
+
+/** Where created packets go: the engine whose rules run now (set for its turns). */
+export interface CreatedSender {
+  send(packet: Packet, views: CreatedViews): void;
+}
+
+let sender: CreatedSender | null = null;
+
+/** @internal The engine running rules now takes the packets they create and send; null between turns. */
+export function setCreatedSender(s: CreatedSender | null): void {
+  sender = s;
+}
 
 export interface Timestamp {
   readonly secs: number;
@@ -49,6 +73,17 @@ export class Packet {
   l4Delta = 0;
   /** @internal The same for the pseudo header's words (the IP addresses). */
   pseudoDelta = 0;
+
+  /** @internal The views of a packet made with create() (it can be sent); null for a received frame. */
+  created: CreatedViews | null = null;
+
+  /** @internal send() of a created packet's view: to the engine whose rule runs now. */
+  sendCreated(where: string): void {
+    const views = this.created;
+    if (views === null) throw rewriteError(where, 'only a packet made with create() is sent; a received one goes out by itself (drop() stops it)');
+    if (sender === null) throw rewriteError(where, 'a created packet is sent from a rule, while palisade runs it');
+    sender.send(this, views);
+  }
 
   /** Verdict NF_DROP for this frame (inline), or leave it out of the output capture (replay). */
   drop(): void {

@@ -276,6 +276,14 @@ export class TcpPacket {
     b[at] = sum >>> 8;
     b[at + 1] = sum & 0xff;
   }
+  /**
+   * Sends a packet made with `tcp.create()`: through the `sendPacket` events of its layers, then
+   * into the output capture (replay) or out of the raw socket (inline), its checksums fixed. A
+   * received packet goes out by itself: calling this on one is PAL_ERR_REWRITE.
+   */
+  send(): void {
+    this.packet.sendCreated('tcp.send');
+  }
   /** Drops the frame that carried this segment. */
   drop(): void {
     this.packet.drop();
@@ -352,4 +360,34 @@ export function dissectTcp(view: TcpPacket, ip: Ipv4Packet | Ipv6Packet, stats: 
   // see the segment, with the options that were captured and no data ('snaplen-truncated').
   view.point(ip, off, hdrLen);
   return true;
+}
+
+/** The fields a new TCP header is written with (tcp.create, palisade/testing, RSTs). */
+export interface TcpHeader {
+  srcport: number;
+  dstport: number;
+  seq?: number;
+  ack?: number;
+  /** The flags byte (tcp-flags.ts TCP_*). */
+  flags?: number;
+  window?: number;
+  urgentPointer?: number;
+  /** Already padded to a multiple of 4 bytes (RFC 9293 §3.1). */
+  options?: Uint8Array;
+}
+
+/** Writes a TCP header at `b[off]`, its checksum 0 (computed once the segment is whole); returns its length. */
+export function writeTcpHeader(b: Buffer, off: number, h: TcpHeader): number {
+  const hdrLen = TCP_MIN_HEADER_LENGTH + (h.options?.length ?? 0);
+  b.writeUInt16BE(h.srcport, off);
+  b.writeUInt16BE(h.dstport, off + 2);
+  b.writeUInt32BE((h.seq ?? 0) >>> 0, off + 4);
+  b.writeUInt32BE((h.ack ?? 0) >>> 0, off + 8);
+  b[off + 12] = (hdrLen / 4) << 4;
+  b[off + 13] = h.flags ?? 0;
+  b.writeUInt16BE(h.window ?? 65535, off + 14);
+  b.writeUInt16BE(0, off + 16);
+  b.writeUInt16BE(h.urgentPointer ?? 0, off + 18);
+  if (h.options !== undefined) b.set(h.options, off + TCP_MIN_HEADER_LENGTH);
+  return hdrLen;
 }

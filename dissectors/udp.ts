@@ -120,6 +120,14 @@ export class UdpPacket {
     writable(this.packet, this.bytes, where);
     setL4Word(this.packet, this.bytes, this.off + rel, checkRange(where, v, 0xffff));
   }
+  /**
+   * Sends a packet made with `udp.create()`: through the `sendPacket` events of its layers, then
+   * into the output capture (replay) or out of the raw socket (inline), its checksums fixed. A
+   * received packet goes out by itself: calling this on one is PAL_ERR_REWRITE.
+   */
+  send(): void {
+    this.packet.sendCreated('udp.send');
+  }
   /** Drops the frame that carried this datagram. */
   drop(): void {
     this.packet.drop();
@@ -150,4 +158,13 @@ export function dissectUdp(view: UdpPacket, ip: Ipv4Packet | Ipv6Packet, stats: 
   }
   view.point(ip, off, length > available ? ip.end : off + length);
   return true;
+}
+
+/** Writes a UDP header at `b[off]` for `payloadLength` bytes after it, its checksum 0 (computed once the datagram is whole); returns 8. */
+export function writeUdpHeader(b: Buffer, off: number, h: { srcport: number; dstport: number }, payloadLength: number): number {
+  b.writeUInt16BE(h.srcport, off);
+  b.writeUInt16BE(h.dstport, off + 2);
+  b.writeUInt16BE(UDP_HEADER_LENGTH + payloadLength, off + 4);
+  b.writeUInt16BE(0, off + 6);
+  return UDP_HEADER_LENGTH;
 }

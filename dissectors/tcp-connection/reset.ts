@@ -5,17 +5,13 @@
  * header, so it fits in the same capture and goes out on the same wire.
  */
 
-import {
-  LINKTYPE_ETHERNET,
-  LINKTYPE_LINUX_SLL,
-  LINKTYPE_LINUX_SLL2,
-} from '../../core/link-types.ts';
 import { u16 } from '../bytes.ts';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum } from '../checksum.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
 import { TCP_ACK, TCP_RST } from '../tcp-flags.ts';
 import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
 import { Packet } from '../packet.ts';
+import { writeLinkHeader } from '../link.ts';
 import { seqAdd32 } from './serial.ts';
 import { FLOW_RESET, type TcpFlow } from './flow.ts';
 import { OUT_INJECT, type Outbox } from '../flow/outbox.ts';
@@ -55,11 +51,6 @@ const TTL = 64;
 
 /** A view to walk a trigger's IPv6 header chain with (its counts go nowhere: the engine counted the packet). */
 const trigger6 = { view: new Ipv6Packet(), packet: new Packet(), stats: { anomaly: (): void => undefined } };
-
-/** Linux packet types (if_packet.h): to us, sent by us, between others. */
-const PACKET_HOST = 0;
-const PACKET_OTHERHOST = 3;
-const PACKET_OUTGOING = 4;
 
 /**
  * Builds one RST frame: the link header, IPv4 (TTL 64, DF as the trigger, id 0, no options) or
@@ -137,41 +128,6 @@ export function craftRst(spec: RstSpec): Buffer {
   out.writeUInt16BE(internetChecksum(out, t, t + TCP_HEADER_LENGTH, pseudo), t + 16);
   return out;
 }
-
-/** The trigger's link header, turned around for the opposite direction where the link type says who sent it. */
-function writeLinkHeader(out: Buffer, spec: RstSpec): void {
-  const { frame, linkHeaderLength: len } = spec;
-  frame.copy(out, 0, 0, len);
-  if (spec.sameDirection) return;
-  switch (spec.linkType) {
-    case LINKTYPE_ETHERNET:
-      // Destination and source MACs change places; VLAN tags and EtherType stay.
-      frame.copy(out, 0, 6, 12);
-      frame.copy(out, 6, 0, 6);
-      break;
-    case LINKTYPE_LINUX_SLL:
-      // Packet type (2), ARPHRD (2), address length (2), address (8) of the sender: not known for the peer.
-      out.writeUInt16BE(mirrorPacketType(u16(frame, 0)), 0);
-      out.fill(0, 4, 14);
-      break;
-    case LINKTYPE_LINUX_SLL2:
-      // Protocol (2), reserved (2), ifindex (4), ARPHRD (2), packet type (1), address length (1), address (8).
-      out[10] = mirrorPacketType(frame[10] as number);
-      out.fill(0, 11, 20);
-      break;
-    default:
-      // Null/loopback (the address family fits both ways), raw IP (no header).
-      break;
-  }
-}
-
-/** The packet type of a packet going the other way on the same interface. */
-function mirrorPacketType(type: number): number {
-  if (type === PACKET_HOST) return PACKET_OUTGOING;
-  if (type === PACKET_OUTGOING) return PACKET_HOST;
-  return PACKET_OTHERHOST;
-}
-
 
 /** The frame RSTs are built behind, and where its IP header starts. */
 export interface RstTemplate {

@@ -6,11 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodePcap } from '../../core/io/pcap-writer.ts';
-import { defineRules, icmp as icmpApi, ipv4 as ipv4Api, ipv6 as ipv6Api, tcp as tcpApi, tcpConnection, udp as udpApi } from '../../index.ts';
+import { createEngine, defineRules, icmp as icmpApi, ipv4 as ipv4Api, ipv6 as ipv6Api, tcp as tcpApi, tcpConnection, udp as udpApi } from '../../index.ts';
 import { ethernet, icmp, tcp, udp } from '../../testing/packets.ts';
 import { replay, tcpSession } from '../../testing.ts';
 import type { RuleSet } from '../../index.ts';
 import { tsharkFields } from '../tshark-fields.ts';
+import { foldSum, ipv4PseudoSum } from '../../dissectors/checksum.ts';
 
 const C4 = '192.168.10.10';
 const S4 = '192.168.20.80';
@@ -295,5 +296,25 @@ describe('field writes', () => {
       ['8', '4321', GOOD],
       ['6', '4321', GOOD],
     ]);
+  });
+
+  it('a segment whose checksum the kernel has not finished (GSO, offload) gets it computed whole after any write, a TTL alone included', () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'ttl',
+        on: ipv4Api.events.receivePacket,
+        eval: (pkt) => {
+          pkt.ttl = 33;
+        },
+      });
+    });
+    // Raw IP as NFQUEUE hands it: the TCP checksum field holds only the pseudo header's sum, for the NIC to finish.
+    const ip = tcp({ src: C4, dst: S4, srcport: 40000, dstport: 80, seq: 1, ack: 2, flags: 'PA', payload: 'hello' });
+    ip.writeUInt16BE(foldSum(ipv4PseudoSum(ip, 0, 6, ip.length - 20)), 20 + 16);
+    const sent: Buffer[] = [];
+    const engine = createEngine({ rules, output: { forward: (bytes) => sent.push(Buffer.from(bytes)) } });
+    engine.push(ip, { secs: 1, nsecs: 0 }, 101, true);
+    const pcap = encodePcap(sent.map((data) => ({ data, secs: 1, nsecs: 0 })), { linkType: 101 });
+    expect(tsharkFields(pcap, ['ip.ttl', 'ip.checksum.status', 'tcp.checksum.status'], { prefs: CHECKS })).toEqual([{ 'ip.ttl': '33', 'ip.checksum.status': GOOD, 'tcp.checksum.status': GOOD }]);
   });
 });
