@@ -1,9 +1,16 @@
 /**
  * A small packet builder for tests: byte-exact frames with correct checksums (or deliberately
- * wrong ones). Fuller session builders (handshake, resend, reorder…) grow on top of these.
+ * wrong ones). Each header is written by the writer beside its parser (writeIpv4Header…), as
+ * the packets rules create are; these add the knobs tests need (a bad checksum, a lying
+ * length). Fuller session builders (handshake, resend, reorder…) grow on top of these.
  */
 import { IPv4, IPv6 } from 'ip-num';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum } from '../dissectors/checksum.ts';
+import { writeIcmpHeader } from '../dissectors/icmp.ts';
+import { writeIpv4Header } from '../dissectors/ipv4.ts';
+import { writeIpv6Header } from '../dissectors/ipv6.ts';
+import { writeTcpHeader } from '../dissectors/tcp.ts';
+import { writeUdpHeader } from '../dissectors/udp.ts';
 
 const bytesOf = (p: string | Uint8Array | undefined): Buffer =>
   p === undefined ? Buffer.alloc(0) : typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p);
@@ -39,20 +46,29 @@ export interface Ipv4Spec {
 export function ipv4(spec: Ipv4Spec): Buffer {
   const options = bytesOf(spec.options);
   const payload = bytesOf(spec.payload);
-  const hdrLen = 20 + options.length;
-  const b = Buffer.alloc(hdrLen + payload.length);
-  b[0] = 0x40 | (hdrLen / 4);
-  b[1] = spec.tos ?? 0;
-  b.writeUInt16BE(spec.totalLength ?? b.length, 2);
-  b.writeUInt16BE(spec.id ?? 1, 4);
-  b.writeUInt16BE((spec.df ? 0x4000 : 0) | (spec.mf ? 0x2000 : 0) | ((spec.fragOffset ?? 0) / 8), 6);
-  b[8] = spec.ttl ?? 64;
-  b[9] = spec.proto;
-  ipv4Bytes(spec.src).copy(b, 12);
-  ipv4Bytes(spec.dst).copy(b, 16);
-  options.copy(b, 20);
+  const b = Buffer.alloc(20 + options.length + payload.length);
+  const hdrLen = writeIpv4Header(
+    b,
+    0,
+    {
+      src: ipv4Bytes(spec.src).readUInt32BE(0),
+      dst: ipv4Bytes(spec.dst).readUInt32BE(0),
+      proto: spec.proto,
+      ttl: spec.ttl ?? 64,
+      tos: spec.tos ?? 0,
+      id: spec.id ?? 1,
+      df: spec.df === true,
+      mf: spec.mf === true,
+      fragOffset: spec.fragOffset ?? 0,
+      ...(options.length === 0 ? {} : { options }),
+    },
+    payload.length,
+  );
   payload.copy(b, hdrLen);
-  writeIpv4HeaderChecksum(b, 0);
+  if (spec.totalLength !== undefined) {
+    b.writeUInt16BE(spec.totalLength, 2);
+    writeIpv4HeaderChecksum(b, 0);
+  }
   if (spec.badChecksum) b[11] = (b[11] ?? 0) ^ 0xff;
   return b;
 }
@@ -71,12 +87,12 @@ export interface Ipv6Spec {
 export function ipv6(spec: Ipv6Spec): Buffer {
   const payload = bytesOf(spec.payload);
   const b = Buffer.alloc(40 + payload.length);
-  b.writeUInt32BE(((6 << 28) | ((spec.trafficClass ?? 0) << 20) | (spec.flowLabel ?? 0)) >>> 0, 0);
-  b.writeUInt16BE(payload.length, 4);
-  b[6] = spec.nextHeader;
-  b[7] = spec.hopLimit ?? 64;
-  ipv6Bytes(spec.src).copy(b, 8);
-  ipv6Bytes(spec.dst).copy(b, 24);
+  writeIpv6Header(
+    b,
+    0,
+    { src: ipv6Bytes(spec.src), dst: ipv6Bytes(spec.dst), nextHeader: spec.nextHeader, hopLimit: spec.hopLimit ?? 64, flowLabel: spec.flowLabel ?? 0, trafficClass: spec.trafficClass ?? 0 },
+    payload.length,
+  );
   payload.copy(b, 40);
   return b;
 }
@@ -127,17 +143,18 @@ export function tcp(spec: TcpSpec): Buffer {
   const payload = bytesOf(spec.payload);
   const hdrLen = 20 + options.length;
   const seg = Buffer.alloc(hdrLen + payload.length);
-  seg.writeUInt16BE(spec.srcport, 0);
-  seg.writeUInt16BE(spec.dstport, 2);
-  seg.writeUInt32BE((spec.seq ?? 1000) >>> 0, 4);
-  seg.writeUInt32BE((spec.ack ?? 0) >>> 0, 8);
-  seg[12] = (hdrLen / 4) << 4;
   let bits = 0;
   for (const c of spec.flags ?? 'A') bits |= TCP_FLAG_BITS[c] ?? 0;
-  seg[13] = bits;
-  seg.writeUInt16BE(spec.window ?? 65535, 14);
-  seg.writeUInt16BE(spec.urgentPointer ?? 0, 18);
-  options.copy(seg, 20);
+  writeTcpHeader(seg, 0, {
+    srcport: spec.srcport,
+    dstport: spec.dstport,
+    seq: spec.seq ?? 1000,
+    ack: spec.ack ?? 0,
+    flags: bits,
+    window: spec.window ?? 65535,
+    urgentPointer: spec.urgentPointer ?? 0,
+    ...(options.length === 0 ? {} : { options }),
+  });
   payload.copy(seg, hdrLen);
   transportChecksum(seg, 16, spec.src, spec.dst, 6);
   if (spec.badChecksum) seg[17] = (seg[17] ?? 0) ^ 0xff;
@@ -160,9 +177,7 @@ export interface UdpSpec {
 export function udp(spec: UdpSpec): Buffer {
   const payload = bytesOf(spec.payload);
   const seg = Buffer.alloc(8 + payload.length);
-  seg.writeUInt16BE(spec.srcport, 0);
-  seg.writeUInt16BE(spec.dstport, 2);
-  seg.writeUInt16BE(seg.length, 4);
+  writeUdpHeader(seg, 0, spec, payload.length);
   payload.copy(seg, 8);
   if (!spec.noChecksum) transportChecksum(seg, 6, spec.src, spec.dst, 17);
   if (spec.badChecksum) seg[7] = (seg[7] ?? 0) ^ 0xff;
@@ -183,8 +198,7 @@ export interface IcmpSpec {
 export function icmp(spec: IcmpSpec): Buffer {
   const payload = bytesOf(spec.payload);
   const msg = Buffer.alloc(4 + payload.length);
-  msg[0] = spec.type;
-  msg[1] = spec.code ?? 0;
+  writeIcmpHeader(msg, 0, spec);
   payload.copy(msg, 4);
   const v6 = spec.src.includes(':');
   if (v6) transportChecksum(msg, 2, spec.src, spec.dst, 58);

@@ -5,11 +5,13 @@
  * header, so it fits in the same capture and goes out on the same wire.
  */
 
-import { u16 } from '../bytes.ts';
-import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, writeIpv4HeaderChecksum } from '../checksum.ts';
+import { u16, u32 } from '../bytes.ts';
+import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum } from '../checksum.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
 import { TCP_ACK, TCP_RST } from '../tcp-flags.ts';
-import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
+import { dissectIpv6, Ipv6Packet, writeIpv6Header } from '../ipv6.ts';
+import { writeIpv4Header } from '../ipv4.ts';
+import { writeTcpHeader } from '../tcp.ts';
 import { Packet } from '../packet.ts';
 import { writeLinkHeader } from '../link.ts';
 import { seqAdd32 } from './serial.ts';
@@ -96,32 +98,22 @@ export function craftRst(spec: RstSpec): Buffer {
 
   const ip = ipOff;
   if (v6) {
-    out.writeUInt32BE(0x6000_0000, ip);
-    out.writeUInt16BE(TCP_HEADER_LENGTH, ip + 4);
-    out[ip + 6] = IPPROTO_TCP;
-    out[ip + 7] = TTL;
-    frame.copy(out, ip + 8, from, from + addrLen);
-    frame.copy(out, ip + 24, to, to + addrLen);
+    writeIpv6Header(out, ip, { src: frame.subarray(from, from + addrLen), dst: frame.subarray(to, to + addrLen), nextHeader: IPPROTO_TCP, hopLimit: TTL }, TCP_HEADER_LENGTH);
   } else {
-    out[ip] = 0x45;
-    out.writeUInt16BE(IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH, ip + 2);
     // id 0; DF as the trigger had it, never MF or an offset.
-    out[ip + 6] = (frame[ip + 6] as number) & 0x40;
-    out[ip + 8] = TTL;
-    out[ip + 9] = IPPROTO_TCP;
-    frame.copy(out, ip + 12, from, from + addrLen);
-    frame.copy(out, ip + 16, to, to + addrLen);
-    writeIpv4HeaderChecksum(out, ip);
+    writeIpv4Header(out, ip, { src: u32(frame, from), dst: u32(frame, to), proto: IPPROTO_TCP, ttl: TTL, df: ((frame[ip + 6] as number) & 0x40) !== 0 }, TCP_HEADER_LENGTH);
   }
 
   const t = ip + ipLen;
-  out.writeUInt16BE(sameDirection ? srcport : dstport, t);
-  out.writeUInt16BE(sameDirection ? dstport : srcport, t + 2);
-  out.writeUInt32BE(spec.seq >>> 0, t + 4);
-  out.writeUInt32BE(spec.ack === undefined ? 0 : spec.ack >>> 0, t + 8);
-  out[t + 12] = (TCP_HEADER_LENGTH / 4) << 4;
-  out[t + 13] = spec.ack === undefined ? TCP_RST : TCP_RST | TCP_ACK;
-  // Window and urgent pointer 0; the checksum is computed over its own zeroed field.
+  writeTcpHeader(out, t, {
+    srcport: sameDirection ? srcport : dstport,
+    dstport: sameDirection ? dstport : srcport,
+    seq: spec.seq,
+    ack: spec.ack ?? 0,
+    flags: spec.ack === undefined ? TCP_RST : TCP_RST | TCP_ACK,
+    window: 0,
+  });
+  // The checksum is computed over its own field, which the writer left 0.
   const pseudo = v6
     ? ipv6PseudoSum(out, ip + 8, ip + 24, IPPROTO_TCP, TCP_HEADER_LENGTH)
     : ipv4PseudoSum(out, ip, IPPROTO_TCP, TCP_HEADER_LENGTH);
