@@ -1,15 +1,17 @@
 /**
- * docs/rule-api.md's NAT example, run as a user runs it (palisade replay -o) over a real capture
+ * docs/rule-api.md's examples of rewriting, run as a user runs them. The NAT example, run as a user runs it (palisade replay -o) over a real capture
  * recorded in front of the public address: tshark reads the output with every checksum checked,
  * the client's segments going to the private address, every TTL 64, and the same conversation
  * otherwise (the answers come from the public address in the capture, so they keep it).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { palisade, root } from '../cli/run-cli.ts';
 import { tsharkFields } from '../tshark-fields.ts';
+import { encodePcap } from '../../core/io/pcap-writer.ts';
+import { ethernet, icmp } from '../../testing/packets.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-rewrite-'));
 afterAll(() => {
@@ -33,5 +35,28 @@ describe('docs/examples/rewrite-nat.ts', () => {
       expect(row).toEqual({ ...was, 'ip.dst': moved(was['ip.dst']), 'ip.ttl': '64', 'ip.checksum.status': '1', 'tcp.checksum.status': '1' });
     });
     expect(after.filter((row) => row['ip.dst'] === '10.20.0.80').length).toBeGreaterThan(4);
+  });
+});
+
+describe('docs/examples/rewrite-decoy-ping.ts', () => {
+  it('answers pings to the decoy itself (an echo reply going back, the MACs turned around), drops them, and alerts; other pings pass', () => {
+    const client = '02:00:00:00:00:0a';
+    const bridge = '02:00:00:00:00:50';
+    const ping = (dst: string, seq: number): Buffer =>
+      ethernet(icmp({ src: '192.168.10.10', dst, type: 8, payload: Buffer.concat([Buffer.from([0x0b, 0xad, 0, seq]), Buffer.from('abcdefgh')]) }), { src: client, dst: bridge });
+    const input = join(tmp, 'pings.pcap');
+    writeFileSync(input, encodePcap([ping('192.168.20.99', 1), ping('192.168.20.80', 2), ping('192.168.20.99', 3)].map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType: 1 }));
+    const output = join(tmp, 'replies.pcap');
+    const alerts = join(tmp, 'alerts.jsonl');
+    const r = palisade(['replay', 'docs/examples/rewrite-decoy-ping.ts', input, '-o', output, '--alerts', alerts]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = tsharkFields(readFileSync(output), ['eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'icmp.type', 'icmp.ident', 'icmp.seq', 'data.data', 'icmp.checksum.status', 'ip.checksum.status'], { prefs: ['ip.check_checksum:TRUE'] });
+    const reply = (seq: number): Record<string, string> => ({ 'eth.src': bridge, 'eth.dst': client, 'ip.src': '192.168.20.99', 'ip.dst': '192.168.10.10', 'icmp.type': '0', 'icmp.ident': String(0x0bad), 'icmp.seq': String(seq), 'data.data': Buffer.from('abcdefgh').toString('hex'), 'icmp.checksum.status': '1', 'ip.checksum.status': '1' });
+    expect(rows).toEqual([reply(1), { ...reply(2), 'eth.src': client, 'eth.dst': bridge, 'ip.src': '192.168.10.10', 'ip.dst': '192.168.20.80', 'icmp.type': '8' }, reply(3)]);
+    const raised = readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { rule: string; description: string });
+    expect(raised.map((a) => [a.rule, a.description])).toEqual([
+      ['decoy-ping', 'ping to the decoy from 192.168.10.10'],
+      ['decoy-ping', 'ping to the decoy from 192.168.10.10'],
+    ]);
   });
 });
