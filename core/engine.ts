@@ -155,6 +155,7 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.config = options.config === undefined ? defaultConfig() : validateConfig(options.config);
     const passThrough = options.passThrough ?? false;
+    this.#pkt.readOnly = passThrough;
     this.#beat = options.heartbeat ?? new Int32Array(2);
     this.#fragments = new FragmentReassembler<KeptFrame>(this.config.fragments, this.stats);
 

@@ -74,6 +74,8 @@ export class Packet {
   /** @internal The same for the pseudo header's words (the IP addresses). */
   pseudoDelta = 0;
 
+  /** @internal Monitor only (--pass-through): received frames go out as they came, and writes to them are refused (Haka's "read only buffer"). */
+  readOnly = false;
   /** @internal The views of a packet made with create() (it can be sent); null for a received frame. */
   created: CreatedViews | null = null;
 

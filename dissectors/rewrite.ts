@@ -33,6 +33,7 @@ export const W_WRITTEN = 64;
 
 /** Only the frame's own bytes can be written: a reassembled datagram goes out as the fragments it came in. */
 export function writable(packet: Packet, bytes: Buffer, where: string): void {
+  if (packet.readOnly) throw rewriteError(where, 'with --pass-through packets go out as they came: nothing is written (run without it to rewrite)');
   if (bytes !== packet.bytes) {
     throw rewriteError(where, "this datagram was reassembled from IP fragments, which go out as they came: its fields cannot be written (drop it, or write the frames' bytes in packet.events.receivePacket)");
   }

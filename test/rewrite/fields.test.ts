@@ -317,4 +317,20 @@ describe('field writes', () => {
     const pcap = encodePcap(sent.map((data) => ({ data, secs: 1, nsecs: 0 })), { linkType: 101 });
     expect(tsharkFields(pcap, ['ip.ttl', 'ip.checksum.status', 'tcp.checksum.status'], { prefs: CHECKS })).toEqual([{ 'ip.ttl': '33', 'ip.checksum.status': GOOD, 'tcp.checksum.status': GOOD }]);
   });
+
+  it('with --pass-through packets are read-only (Haka: "read only buffer"): a write is the rule\'s error, and the packet goes out as it came', async () => {
+    const rules = defineRules(({ rule }) => {
+      rule({
+        name: 'ttl',
+        on: ipv4Api.events.receivePacket,
+        eval: (pkt) => {
+          pkt.ttl = 1;
+        },
+      });
+    });
+    const frame = ethernet(tcp({ src: C4, dst: S4, srcport: 40000, dstport: 80, seq: 1, ack: 2, flags: 'PA', payload: 'x' }));
+    const r = await replay({ rules, packets: [frame], passThrough: true });
+    expect(r.output.map((p) => p.bytes)).toEqual([frame]);
+    expect(r.logs.map((l) => (l.err as { message?: string } | undefined)?.message)).toContain('PAL_ERR_REWRITE: ipv4.ttl: with --pass-through packets go out as they came: nothing is written (run without it to rewrite)');
+  });
 });
