@@ -9,60 +9,21 @@
  * temp dir are removed even when a test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Child, sleep } from './child.ts';
 import { canRun, CLIENT_IP, cleanLeftovers, createTopology, destroyTopology, sh, SERVER_IP, type Topology } from './netns.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url));
 const endpoints = fileURLToPath(new URL('./fixtures/protocols-endpoints.ts', import.meta.url));
 const rules = fileURLToPath(new URL('./fixtures/protocols-rules.ts', import.meta.url));
 const can = canRun();
 
-/** A child inside a namespace, its output, and a way to wait for what it prints. */
-class Child {
-  stdout = '';
-  stderr = '';
-  readonly started = performance.now();
-  readonly proc: ChildProcess;
-  readonly exited: Promise<number | null>;
-
-  constructor(ns: string, command: string, args: readonly string[]) {
-    this.proc = spawn('ip', ['netns', 'exec', ns, command, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout?.setEncoding('utf8');
-    this.proc.stderr?.setEncoding('utf8');
-    this.proc.stdout?.on('data', (c: string) => (this.stdout += c));
-    this.proc.stderr?.on('data', (c: string) => (this.stderr += c));
-    this.exited = new Promise((resolve) => this.proc.on('close', (code) => resolve(code)));
-  }
-
-  /** JSON lines printed on stdout so far. */
-  get records(): Record<string, unknown>[] {
-    return this.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-
-  async waitFor(pred: (c: Child) => boolean, ms: number, what: string): Promise<void> {
-    const deadline = performance.now() + ms;
-    while (!pred(this)) {
-      const exited = (this.proc.exitCode ?? this.proc.signalCode) !== null;
-      if (exited || performance.now() > deadline) {
-        throw new Error(`${exited ? 'exited' : `timed out after ${ms} ms`} waiting for ${what}; stdout ${this.stdout.slice(-800)} stderr ${this.stderr.slice(-800)}`);
-      }
-      await sleep(20);
-    }
-  }
-}
 
 /** The answer to GET /bytes/N: the alphabet over and over (protocols-endpoints.ts). */
 const pattern = (n: number): string => Array.from({ length: n }, (_, i) => String.fromCharCode(0x61 + (i % 26))).join('');
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Run {
   status: number | null;
