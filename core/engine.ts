@@ -73,6 +73,12 @@ export interface EngineOptions {
   /** Run every rule and alert, forward every frame (monitor only). */
   passThrough?: boolean;
   /**
+   * The traffic is live (inline): the receiver of a stream a rule edited acknowledges what
+   * palisade sent it, numbered anew, and its acknowledgments are numbered back for the sender.
+   * In a replay the capture's receivers saw the stream as it was recorded: theirs stay.
+   */
+  live?: boolean;
+  /**
    * A rule watchdog's heartbeat (core/watchdog/heartbeat.js): bumped for every packet and every
    * resumed streamed run, armed while streamed runs settle.
    */
@@ -198,6 +204,7 @@ export class Engine {
       nextId,
       memcap: this.config.memcap,
       passThrough,
+      live: options.live === true,
       rewrite: options.output?.rewrites !== false,
       // BEAT: a connection ended is progress, as a packet is (an expiry or a shutdown of a million).
       progress: this.#beat,

@@ -236,13 +236,18 @@ export class TcpPacket {
    */
   set payload(data: Uint8Array) {
     this.#writable('tcp.payload');
+    const length = this.payloadLength;
+    if (data.length !== length && this.tracked) {
+      throw rewriteError('tcp.payload', `${data.length} bytes for a segment of ${length} on a tracked connection: its sequence numbers would no longer match the stream's; write as many bytes, or edit the stream (insert, erase, replace)`);
+    }
+    this.rewriteData(data);
+  }
+  /** @internal New data for the segment, of any length (a stream edit renumbers the connection to match). */
+  rewriteData(data: Uint8Array): void {
     const current = this.payload;
     if (data.length === current.length) {
       if (data !== current) current.set(data);
     } else {
-      if (this.tracked) {
-        throw rewriteError('tcp.payload', `${data.length} bytes for a segment of ${current.length} on a tracked connection: its sequence numbers would no longer match the stream's; write as many bytes, or edit the stream (insert, erase, replace)`);
-      }
       const b = replaceTail(this.#ip, this.#dataOff, data, 'tcp.payload');
       this.bytes = b;
       this.end = this.#ip.end;

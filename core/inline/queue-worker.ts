@@ -191,6 +191,7 @@ export class QueueWorker {
     this.#engine = createEngine({
       rules,
       config: options.config,
+      live: true,
       passThrough: options.passThrough,
       ...(heartbeat === undefined ? {} : { heartbeat }),
       alerts: alerts ?? 'stdout',

@@ -4,6 +4,7 @@
  */
 import type { StreamReassembler } from './reassembly.ts';
 import type { Hold } from './hold.ts';
+import type { StreamEdits } from './stream-edits.ts';
 import { FlowEndpoints } from '../flow/endpoints.ts';
 import type { Ipv4Packet } from '../ipv4.ts';
 import type { Ipv6Packet } from '../ipv6.ts';
@@ -45,6 +46,8 @@ export class Sender {
   stream: StreamReassembler | null = null;
   /** Streamed consumers of this side's bytes and the frames held for them (from its first byte). */
   hold: Hold | null = null;
+  /** Edits streamed consumers made to this side's bytes (insert, erase, replace): its later segments are renumbered, the other side's acknowledgments numbered back. */
+  edits: StreamEdits | null = null;
   /** Rules no longer want this side's data (ignoreData). */
   ignoreData = false;
   /**

@@ -15,6 +15,9 @@ import { OUT_DISCARD, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import type { PolicedTcpAnomaly } from './anomalies.ts';
 import { ParserFeed, type ParserHost, type StreamParser } from './stream-parser.ts';
+import { rewriteError } from '../../core/errors.ts';
+import { StreamEdits } from './stream-edits.ts';
+import { editKept } from './edit-segments.ts';
 
 /** What holding needs of the tracker: anomalies with their policies, and dropping a flow. */
 export interface HoldKeeperTracker {
@@ -226,8 +229,9 @@ export class HoldKeeper implements HoldHost {
         continue;
       }
       if (send) {
-        forwarded(hold.fromClient ? flow.up : flow.down, h.seqEnd);
-        this.#out.push(OUT_RELEASE, h.frame);
+        const sender = hold.fromClient ? flow.up : flow.down;
+        forwarded(sender, h.seqEnd);
+        this.#out.push(OUT_RELEASE, sender.edits === null ? h.frame : editKept(h.frame, sender.edits));
       } else {
         if (flow.reason !== null) h.frame.reason = flow.reason;
         this.#out.push(OUT_DISCARD, h.frame);
@@ -354,8 +358,21 @@ export class HoldKeeper implements HoldHost {
       this.#unaccount(hold, h.frame);
       // The receiver now expects what follows it.
       forwarded(sender, h.seqEnd);
-      this.#out.push(OUT_RELEASE, h.frame);
+      this.#out.push(OUT_RELEASE, sender.edits === null ? h.frame : editKept(h.frame, sender.edits));
     }
+  }
+
+  /** HoldHost: a streamed consumer edits the bytes it has not read, which are all still held. */
+  edit(hold: Hold, at: number, erase: number, insert: Buffer): void {
+    if (!this.#holdFrames) throw rewriteError('TcpStream', 'with --pass-through nothing is held, so nothing can be edited: streams are read-only (run without it to edit)');
+    const flow = hold.flow;
+    const sender = hold.fromClient ? flow.up : flow.down;
+    const stream = sender.stream;
+    if (flow.verdict !== 0 || !hold.active || stream === null) throw rewriteError('TcpStream', 'this direction is no longer held (its flow was dropped or cut): nothing can be edited');
+    // Offset 0's sequence number, from where the reassembly is now.
+    const edits = (sender.edits ??= new StreamEdits(seqAdd32(stream.next, -stream.delivered)));
+    if (at < edits.end) throw rewriteError('TcpStream', `an edit at stream offset ${at} comes before one made already (to ${edits.end}): edits go forward`);
+    edits.add(at, erase, insert);
   }
 
   /** Streamed rules said they are done with what they read: release it (flow.send()). */

@@ -58,6 +58,8 @@ export interface QueuedFrame {
 export interface HoldHost {
   /** Consumers committed: frames they are all done with may go. */
   release(hold: Hold): void;
+  /** A consumer edits the held bytes from stream offset `at`. */
+  edit(hold: Hold, at: number, erase: number, insert: Buffer): void;
 }
 
 /** What a gate holds (hold-keeper.ts): its place among the parsers, and the bytes, from `offset`. */
@@ -107,6 +109,10 @@ export class Hold implements StreamOwner {
 
   committed(): void {
     this.#host.release(this);
+  }
+
+  edit(at: number, erase: number, insert: Buffer): void {
+    this.#host.edit(this, at, erase, insert);
   }
 
   /** Consumers of either kind. */

@@ -25,6 +25,7 @@ import type { AnomalyPolicy, PolicedTcpAnomaly } from './anomalies.ts';
 import { flowResets } from './reset.ts';
 import type { Hold } from './hold.ts';
 import { forwarded, HoldKeeper, segmentEnd, type HoldCaps, type OpenStreams } from './hold-keeper.ts';
+import { ackBack, editSegment } from './edit-segments.ts';
 import { LIST_CLOSING, LIST_EMBRYONIC, listOf, Timeouts, type TimeoutConfig } from './timeouts.ts';
 import { invalidFlags, trackSegment } from './track.ts';
 import { ACCEPT, DROP, policyReason, UNNAMED_REASON as UNNAMED, type DropReason, type FlowAction } from '../verdict.ts';
@@ -83,6 +84,8 @@ export interface TrackerOptions {
    * gets them: nothing is dropped or rewritten).
    */
   passThrough?: boolean;
+  /** Live traffic (inline): the receivers of edited streams acknowledge them numbered anew (engine.ts EngineOptions.live). */
+  live?: boolean;
   /**
    * The output can send a packet palisade rewrote (replay's capture: yes; NFQUEUE verdicts: not
    * yet). Without it, `normalize` drops the packet it would rewrite. Default true.
@@ -159,6 +162,8 @@ export class TcpTracker implements FlowActions, DataTracker {
   readonly #memcap: number;
   // Which events have listeners, asked once: the rule set is fixed by the first packet.
   #wantData: boolean | undefined = undefined;
+  /** Live traffic: acknowledgments of edited streams are numbered back (EngineOptions.live). */
+  readonly #live: boolean;
   #wantAnomalies: boolean | undefined = undefined;
   /** The segment being handled, for actions called from rules. */
   #tcp: TcpPacket | null = null;
@@ -194,6 +199,7 @@ export class TcpTracker implements FlowActions, DataTracker {
     this.#budget = new ReassemblyBudget(o.config.reassembly.memcap);
     this.#limits = { maxBytes: o.config.reassembly.maxBytes, maxSegments: o.config.reassembly.maxSegments, pieceBytes: PIECE_BYTES };
     this.#timeouts = new Timeouts(o.config.timeouts, o.config.emergencyTimeouts);
+    this.#live = o.live === true;
     this.holding = new HoldKeeper(o.packet, this.#turn, o.link, o.config.hold, this.out, this, o.openStreams, o.passThrough !== true);
     this.#data = new SegmentData(o.events, this, this.holding, conflictMode(o));
   }
@@ -308,6 +314,8 @@ export class TcpTracker implements FlowActions, DataTracker {
     // A dropped or reset flow's packets are dropped without rules (and leave no packet in hand
     // for an action from a streamed rule to mistake for its own).
     if (flow.verdict !== 0) return this.#drop(flow.reason ?? UNNAMED);
+    // The receiver of edited bytes acknowledges them as it got them: numbered back, the sender's way.
+    if (receiver.edits !== null && this.#live) ackBack(tcp, receiver.edits);
 
     // A rule on anomalies wants the stream ones too (overlap-different-data, gap): they need
     // reassembly. A flow dissector wants the flows it was enabled on (by newConnection) only.
@@ -401,10 +409,13 @@ export class TcpTracker implements FlowActions, DataTracker {
       // Dropped by a rule or an action (their reason is on the packet already), its flow's drop, or a policy.
       if (this.#packet.reason === null) this.#packet.dropFor(flow.verdict !== 0 ? (flow.reason ?? UNNAMED) : (this.#anomalyReason ?? UNNAMED));
     }
-    if (!drop && tcp !== null && !flow.ended && !this.holding.heldNow) {
+    if (!drop && tcp !== null && !this.holding.heldNow) {
+      const sender = this.#fromClient ? flow.up : flow.down;
       // What the receiver has been given: a RST must carry the next of these (RFC 5961).
       // A held frame counts when it is released.
-      forwarded(this.#fromClient ? flow.up : flow.down, segmentEnd(tcp));
+      if (!flow.ended) forwarded(sender, segmentEnd(tcp));
+      // Going out now, after edits to its direction's stream: renumbered, its bytes edited (a held frame is, as it is released).
+      if (sender.edits !== null) editSegment(tcp, sender.edits);
     }
     if (!flow.ended) {
       if (flow.verdict !== 0) this.#end(flow, flow.verdict === FLOW_DROPPED ? 'dropped' : 'rst');

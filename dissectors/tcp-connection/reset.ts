@@ -15,7 +15,7 @@ import { writeTcpHeader } from '../tcp.ts';
 import { Packet } from '../packet.ts';
 import { writeLinkHeader } from '../link.ts';
 import { seqAdd32 } from './serial.ts';
-import { FLOW_RESET, type TcpFlow } from './flow.ts';
+import { FLOW_RESET, type Sender, type TcpFlow } from './flow.ts';
 import { OUT_INJECT, type Outbox } from '../flow/outbox.ts';
 
 /** Where the RST goes and what the receiver expects. */
@@ -121,6 +121,11 @@ export function craftRst(spec: RstSpec): Buffer {
   return out;
 }
 
+/** The sequence number a side's receiver expects next, as the receiver numbers it (after stream edits). */
+function sentNxt(sender: Sender): number {
+  return (sender.edits === null ? sender.forwardedNxt : sender.edits.sentSeq(sender.forwardedNxt)) >>> 0;
+}
+
 /** The frame RSTs are built behind, and where its IP header starts. */
 export interface RstTemplate {
   readonly frame: Buffer;
@@ -148,11 +153,12 @@ export function flowResets(flow: TcpFlow, t: RstTemplate, up: boolean, synSeq: n
     // To the client, travelling server→client.
     const answered = flow.down.forwarded;
     const isn = flow.up.synSeen ? flow.up.isn : synSeq;
+    // What the receiver expects next, in its numbering where the stream was edited.
     const bytes = answered
-      ? craftRst({ ...link, sameDirection: !up, seq: flow.down.forwardedNxt >>> 0 })
+      ? craftRst({ ...link, sameDirection: !up, seq: sentNxt(flow.down) })
       : craftRst({ ...link, sameDirection: !up, seq: 0, ack: seqAdd32(isn, 1) >>> 0 });
     out.push(OUT_INJECT, { bytes, linkType: t.linkType });
   }
   // To the server, travelling client→server: only if it has heard from the client at all.
-  if (flow.up.forwarded) out.push(OUT_INJECT, { bytes: craftRst({ ...link, sameDirection: up, seq: flow.up.forwardedNxt >>> 0 }), linkType: t.linkType });
+  if (flow.up.forwarded) out.push(OUT_INJECT, { bytes: craftRst({ ...link, sameDirection: up, seq: sentNxt(flow.up) }), linkType: t.linkType });
 }

@@ -17,6 +17,8 @@ import { ruleInvalid } from '../../core/errors.ts';
 export interface StreamOwner {
   /** The consumer is done with bytes before `stream.committed`. */
   committed(stream: TcpStream): void;
+  /** The bytes from stream offset `at`: `erase` of them go, `insert` goes before them (throws when the stream cannot be edited). */
+  edit(at: number, erase: number, insert: Buffer): void;
 }
 
 /** What a stream tells whoever runs its consumer (the engine's scheduler). */
@@ -27,6 +29,7 @@ export interface StreamScheduler {
   ready(stream: TcpStream): void;
 }
 
+const EMPTY = Buffer.alloc(0);
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -127,6 +130,43 @@ export class TcpStream {
     return it;
   }
 
+  /**
+   * `n` bytes (at least one without `n`) once they have arrived, or fewer at the end of the
+   * stream, without reading them: the position stays, and the packets carrying them stay held.
+   * What to wait on before editing bytes that have not come yet (Haka's `iter:wait()`).
+   */
+  peek(n?: number): Promise<Buffer | null> {
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) return Promise.reject(ruleInvalid(`TcpStream.peek(${n})`, 'want a non-negative integer'));
+    const want = n ?? 1;
+    const look = (): Buffer | null => this.#look(n === undefined ? this.#available : Math.min(n, this.#available));
+    if (this.#available >= want || this.#ended) return Promise.resolve(look());
+    return this.#wait(() => this.#available >= want || this.#ended, look);
+  }
+
+  /**
+   * Inserts `bytes` into the stream at the read position: the receiver gets them before the
+   * bytes not read yet; this reader does not read them. The connection's later sequence numbers,
+   * and the acknowledgments coming back, are shifted to match (design §3). Throws
+   * PAL_ERR_REWRITE when the stream's packets are not held (--pass-through).
+   */
+  insert(bytes: Uint8Array | string): void {
+    this.#owner.edit(this.#position, 0, typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes));
+  }
+
+  /** The next `n` bytes (arrived already: peek() for them first) never reach the receiver, and this reader skips them. */
+  erase(n: number): void {
+    this.#checkArrived('erase', n);
+    this.#owner.edit(this.#position, n, EMPTY);
+    this.#skip(n);
+  }
+
+  /** The next `n` bytes (arrived already) are replaced by `bytes` for the receiver; this reader skips them. */
+  replace(n: number, bytes: Uint8Array | string): void {
+    this.#checkArrived('replace', n);
+    this.#owner.edit(this.#position, n, typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes));
+    this.#skip(n);
+  }
+
   /** The bytes as they arrive, until the end of the stream. */
   async *[Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
     for (let chunk = await this.read(); chunk !== null; chunk = await this.read()) yield chunk;
@@ -166,6 +206,31 @@ export class TcpStream {
   }
 
   // ---- internals --------------------------------------------------------------------------------
+
+  #checkArrived(what: string, n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw ruleInvalid(`TcpStream.${what}(${n})`, 'want a non-negative integer');
+    if (n > this.#available) throw ruleInvalid(`TcpStream.${what}(${n})`, `only ${this.#available} bytes have arrived past the read position: await stream.peek(${n}) first`);
+  }
+
+  /** The next `n` (<= available) bytes, not taken: a view when they sit in one chunk. */
+  #look(n: number): Buffer | null {
+    if (n === 0) return this.#ended && this.#available === 0 ? null : Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    let left = n;
+    for (let i = 0; left > 0; i++) {
+      const c = this.#chunks[i] as Buffer;
+      const start = i === 0 ? this.#head : 0;
+      const k = Math.min(c.length - start, left);
+      parts.push(c.subarray(start, start + k));
+      left -= k;
+    }
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+
+  /** Passes over `n` (<= available) bytes. */
+  #skip(n: number): void {
+    if (n > 0) this.#take(n);
+  }
 
   #commit(): void {
     if (this.#position > this.#committed) {

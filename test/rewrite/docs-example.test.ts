@@ -12,6 +12,7 @@ import { palisade, root } from '../cli/run-cli.ts';
 import { tsharkFields } from '../tshark-fields.ts';
 import { encodePcap } from '../../core/io/pcap-writer.ts';
 import { ethernet, icmp } from '../../testing/packets.ts';
+import { tcpSession } from '../../testing.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-rewrite-'));
 afterAll(() => {
@@ -58,5 +59,26 @@ describe('docs/examples/rewrite-decoy-ping.ts', () => {
       ['decoy-ping', 'ping to the decoy from 192.168.10.10'],
       ['decoy-ping', 'ping to the decoy from 192.168.10.10'],
     ]);
+  });
+});
+
+describe('docs/examples/streams-no-gzip.ts', () => {
+  it('erases the Accept-Encoding field from the request the server gets, the rest byte for byte, renumbered', () => {
+    const request = 'GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip, br\r\nUser-Agent: curl\r\n\r\n';
+    const frames = tcpSession({ client: '192.168.10.10:40000', server: '192.168.20.80:80', mss: 9 }).handshake().send('up', request).send('down', 'HTTP/1.1 204 No Content\r\n\r\n').close().frames();
+    const input = join(tmp, 'gzip.pcap');
+    writeFileSync(input, encodePcap(frames.map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType: 1 }));
+    const output = join(tmp, 'no-gzip.pcap');
+    const r = palisade(['replay', 'docs/examples/streams-no-gzip.ts', input, '-o', output]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = tsharkFields(readFileSync(output), ['tcp.seq', 'tcp.payload', 'tcp.checksum.status'], { prefs: ['tcp.check_checksum:TRUE', 'tcp.relative_sequence_numbers:TRUE'], filter: 'ip.src == 192.168.10.10 && tcp.len > 0' });
+    const sent = rows.map((row) => Buffer.from(row['tcp.payload'] ?? '', 'hex').toString('latin1'));
+    expect(sent.join('')).toBe('GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: curl\r\n\r\n');
+    let next = 1;
+    rows.forEach((row, i) => {
+      expect(Number(row['tcp.seq'])).toBe(next);
+      expect(row['tcp.checksum.status']).toBe('1');
+      next += (sent[i] as string).length;
+    });
   });
 });

@@ -18,6 +18,12 @@ it('types a streamed rule: (flow, stream, direction), async', () => {
         for await (const chunk of stream) expectTypeOf(chunk).toEqualTypeOf<Buffer>();
         expectTypeOf(stream.available).toBeNumber();
         expectTypeOf(stream.position).toBeNumber();
+        expectTypeOf(await stream.peek(4)).toEqualTypeOf<Buffer | null>();
+        expectTypeOf<Parameters<TcpStream['insert']>>().toEqualTypeOf<[bytes: Uint8Array | string]>();
+        expectTypeOf<TcpStream['erase']>().toEqualTypeOf<(n: number) => void>();
+        expectTypeOf<TcpStream['replace']>().toEqualTypeOf<(n: number, bytes: Uint8Array | string) => void>();
+        // @ts-expect-error erase takes a count
+        stream.erase('ab');
         expectTypeOf(stream.eof).toBeBoolean();
         flow.send(direction);
       },
