@@ -9,7 +9,7 @@ import { dissectIpv4, Ipv4Packet } from '../ipv4.ts';
 import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
 import { setL4U32, settleWrites } from '../rewrite.ts';
 import { dissectTcp, TCPOPT_SACK, TcpPacket } from '../tcp.ts';
-import { TCP_ACK, TCP_FIN } from '../tcp-flags.ts';
+import { TCP_ACK, TCP_FIN, TCP_PSH } from '../tcp-flags.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
 import type { KeptFrame } from './hold.ts';
 import type { StreamEdits } from './stream-edits.ts';
@@ -47,18 +47,59 @@ export function editSegment(tcp: TcpPacket, edits: StreamEdits): boolean {
 const copy = { packet: new Packet(), ipv4: new Ipv4Packet(), ipv6: new Ipv6Packet(), tcp: new TcpPacket() };
 const quiet = { anomaly: (): void => undefined };
 
-/** A held frame of the edited direction as it is released: the same frame, or a new one edited (its checksums fixed). */
-export function editKept(frame: KeptFrame, edits: StreamEdits): KeptFrame {
+/** A held frame as it goes out after edits: the frame itself, and the segments an insertion added after it. */
+export interface EditedFrames {
+  readonly frame: KeptFrame;
+  /** Frames to inject after it, each a copy of its headers carrying the next piece of its bytes. */
+  readonly more: readonly Buffer[];
+}
+
+const NONE: readonly Buffer[] = [];
+
+/**
+ * The largest segment the receiver takes: the MSS its SYN offered, or the default when it
+ * offered none (RFC 9293 §3.7.1: 536 bytes over IPv4, RFC 8200 §5: 1220 over IPv6).
+ */
+export function segmentLimit(mss: number, version: number): number {
+  return mss > 0 ? mss : version === 6 ? 1220 : 536;
+}
+
+/**
+ * A held frame of the edited direction as it is released: the same frame, or a new one edited
+ * (its checksums fixed). An insertion that makes it longer than `mss` (the receiver's, see
+ * segmentLimit) cuts it: the frame keeps the first piece, copies of it carry the rest, each
+ * numbered after the one before, its FIN and PSH on the last.
+ */
+export function editKept(frame: KeptFrame, edits: StreamEdits, mss: number): EditedFrames {
   // A segment that came in IP fragments goes out as those fragments: it cannot be edited.
-  if (frame.parts !== undefined) return frame;
+  if (frame.parts !== undefined) return { frame, more: NONE };
   const { packet, tcp } = copy;
   packet.point(Buffer.from(frame.bytes), frame.secs, frame.nsecs, frame.linkType, frame.id);
   const b = packet.bytes;
   const version = (b[frame.linkOffset] as number) >> 4;
   const ip = version === 4 ? copy.ipv4 : copy.ipv6;
   const ok = version === 4 ? dissectIpv4(copy.ipv4, packet, b, frame.linkOffset, quiet) : version === 6 && dissectIpv6(copy.ipv6, packet, b, frame.linkOffset, quiet);
-  if (!ok || ip.proto !== IPPROTO_TCP || !dissectTcp(tcp, ip, quiet)) return frame;
-  if (!editSegment(tcp, edits)) return frame;
+  if (!ok || ip.proto !== IPPROTO_TCP || !dissectTcp(tcp, ip, quiet)) return { frame, more: NONE };
+  if (!editSegment(tcp, edits)) return { frame, more: NONE };
+  const limit = segmentLimit(mss, version);
+  const more: Buffer[] = [];
+  if (tcp.payloadLength > limit) {
+    const data = Buffer.from(tcp.payload);
+    const seq = tcp.seq;
+    const flags = tcp.flagsByte;
+    // The pieces after the first, each from the frame as it is now: headers, then its bytes.
+    for (let at = limit; at < data.length; at += limit) {
+      const last = at + limit >= data.length;
+      tcp.rewriteData(data.subarray(at, Math.min(at + limit, data.length)));
+      tcp.seq = (seq + at) >>> 0;
+      tcp.flagsByte = last ? flags : flags & ~(TCP_FIN | TCP_PSH);
+      settleWrites(packet, ip);
+      more.push(Buffer.from(packet.bytes));
+    }
+    tcp.rewriteData(data.subarray(0, limit));
+    tcp.seq = seq;
+    tcp.flagsByte = flags & ~(TCP_FIN | TCP_PSH);
+  }
   settleWrites(packet, ip);
-  return { ...frame, bytes: packet.bytes, rewritten: true };
+  return { frame: { ...frame, bytes: packet.bytes, rewritten: true }, more };
 }

@@ -37,6 +37,8 @@ export class Sender {
   /** The other side acknowledged this side's FIN. */
   finAcked = false;
   rstSeen = false;
+  /** The MSS its SYN offered, or 0 without the option: the largest segment it takes (RFC 9293 §3.7.1). */
+  mss = 0;
   /** Window scale shift from its SYN (RFC 7323), -1 without the option. */
   wscale = -1;
   /** Its last advertised receive window, in bytes (scaled). */

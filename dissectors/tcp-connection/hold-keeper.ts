@@ -11,7 +11,7 @@ import type { TcpPacket } from '../tcp.ts';
 import { TCP_FIN, TCP_SYN } from '../tcp-flags.ts';
 import { seqAdd32, seqGt } from './serial.ts';
 import { Hold, heldSize, type KeptFrame, type HoldHost } from './hold.ts';
-import { OUT_DISCARD, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
+import { OUT_DISCARD, OUT_INJECT, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
 import type { PolicedTcpAnomaly } from './anomalies.ts';
 import { ParserFeed, type ParserHost, type StreamParser } from './stream-parser.ts';
@@ -231,12 +231,23 @@ export class HoldKeeper implements HoldHost {
       if (send) {
         const sender = hold.fromClient ? flow.up : flow.down;
         forwarded(sender, h.seqEnd);
-        this.#out.push(OUT_RELEASE, sender.edits === null ? h.frame : editKept(h.frame, sender.edits));
+        this.#send(h.frame, sender, hold.fromClient ? flow.down : flow.up);
       } else {
         if (flow.reason !== null) h.frame.reason = flow.reason;
         this.#out.push(OUT_DISCARD, h.frame);
       }
     }
+  }
+
+  /** A held frame goes out: edited first when its direction's stream was, with the segments an insertion added after it. */
+  #send(frame: KeptFrame, sender: Sender, receiver: Sender): void {
+    if (sender.edits === null) {
+      this.#out.push(OUT_RELEASE, frame);
+      return;
+    }
+    const edited = editKept(frame, sender.edits, receiver.mss);
+    this.#out.push(OUT_RELEASE, edited.frame);
+    for (const bytes of edited.more) this.#out.push(OUT_INJECT, { bytes, linkType: frame.linkType });
   }
 
   #unaccount(hold: Hold, frame: KeptFrame): void {
@@ -358,7 +369,7 @@ export class HoldKeeper implements HoldHost {
       this.#unaccount(hold, h.frame);
       // The receiver now expects what follows it.
       forwarded(sender, h.seqEnd);
-      this.#out.push(OUT_RELEASE, sender.edits === null ? h.frame : editKept(h.frame, sender.edits));
+      this.#send(h.frame, sender, hold.fromClient ? flow.down : flow.up);
     }
   }
 

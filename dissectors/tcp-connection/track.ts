@@ -74,6 +74,7 @@ export function trackSegment(t: SegmentTracker, flow: TcpFlow, tcp: TcpPacket, s
       sender.dataEnd = sender.nxt;
       sender.nxtValid = true;
       sender.wscale = tcp.windowScale ?? -1;
+      sender.mss = tcp.mss ?? 0;
       if (wantData) t.stream(sender).init(seqAdd32(seq, 1));
     }
     if (len > 0 && t.anomaly(flow, 'syn-with-data', direction, tcp)) return DROP;

@@ -43,7 +43,7 @@ function clientSegments(output: { bytes: Buffer }[]): { seq: number; data: strin
 }
 
 describe('stream edits', () => {
-  it('insert, erase and replace at the read position: the receiver gets the edited stream, each later segment renumbered, the FIN too', async () => {
+  it('insert, erase and replace at the read position: the receiver gets the edited stream, cut to its MSS, each later segment renumbered, the FIN too', async () => {
     const rules = editing(async (stream) => {
       // "GET /old HTTP/1.1\r\n" + "Accept-Encoding: gzip\r\n" + "Host: a\r\n\r\n", in segments of 7.
       await stream.peek(3);
@@ -69,6 +69,9 @@ describe('stream edits', () => {
       expect(s.seq).toBe(next);
       next += s.data.length;
     }
+    // Cut to the receiver's MSS (7, from its SYN): the insertions added segments.
+    expect(data.every((s) => s.data.length <= 7)).toBe(true);
+    expect(r.injected.length).toBeGreaterThan(0);
     // The FIN comes after the edited stream.
     const fin = segments.find((s) => s.flags.includes('F'));
     expect(fin?.seq).toBe(1 + edited.length);
