@@ -67,7 +67,7 @@ export function segmentLimit(mss: number, version: number): number {
 /**
  * A held frame of the edited direction as it is released: the same frame, or a new one edited
  * (its checksums fixed). An insertion that makes it longer than `mss` (the receiver's, see
- * segmentLimit) cuts it: the frame keeps the first piece, copies of it carry the rest, each
+ * segmentLimit) cuts it, unless it came longer already (GSO): the frame keeps the first piece, copies of it carry the rest, each
  * numbered after the one before, its FIN and PSH on the last.
  */
 export function editKept(frame: KeptFrame, edits: StreamEdits, mss: number): EditedFrames {
@@ -80,10 +80,13 @@ export function editKept(frame: KeptFrame, edits: StreamEdits, mss: number): Edi
   const ip = version === 4 ? copy.ipv4 : copy.ipv6;
   const ok = version === 4 ? dissectIpv4(copy.ipv4, packet, b, frame.linkOffset, quiet) : version === 6 && dissectIpv6(copy.ipv6, packet, b, frame.linkOffset, quiet);
   if (!ok || ip.proto !== IPPROTO_TCP || !dissectTcp(tcp, ip, quiet)) return { frame, more: NONE };
+  const came = tcp.payloadLength;
   if (!editSegment(tcp, edits)) return { frame, more: NONE };
   const limit = segmentLimit(mss, version);
   const more: Buffer[] = [];
-  if (tcp.payloadLength > limit) {
+  // Only a segment the receiver would have taken is cut: a larger one is a GSO super-packet
+  // (inline, with inline.gso), which the kernel cuts to its segment size as it sends it.
+  if (tcp.payloadLength > limit && came <= limit) {
     const data = Buffer.from(tcp.payload);
     const seq = tcp.seq;
     const flags = tcp.flagsByte;
