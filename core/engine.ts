@@ -186,6 +186,9 @@ export class Engine {
       anomaly: (flow, kind, policy, policyKey) => {
         this.#dissectorAnomaly(flow, kind, policy, policyKey);
       },
+      edit: (flow, direction, at, erase, insert) => {
+        this.#tracker.holding.editFlow(flow, direction, at, erase, insert);
+      },
       config: this.config,
     };
 

@@ -40,6 +40,13 @@ export interface FlowDissectorHost {
    * `drop-flow` drops it, `reset-flow` resets it (the drop reason names the policy's key, `policyKey`).
    */
   anomaly(flow: TcpFlow, kind: string, policy: DissectorPolicy, policyKey: string): void;
+  /**
+   * Edits one direction of the flow's stream, as TcpStream's insert/erase/replace do: from
+   * stream offset `at`, `erase` bytes go and `insert` goes before what follows. Only bytes the
+   * parser has not let go yet (a head it held whole) can be edited; edits go forward.
+   * Throws PAL_ERR_REWRITE otherwise.
+   */
+  edit(flow: TcpFlow, direction: Direction, at: number, erase: number, insert: Buffer): void;
   /** The engine's configuration (limits and policies). */
   readonly config: Config;
 }

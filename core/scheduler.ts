@@ -35,7 +35,7 @@ export class Scheduler implements StreamScheduler {
   readonly #between: () => void;
   readonly #closed: () => boolean;
   /** What push-mode dissectors report their anomalies to (the engine sets it). */
-  host: FlowDissectorHost = { anomaly: () => undefined, config: defaultConfig() };
+  host: FlowDissectorHost = { anomaly: () => undefined, edit: () => undefined, config: defaultConfig() };
 
   constructor(dispatch: Dispatch, turn: Turn, log: Logger, beat: Int32Array, between: () => void, closed: () => boolean) {
     this.#dispatch = dispatch;

@@ -5,6 +5,15 @@
  */
 import type { HttpHeader, HttpHeaders } from './headers.ts';
 import { normalizePath, targetQuery } from './uri.ts';
+import { rewriteError } from '../../core/errors.ts';
+
+/** Where a message's edits go: its direction of the stream, from stream offset `at` (FlowDissectorHost.edit). */
+export type HeadEditor = (at: number, erase: number, insert: Buffer) => void;
+
+/** A field name: a token (RFC 9110 §5.1). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A field value: no line end or NUL inside (RFC 9110 §5.5). */
+const FIELD_VALUE = /^[^\r\n\0]*$/;
 
 /**
  * How the body is delimited (RFC 9112 §6.3): `content-length`, `chunked`, `none` (no body: a
@@ -37,6 +46,77 @@ abstract class HttpMessage {
     this.headers = headers;
     this.offset = offset;
     this.headLength = headLength;
+  }
+
+  /** @internal While the message's event runs, where its header writes go; null before and after. */
+  editor: HeadEditor | null = null;
+  /** New lines for fields that came (by index; null: the field goes), and fields added at the end. */
+  #lines: Map<number, string | null> | null = null;
+  #added: { name: string; line: string }[] = [];
+
+  /**
+   * Gives field `name` the value `value`: its first line is rewritten, any other line of it goes;
+   * added at the end of the header section when it has none. The receiver gets the head edited
+   * (the connection's numbering follows, see docs/streams.md); `headers` still shows the fields
+   * as they came. Only in the request or response event, while the head is held.
+   */
+  setHeader(name: string, value: string): void {
+    const line = this.#line('setHeader', name, value);
+    this.#drop(name);
+    const h = this.headers;
+    const first = h.indexOf(name, 0);
+    if (first < 0) this.#added.push({ name, line });
+    else (this.#lines ??= new Map()).set(first, line);
+  }
+
+  /** Adds field `name: value` at the end of the header section, after the fields that came. */
+  addHeader(name: string, value: string): void {
+    this.#added.push({ name, line: this.#line('addHeader', name, value) });
+  }
+
+  /** Takes every line of field `name` out of the head. */
+  removeHeader(name: string): void {
+    this.#check('removeHeader', name);
+    this.#drop(name);
+  }
+
+  /** @internal The head's edits, in stream order, to the editor; after its event. */
+  flushEdits(): void {
+    const edit = this.editor;
+    this.editor = null;
+    if (edit === null || (this.#lines === null && this.#added.length === 0)) return;
+    const h = this.headers;
+    for (const [i, line] of [...(this.#lines ?? new Map<number, string | null>())].sort((a, b) => a[0] - b[0])) {
+      const f = h.at(i) as HttpHeader;
+      edit(f.offset, f.length, Buffer.from(line ?? '', 'latin1'));
+    }
+    if (this.#added.length > 0) {
+      // Before the empty line that ends the head: after the last field, or the start line (CRLF ends it).
+      const last = h.length > 0 ? h.at(h.length - 1) : undefined;
+      const at = last !== undefined ? last.offset + last.length : this.offset + this.headLength - 2;
+      edit(at, 0, Buffer.from(this.#added.map((a) => a.line).join(''), 'latin1'));
+    }
+    this.#lines = null;
+    this.#added = [];
+  }
+
+  #check(what: string, name: string): void {
+    if (this.editor === null) throw rewriteError(`http ${what}`, 'headers are written in the request or response event, while the head is held');
+    if (!TOKEN.test(name)) throw rewriteError(`http ${what}`, `${JSON.stringify(name)} is not a field name (RFC 9110 §5.1: a token)`);
+  }
+
+  #line(what: string, name: string, value: string): string {
+    this.#check(what, name);
+    if (!FIELD_VALUE.test(value)) throw rewriteError(`http ${what}`, `the value of ${name} holds a line end or NUL: a field value cannot (RFC 9110 §5.5)`);
+    return `${name}: ${value}\r\n`;
+  }
+
+  /** Every line of `name`, and what was added of it, goes. */
+  #drop(name: string): void {
+    const h = this.headers;
+    for (let i = h.indexOf(name, 0); i >= 0; i = h.indexOf(name, i + 1)) (this.#lines ??= new Map()).set(i, null);
+    const lower = name.toLowerCase();
+    this.#added = this.#added.filter((a) => a.name.toLowerCase() !== lower);
   }
 
   /** The connection stays open after this message (RFC 9112 §9.3): 1.1 unless `Connection: close`, 1.0 only with `keep-alive`. */

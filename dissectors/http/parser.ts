@@ -11,7 +11,7 @@ import type { HttpConfig } from './config.ts';
 import type { HttpAnomalyKind } from './anomalies.ts';
 import { HttpHeaders, type HttpHeader } from './headers.ts';
 import { copyHead } from './head-arena.ts';
-import { HttpRequest, HttpResponse, type HttpTransaction } from './message.ts';
+import { HttpRequest, HttpResponse, type HeadEditor, type HttpTransaction } from './message.ts';
 import { findHeadEnd, lineEnd, parseFields, parseRequestLine, parseStatusLine, skipEmptyLines, type RequestLine, type StatusLine } from './head.ts';
 import { requestFraming, responseFraming, type Framing } from './framing.ts';
 import { Transaction, type HttpSession } from './session.ts';
@@ -59,6 +59,10 @@ export class HttpParser implements StreamParser {
   readonly #session: HttpSession;
   readonly #emit: HttpEmit;
   readonly #host: FlowDissectorHost;
+  /** Where a message's header writes go: this direction of the stream. */
+  readonly #editor: HeadEditor = (at, erase, insert) => {
+    this.#host.edit(this.#flow, this.#direction, at, erase, insert);
+  };
   readonly #config: HttpConfig;
   /** An incomplete head (or chunk-size or trailer line), copied: its frames are held while it waits. */
   #buf: Buffer | null = null;
@@ -230,7 +234,9 @@ export class HttpParser implements StreamParser {
       this.#tx = tx;
       this.#message = req;
       if (flow.appProto === null) flow.appProto = 'http';
+      req.editor = this.#editor;
       this.#emit.request(flow, req);
+      req.flushEdits();
       if (flow.verdict !== 0) {
         this.#stop();
         return;
@@ -262,7 +268,9 @@ export class HttpParser implements StreamParser {
     else tx.response = res;
     this.#tx = tx;
     this.#message = res;
+    res.editor = this.#editor;
     this.#emit.response(flow, res);
+    res.flushEdits();
     if (flow.verdict !== 0) {
       this.#stop();
       return;

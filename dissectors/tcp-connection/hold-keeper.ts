@@ -9,7 +9,7 @@ import type { Packet } from '../packet.ts';
 import type { LinkLayer } from '../link.ts';
 import type { TcpPacket } from '../tcp.ts';
 import { TCP_FIN, TCP_SYN } from '../tcp-flags.ts';
-import { seqAdd32, seqGt } from './serial.ts';
+import { seqAdd32, seqDiff, seqGt } from './serial.ts';
 import { Hold, heldSize, type KeptFrame, type HoldHost } from './hold.ts';
 import { OUT_DISCARD, OUT_INJECT, OUT_RELEASE, type Outbox } from '../flow/outbox.ts';
 import type { Direction, Sender, TcpFlow } from './flow.ts';
@@ -373,6 +373,13 @@ export class HoldKeeper implements HoldHost {
     }
   }
 
+  /** A flow dissector's edit of one direction (FlowDissectorHost.edit). */
+  editFlow(flow: TcpFlow, direction: Direction, at: number, erase: number, insert: Buffer): void {
+    const hold = direction === 'up' ? flow.up.hold : flow.down.hold;
+    if (hold === null) throw rewriteError('edit', 'this direction of the connection is not read by a dissector: nothing of it is held to edit');
+    this.edit(hold, at, erase, insert);
+  }
+
   /** HoldHost: a streamed consumer edits the bytes it has not read, which are all still held. */
   edit(hold: Hold, at: number, erase: number, insert: Buffer): void {
     if (!this.#holdFrames) throw rewriteError('TcpStream', 'with --pass-through nothing is held, so nothing can be edited: streams are read-only (run without it to edit)');
@@ -383,6 +390,9 @@ export class HoldKeeper implements HoldHost {
     // Offset 0's sequence number, from where the reassembly is now.
     const edits = (sender.edits ??= new StreamEdits(seqAdd32(stream.next, -stream.delivered)));
     if (at < edits.end) throw rewriteError('TcpStream', `an edit at stream offset ${at} comes before one made already (to ${edits.end}): edits go forward`);
+    // Bytes the receiver has been given already cannot be taken back.
+    const sent = sender.forwarded ? seqDiff(sender.forwardedNxt, edits.base) : 0;
+    if (at < sent) throw rewriteError('TcpStream', `stream offset ${at} has gone to the receiver already (it has ${sent} bytes): only bytes still held can be edited`);
     edits.add(at, erase, insert);
   }
 

@@ -82,3 +82,25 @@ describe('docs/examples/streams-no-gzip.ts', () => {
     });
   });
 });
+
+describe('docs/examples/http-rewrite-headers.ts', () => {
+  it('the server gets the request without Accept-Encoding, another User-Agent and a field added; the client the answer without Server', () => {
+    const frames = tcpSession({ client: '192.168.10.10:40000', server: '192.168.20.80:80' })
+      .handshake()
+      .send('up', 'GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/8.5\r\nAccept-Encoding: gzip\r\n\r\n')
+      .send('down', 'HTTP/1.1 200 OK\r\nServer: Apache/2.4\r\nContent-Length: 2\r\n\r\nok')
+      .close()
+      .frames();
+    const input = join(tmp, 'http.pcap');
+    writeFileSync(input, encodePcap(frames.map((data, i) => ({ data, secs: 1_700_000_000 + i, nsecs: 0 })), { linkType: 1 }));
+    const output = join(tmp, 'http-out.pcap');
+    const r = palisade(['replay', 'docs/examples/http-rewrite-headers.ts', input, '-o', output]);
+    expect(r.status, r.stderr).toBe(0);
+    const sent = (src: string): string =>
+      tsharkFields(readFileSync(output), ['tcp.payload'], { filter: `ip.src == ${src} && tcp.len > 0` })
+        .map((row) => Buffer.from(row['tcp.payload'] ?? '', 'hex').toString('latin1'))
+        .join('');
+    expect(sent('192.168.10.10')).toBe('GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: Mozilla/5.0\r\nX-Inspected: palisade\r\n\r\n');
+    expect(sent('192.168.20.80')).toBe('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  });
+});
