@@ -435,7 +435,7 @@ export class Engine {
     // What is idle too long ends first, in a turn of its own, before this frame is judged.
     this.#expire();
     const pkt = this.#pkt;
-    pkt.point(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length);
+    pkt.point(bytes, timestamp.secs, timestamp.nsecs, linkType, id, wireLength > bytes.length, checksumPartial);
     this.#begin(pkt);
     const tracer = this.#tracer;
     const trace = tracer === null ? null : tracer.begin(id, this.clock.now);
@@ -517,7 +517,7 @@ export class Engine {
     // Its transport checksum is not computed yet (GSO, checksum offload): the field holds the
     // pseudo header's sum for the NIC to finish. A verdict with new bytes makes the kernel take
     // the field as final, so any write computes it whole.
-    if (this.#checksumPartial) pkt.writes |= W_L4_FULL;
+    if (pkt.checksumPartial) pkt.writes |= W_L4_FULL;
     settleWrites(pkt, ip);
     if (this.#needConnections) this.#tracker.holding.takeWrites();
     return v;

@@ -67,6 +67,12 @@ export class Packet {
   cut = false;
   /** palisade rewrote its bytes in place (a normalised segment, a rule's write): the output must send these, not the original. */
   rewritten = false;
+  /**
+   * @internal The transport checksum is not finished (inline GSO, offload: the field holds the
+   * pseudo header's sum): a write must compute it whole, since a verdict with new bytes makes the
+   * kernel take the field as final.
+   */
+  checksumPartial = false;
   /** @internal What rules wrote in this frame's headers (rewrite.ts W_*): the checksums settleWrites fixes. */
   writes = 0;
   /** @internal Sum of the transport header's changed words, ~old + new each (RFC 1624 eqn. 3). */
@@ -105,9 +111,10 @@ export class Packet {
   }
 
   /** @internal Re-points the view at another frame's bytes (reused frame to frame). */
-  point(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false): void {
+  point(bytes: Buffer, secs: number, nsecs: number, linkType: number, id: number, cut = false, checksumPartial = false): void {
     this.bytes = bytes;
     this.cut = cut;
+    this.checksumPartial = checksumPartial;
     this.rewritten = false;
     this.writes = 0;
     this.l4Delta = 0;

@@ -7,7 +7,7 @@
 import { Packet } from '../packet.ts';
 import { dissectIpv4, Ipv4Packet } from '../ipv4.ts';
 import { dissectIpv6, Ipv6Packet } from '../ipv6.ts';
-import { setL4U32, settleWrites } from '../rewrite.ts';
+import { setL4U32, settleWrites, W_L4_FULL } from '../rewrite.ts';
 import { dissectTcp, TCPOPT_SACK, TcpPacket } from '../tcp.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH } from '../tcp-flags.ts';
 import { IPPROTO_TCP } from '../ip-protocols.ts';
@@ -47,6 +47,12 @@ export function editSegment(tcp: TcpPacket, edits: StreamEdits): boolean {
 const copy = { packet: new Packet(), ipv4: new Ipv4Packet(), ipv6: new Ipv6Packet(), tcp: new TcpPacket() };
 const quiet = { anomaly: (): void => undefined };
 
+/** A copy's checksums fixed; one the kernel left unfinished (GSO) computed whole, as the engine does for the frame in hand. */
+function settle(packet: Packet, ip: Ipv4Packet | Ipv6Packet): void {
+  if (packet.checksumPartial) packet.writes |= W_L4_FULL;
+  settleWrites(packet, ip);
+}
+
 /** A held frame as it goes out after edits: the frame itself, and the segments an insertion added after it. */
 export interface EditedFrames {
   readonly frame: KeptFrame;
@@ -74,7 +80,7 @@ export function editKept(frame: KeptFrame, edits: StreamEdits, mss: number): Edi
   // A segment that came in IP fragments goes out as those fragments: it cannot be edited.
   if (frame.parts !== undefined) return { frame, more: NONE };
   const { packet, tcp } = copy;
-  packet.point(Buffer.from(frame.bytes), frame.secs, frame.nsecs, frame.linkType, frame.id);
+  packet.point(Buffer.from(frame.bytes), frame.secs, frame.nsecs, frame.linkType, frame.id, false, frame.checksumPartial === true);
   const b = packet.bytes;
   const version = (b[frame.linkOffset] as number) >> 4;
   const ip = version === 4 ? copy.ipv4 : copy.ipv6;
@@ -96,13 +102,13 @@ export function editKept(frame: KeptFrame, edits: StreamEdits, mss: number): Edi
       tcp.rewriteData(data.subarray(at, Math.min(at + limit, data.length)));
       tcp.seq = (seq + at) >>> 0;
       tcp.flagsByte = last ? flags : flags & ~(TCP_FIN | TCP_PSH);
-      settleWrites(packet, ip);
+      settle(packet, ip);
       more.push(Buffer.from(packet.bytes));
     }
     tcp.rewriteData(data.subarray(0, limit));
     tcp.seq = seq;
     tcp.flagsByte = flags & ~(TCP_FIN | TCP_PSH);
   }
-  settleWrites(packet, ip);
+  settle(packet, ip);
   return { frame: { ...frame, bytes: packet.bytes, rewritten: true }, more };
 }

@@ -186,7 +186,7 @@ export class HoldKeeper implements HoldHost {
     // A segment of a reassembled datagram: its fragments (copies already) are what waits.
     if (parts !== null) return (this.#frameCopy = { ...(parts[parts.length - 1] as KeptFrame), id: pkt.id, parts });
     const ts = pkt.timestamp;
-    return (this.#frameCopy = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: this.#link.offset, rewritten: pkt.rewritten });
+    return (this.#frameCopy = { id: pkt.id, bytes: Buffer.from(pkt.bytes), secs: ts.secs, nsecs: ts.nsecs, linkType: pkt.linkType, linkOffset: this.#link.offset, rewritten: pkt.rewritten, checksumPartial: pkt.checksumPartial });
   }
 
   /** The current frame was rewritten in place (normalised): a copy made before says so (one made after takes packet.rewritten). */

@@ -27,6 +27,8 @@ export interface KeptFrame {
   readonly parts?: readonly KeptFrame[];
   /** Its bytes were rewritten (a normalised segment): they, not the original, must go out. */
   rewritten?: boolean;
+  /** Its transport checksum was left unfinished (Packet.checksumPartial): an edit computes it whole. */
+  checksumPartial?: boolean;
   /** Why it is dropped, once it is (its flow's reason). */
   reason?: DropReason;
 }

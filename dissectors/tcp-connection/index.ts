@@ -370,6 +370,10 @@ export class TcpTracker implements FlowActions, DataTracker {
       // The flow has ended but is still in the table: the anomaly event still names it.
       return this.anomaly(flow, 'data-after-rst', up ? 'up' : 'down', tcp) ? this.#drop(this.#anomalyReason ?? UNNAMED) : ACCEPT;
     }
+    // After the end, an edited connection is still numbered as its receivers count (a last ACK, a resent FIN).
+    const other = up ? flow.down : flow.up;
+    if (other.edits !== null && this.#live) ackBack(tcp, other.edits);
+    if (late.edits !== null) editSegment(tcp, late.edits);
     return ACCEPT;
   }
 

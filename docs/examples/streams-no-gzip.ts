@@ -2,13 +2,15 @@
 import { defineRules, tcpConnection } from 'palisade';
 import type { TcpStream } from 'palisade';
 
-/** The next line, LF included, without reading it; shorter only at the end of the stream, null there. */
+/** The next line, LF included, without reading it; without its LF only at the end of the stream, null there. */
 async function peekLine(stream: TcpStream): Promise<Buffer | null> {
-  for (let n = 1; ; n = stream.available + 1) {
+  // What has come first; one byte more only when no LF is in it (a line that has come whole waits for nothing).
+  for (let n = Math.max(1, stream.available); ; n = stream.available + 1) {
     const bytes = await stream.peek(n);
-    if (bytes === null || bytes.length < n) return bytes;
+    if (bytes === null) return null;
     const lf = bytes.indexOf(0x0a);
     if (lf >= 0) return bytes.subarray(0, lf + 1);
+    if (bytes.length < n) return bytes;
   }
 }
 
