@@ -22,6 +22,7 @@ import connectionRules from './connection-rules.ts';
 import streamRules from './stream-rules.ts';
 import streamedRules from './streamed-rules.ts';
 import httpRules, { counted } from './http-rules.ts';
+import httpEditRules from './http-edit-rules.ts';
 import type { RuleSet } from '../core/rules.ts';
 
 const { values } = parseArgs({
@@ -116,5 +117,10 @@ counted.transactions = 0;
 const web = await measure('http rules, checksums never', httpRules, { checksumValidation: 'never' });
 const perPass = counted.transactions / Math.max(3, passes);
 process.stdout.write(`${''.padEnd(34)} ${(perPass / web.seconds / 1e3).toFixed(1)} k transactions/s (${perPass.toLocaleString('en-US')} a pass), ${(web.seconds / data.seconds).toFixed(2)}x the receiveData line's time\n`);
+// HTTP with every head rewritten both ways: every web connection renumbered from its first request on.
+counted.transactions = 0;
+const edited = await measure('http rules editing every head', httpEditRules, { checksumValidation: 'never' });
+const editedPerPass = counted.transactions / Math.max(3, passes);
+process.stdout.write(`${''.padEnd(34)} ${(editedPerPass / edited.seconds / 1e3).toFixed(1)} k transactions/s, ${(edited.seconds / web.seconds).toFixed(2)}x the http line's time\n`);
 // Streamed: one async rule per flow and direction reading every stream line by line; packets held until read.
 await measure('streamed rule, checksums never', streamedRules, { checksumValidation: 'never' });

@@ -50,6 +50,7 @@ export const httpAnomalyRules: Readonly<Record<HttpAnomalyKind, Readonly<HttpAno
   'header-too-large': { severity: 'low', smuggling: false, ref: 'RFC 9112 §5' },
   gap: { severity: 'low', smuggling: false },
   'unexpected-response': { severity: 'low', smuggling: false, ref: 'RFC 9112 §9.3.2' },
+  'edit-too-late': { severity: 'low', smuggling: false },
 };
 
 const allKinds = Object.keys(httpAnomalyRules) as HttpAnomalyKind[];

@@ -29,6 +29,7 @@ export const httpAnomalies = {
   'header-too-large': { policy: 'accept', doc: 'A header section (or trailer section) larger than http.maxHeaderBytes: parsing ends.' },
   gap: { policy: 'accept', doc: 'The stream lost bytes (a gap, or the hold cap) inside a message: parsing ends.' },
   'unexpected-response': { policy: 'accept', doc: 'A response with no request waiting for it (a server that speaks first, or a picked-up connection).' },
+  'edit-too-late': { policy: 'accept', doc: "A rule rewrote a head some of whose bytes had gone to the receiver already (a response recorded before its request was whole): the head goes as it came." },
 } as const satisfies Record<string, { policy: DissectorPolicy; doc: string }>;
 
 export type HttpAnomalyKind = keyof typeof httpAnomalies;

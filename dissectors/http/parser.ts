@@ -11,6 +11,7 @@ import type { HttpConfig } from './config.ts';
 import type { HttpAnomalyKind } from './anomalies.ts';
 import { HttpHeaders, type HttpHeader } from './headers.ts';
 import { copyHead } from './head-arena.ts';
+import { PalisadeError } from '../../core/errors.ts';
 import { HttpRequest, HttpResponse, type HeadEditor, type HttpTransaction } from './message.ts';
 import { findHeadEnd, lineEnd, parseFields, parseRequestLine, parseStatusLine, skipEmptyLines, type RequestLine, type StatusLine } from './head.ts';
 import { requestFraming, responseFraming, type Framing } from './framing.ts';
@@ -236,7 +237,7 @@ export class HttpParser implements StreamParser {
       if (flow.appProto === null) flow.appProto = 'http';
       req.editor = this.#editor;
       this.#emit.request(flow, req);
-      req.flushEdits();
+      this.#flushEdits(req);
       if (flow.verdict !== 0) {
         this.#stop();
         return;
@@ -270,7 +271,7 @@ export class HttpParser implements StreamParser {
     this.#message = res;
     res.editor = this.#editor;
     this.#emit.response(flow, res);
-    res.flushEdits();
+    this.#flushEdits(res);
     if (flow.verdict !== 0) {
       this.#stop();
       return;
@@ -483,6 +484,16 @@ export class HttpParser implements StreamParser {
   /** @internal Report: an anomaly of the head being parsed. */
   report(kind: HttpAnomalyKind): void {
     this.#anomaly(kind);
+  }
+
+  /** The head's rewrites go to the stream; bytes of it gone already make none go (they come in stream order, all or none). */
+  #flushEdits(msg: HttpRequest | HttpResponse): void {
+    try {
+      msg.flushEdits();
+    } catch (err) {
+      if (!(err instanceof PalisadeError) || err.code !== 'PAL_ERR_REWRITE') throw err;
+      this.#anomaly('edit-too-late');
+    }
   }
 
   #anomaly(kind: HttpAnomalyKind): void {

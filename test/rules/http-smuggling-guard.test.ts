@@ -105,7 +105,7 @@ describe('httpSmugglingGuard', () => {
     };
     await refused({ kind: ['cl-te'] }, /^test\/rules\/http-smuggling-guard\.test\.ts:\d+: httpSmugglingGuard 'http-smuggling-guard': options has no option 'kind' \(the options are name, kinds, direction, action, severity\)$/);
     await refused({ kinds: [] }, /kinds is empty: give at least one anomaly kind/);
-    await refused({ kinds: ['cl-te', 'te-cl'] }, /kinds\[1\] must be 'cl-te', .* or 'unexpected-response', not 'te-cl'$/);
+    await refused({ kinds: ['cl-te', 'te-cl'] }, /kinds\[1\] must be 'cl-te', .* or 'edit-too-late', not 'te-cl'$/);
     await refused({ action: 'block' }, /action must be 'reset', 'drop' or 'alert', not 'block'$/);
     await refused({ direction: 'in' }, /direction must be 'up', 'down' or 'both', not 'in'$/);
     await refused({ name: 'guard', severity: 'critical' }, /httpSmugglingGuard 'guard': severity must be 'low', 'medium' or 'high', not 'critical'$/);
