@@ -5,20 +5,18 @@
  * received packet has, over the new bytes (a raw IP packet): their fields can still be written,
  * and `send()` sends them. palisade/testing's builders are these too.
  */
-import { parseIpv4, parseIpv6Into } from '../core/address-text.ts';
 import { rewriteError } from '../core/errors.ts';
 import { dissectIcmp, IcmpPacket, writeIcmpHeader } from './icmp.ts';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './ip-protocols.ts';
 import { dissectIpv4, Ipv4Packet, writeIpv4Header } from './ipv4.ts';
 import { dissectIpv6, Ipv6Packet, writeIpv6Header } from './ipv6.ts';
 import { Packet } from './packet.ts';
-import { checkRange, computeTransportChecksum } from './rewrite.ts';
+import { checkRange, computeTransportChecksum, ipv4Value, ipv6Bytes, type AddressInput } from './rewrite.ts';
 import { dissectTcp, TcpPacket, writeTcpHeader } from './tcp.ts';
 import { dissectUdp, UdpPacket, writeUdpHeader } from './udp.ts';
 import { LINKTYPE_RAW } from '../core/link-types.ts';
 
-/** An IPv4 address as text, a uint32, or `ipv4.addr()`; an IPv6 one as text or `ipv6.addr()`. */
-export type AddressInput = string | number | { readonly value: number | bigint };
+export type { AddressInput } from './rewrite.ts';
 
 /** IP fields of a created packet; the version follows the addresses (IPv6 when they are). */
 export interface IpFields {
@@ -100,26 +98,6 @@ function isV6(spec: IpFields): boolean {
   const src = v6(spec.src);
   if (src !== v6(spec.dst)) throw rewriteError('create', 'src and dst are of different IP versions');
   return src;
-}
-
-/** An address as the user wrote it, for an error. */
-const shown = (a: AddressInput): string => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'number' ? String(a) : `{ value: ${String(a.value)} }`);
-
-function ipv4Value(a: AddressInput, where: string): number {
-  const n = typeof a === 'string' ? parseIpv4(a) : typeof a === 'number' ? a : typeof a.value === 'number' ? a.value : -1;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw rewriteError(where, `${shown(a)} is not an IPv4 address`);
-  return n;
-}
-
-function ipv6Bytes(a: AddressInput, where: string): Uint8Array {
-  const out = new Uint8Array(16);
-  if (typeof a === 'object' && typeof a.value === 'bigint') {
-    let v = a.value;
-    for (let i = 15; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
-    return out;
-  }
-  if (typeof a !== 'string' || !parseIpv6Into(a, out, 0)) throw rewriteError(where, `${shown(a)} is not an IPv6 address`);
-  return out;
 }
 
 /**

@@ -9,9 +9,9 @@ import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv4PseudoSum, onesSum, sumVerifies, writeIpv4HeaderChecksum } from './checksum.ts';
-import { ipv4TextAt, parseIpv4 } from '../core/address-text.ts';
+import { ipv4TextAt } from '../core/address-text.ts';
 import { rewriteError } from '../core/errors.ts';
-import { checkRange, computeTransportChecksum, ipHeaderWritten, setAddress, W_IP_HEADER, W_KEEP_IP, W_PROTO, W_WRITTEN, writable } from './rewrite.ts';
+import { checkRange, computeTransportChecksum, ipHeaderWritten, ipv4Value, setAddress, W_IP_HEADER, W_KEEP_IP, W_PROTO, W_WRITTEN, writable } from './rewrite.ts';
 
 export const IPV4_MIN_HEADER_LENGTH = 20;
 
@@ -256,8 +256,7 @@ export class Ipv4Packet {
   }
   #setAddress(rel: number, v: string | number | { readonly value: number }, where: string): void {
     writable(this.packet, this.bytes, where);
-    const n = typeof v === 'number' ? v : typeof v === 'string' ? parseIpv4(v) : v.value;
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw rewriteError(where, `${typeof v === 'object' ? `{ value: ${String(v.value)} }` : JSON.stringify(v)} is not an IPv4 address`);
+    const n = ipv4Value(v, where);
     ADDRESS[0] = n >>> 24;
     ADDRESS[1] = (n >>> 16) & 0xff;
     ADDRESS[2] = (n >>> 8) & 0xff;
@@ -265,6 +264,7 @@ export class Ipv4Packet {
     setAddress(this.packet, this.bytes, this.off + rel, ADDRESS, 4);
     ipHeaderWritten(this.packet);
   }
+
 
   toJSON(): Record<string, unknown> {
     return {

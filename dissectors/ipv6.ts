@@ -8,9 +8,8 @@ import { Packet, type Timestamp } from './packet.ts';
 import type { AnomalyCounter } from './anomalies.ts';
 import { u16, u32 } from './bytes.ts';
 import { ipv6PseudoSum } from './checksum.ts';
-import { ipv6TextAt, parseIpv6Into } from '../core/address-text.ts';
-import { rewriteError } from '../core/errors.ts';
-import { checkRange, computeTransportChecksum, setAddress, W_WRITTEN, writable } from './rewrite.ts';
+import { ipv6TextAt } from '../core/address-text.ts';
+import { checkRange, computeTransportChecksum, ipv6Bytes, setAddress, W_WRITTEN, writable } from './rewrite.ts';
 import {
   IPPROTO_AH,
   IPPROTO_DSTOPTS,
@@ -163,12 +162,12 @@ export class Ipv6Packet {
     return (this.#dst ??= ipv6TextAt(this.bytes, this.off + 24));
   }
   /** RFC 4291 text or an `ipv6.addr()`; the transport checksum follows (its pseudo header holds the addresses). */
-  set src(v: string | { toString(): string }) {
+  set src(v: string | { readonly value: bigint }) {
     this.#setAddress(8, v, 'ipv6.src', true);
     this.#src = undefined;
   }
   /** With a routing header, the pseudo header holds the final destination, not this one: the transport checksum stays. */
-  set dst(v: string | { toString(): string }) {
+  set dst(v: string | { readonly value: bigint }) {
     this.#setAddress(24, v, 'ipv6.dst', this.#finalDstOffset === this.off + 24);
     this.#dst = undefined;
   }
@@ -182,11 +181,9 @@ export class Ipv6Packet {
     this.packet.writes |= W_WRITTEN;
     this.packet.rewritten = true;
   }
-  #setAddress(rel: number, v: string | { toString(): string }, where: string, pseudo: boolean): void {
+  #setAddress(rel: number, v: string | { readonly value: bigint }, where: string, pseudo: boolean): void {
     this.#writable(where);
-    const text = typeof v === 'string' ? v : String(v);
-    if (!parseIpv6Into(text, ADDRESS, 0)) throw rewriteError(where, `${JSON.stringify(text)} is not an IPv6 address`);
-    setAddress(this.packet, this.bytes, this.off + rel, ADDRESS, 16, pseudo);
+    setAddress(this.packet, this.bytes, this.off + rel, ipv6Bytes(v, where, ADDRESS), 16, pseudo);
   }
   /** The 16 bytes of the source address (a view), for comparisons without strings. */
   get srcBytes(): Buffer {

@@ -7,6 +7,7 @@
  * launders a corrupt segment (RFC 1624 §1); a written payload or checksum makes it computed whole,
  * as Haka's forge does after any change. keepChecksum() leaves what is there, to craft bad ones.
  */
+import { parseIpv4, parseIpv6Into } from '../core/address-text.ts';
 import { rewriteError } from '../core/errors.ts';
 import { u16 } from './bytes.ts';
 import { checksumOf, foldSum, onesSum, writeIpv4HeaderChecksum } from './checksum.ts';
@@ -37,6 +38,30 @@ export function writable(packet: Packet, bytes: Buffer, where: string): void {
   if (bytes !== packet.bytes) {
     throw rewriteError(where, "this datagram was reassembled from IP fragments, which go out as they came: its fields cannot be written (drop it, or write the frames' bytes in packet.events.receivePacket)");
   }
+}
+
+/** An IPv4 address as text, a uint32, or `ipv4.addr()`; an IPv6 one as text or `ipv6.addr()`. */
+export type AddressInput = string | number | { readonly value: number | bigint };
+
+/** An address as the user wrote it, for an error. */
+const shown = (a: AddressInput): string => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'number' ? String(a) : `{ value: ${String(a.value)} }`);
+
+/** An IPv4 address a rule gave (a setter, ipv4.create) as a uint32; PAL_ERR_REWRITE naming `where` when it is none. */
+export function ipv4Value(a: AddressInput, where: string): number {
+  const n = typeof a === 'string' ? parseIpv4(a) : typeof a === 'number' ? a : typeof a.value === 'number' ? a.value : -1;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw rewriteError(where, `${shown(a)} is not an IPv4 address`);
+  return n;
+}
+
+/** An IPv6 address a rule gave as its 16 bytes, written into `out`; PAL_ERR_REWRITE naming `where` when it is none. */
+export function ipv6Bytes(a: AddressInput, where: string, out = new Uint8Array(16)): Uint8Array {
+  if (typeof a === 'object' && typeof a.value === 'bigint') {
+    let v = a.value;
+    for (let i = 15; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+    return out;
+  }
+  if (typeof a !== 'string' || !parseIpv6Into(a, out, 0)) throw rewriteError(where, `${shown(a)} is not an IPv6 address`);
+  return out;
 }
 
 /** `value` is an integer in [0, max]; otherwise PAL_ERR_REWRITE naming the field. */
